@@ -1,0 +1,427 @@
+//! Writes request files exactly as the official SDKs do (SPEC §4, §9), so that the suite sends
+//! what real clients send and the tests can check every layout the server must accept.
+
+use std::io;
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::request::RequestKind;
+use super::signature::{inner_signature, outer_signature, MacEncoding};
+use super::transport::encode_request_file;
+
+/// How a request file is laid out: which schema, which serialisation, which MAC encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Style {
+    /// Schema 1: one flat compact object with the inner signature (the seed's example).
+    Schema1,
+    /// Schema 2, compact JSON, outer MAC in lowercase hex (the C++ SDK and the docs' example):
+    /// `schema_version` first, then the other members sorted by name.
+    CompactHex,
+    /// Schema 2 as the Python SDK writes it: `json.dumps` separators (`", "`, `": "`), non-ASCII
+    /// escaped as `\uXXXX` in activation files (not in deactivation files), outer MAC in Base64.
+    Python,
+    /// Schema 2 as the Node SDK writes it: `JSON.stringify`, no inner signature, outer MAC in
+    /// Base64, and its own date form (`Fri Nov 27 2026 04:36:34 GMT+0000`).
+    JavaScript,
+}
+
+impl Style {
+    /// Every style.
+    pub const ALL: [Style; 4] = [Style::Schema1, Style::CompactHex, Style::Python, Style::JavaScript];
+
+    /// The style's name on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Style::Schema1 => "schema1",
+            Style::CompactHex => "compact-hex",
+            Style::Python => "python",
+            Style::JavaScript => "javascript",
+        }
+    }
+
+    /// The `date` a client of this style writes for `time`.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use lsconform::protocol::Style;
+    /// let t = UNIX_EPOCH + Duration::from_secs(1_795_754_194);
+    /// assert_eq!(Style::Python.date(t), "Fri, 27 Nov 2026 04:36:34 GMT");
+    /// assert_eq!(Style::JavaScript.date(t), "Fri Nov 27 2026 04:36:34 GMT+0000");
+    /// ```
+    pub fn date(self, time: SystemTime) -> String {
+        match self {
+            Style::JavaScript => {
+                let format = time::macros::format_description!(
+                    "[weekday repr:short] [month repr:short] [day padding:none] [year] [hour]:[minute]:[second] GMT+0000"
+                );
+                time::OffsetDateTime::from(time)
+                    .format(format)
+                    .expect("a SystemTime always formats")
+            }
+            _ => super::auth::format_http_date(time),
+        }
+    }
+
+    fn mac_encoding(self) -> MacEncoding {
+        match self {
+            Style::CompactHex => MacEncoding::Hex,
+            _ => MacEncoding::Base64,
+        }
+    }
+}
+
+impl std::str::FromStr for Style {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Style::ALL.into_iter().find(|st| st.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Style::ALL.iter().map(|s| s.name()).collect();
+            format!("unknown style {s:?}; expected one of {}", names.join(", "))
+        })
+    }
+}
+
+impl std::fmt::Display for Style {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A request file: the JSON that was written and its Base64 text, which is what is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestFile {
+    /// The decoded JSON.
+    pub json: Vec<u8>,
+    /// The file's text: Base64 of `json`.
+    pub text: String,
+}
+
+/// Builds a request file. Every field may be left out, so the suite can also build files that
+/// lack what a server requires; the signatures are computed over whatever is present.
+///
+/// ```
+/// use lsconform::protocol::{decode_request, RequestBuilder, RequestKind, Style};
+/// let file = RequestBuilder::activation()
+///     .license_key("AAAA-BBBB-CCCC-DDDD")
+///     .hardware_id("hw-1")
+///     .product("TP")
+///     .date("Fri, 27 Nov 2026 04:36:34 GMT")
+///     .request_id("2edf98fe-29cb-4c7c-b1fa-7ed7ea2acb6b")
+///     .field("hostname", "büro-pc")
+///     .style(Style::Python)
+///     .sign("my-api-key", "my-shared-key");
+/// let decoded = decode_request(Some("text/plain"), file.text.as_bytes()).unwrap();
+/// let checked = decoded.check(RequestKind::Activation).unwrap();
+/// assert!(checked.verify("my-shared-key").is_ok());
+/// assert!(checked.verify("another-key").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestBuilder {
+    kind: RequestKind,
+    license_key: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    hardware_id: Option<String>,
+    product: Option<String>,
+    date: Option<String>,
+    request_id: Option<String>,
+    fields: Vec<(String, Value)>,
+    style: Style,
+}
+
+impl RequestBuilder {
+    /// A file for `activate_offline`.
+    pub fn activation() -> Self {
+        Self::new(RequestKind::Activation)
+    }
+
+    /// A file for `deactivate_offline`.
+    pub fn deactivation() -> Self {
+        Self::new(RequestKind::Deactivation)
+    }
+
+    /// A file for either endpoint.
+    pub fn new(kind: RequestKind) -> Self {
+        RequestBuilder {
+            kind,
+            license_key: None,
+            username: None,
+            password: None,
+            hardware_id: None,
+            product: None,
+            date: None,
+            request_id: None,
+            fields: Vec::new(),
+            style: Style::Python,
+        }
+    }
+
+    /// For a key-based license.
+    pub fn license_key(mut self, key: impl Into<String>) -> Self {
+        self.license_key = Some(key.into());
+        self
+    }
+
+    /// For a user-based license.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// The user's password, for a user-based license.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// The device.
+    pub fn hardware_id(mut self, hardware_id: impl Into<String>) -> Self {
+        self.hardware_id = Some(hardware_id.into());
+        self
+    }
+
+    /// The product's short code.
+    pub fn product(mut self, product: impl Into<String>) -> Self {
+        self.product = Some(product.into());
+        self
+    }
+
+    /// The payload `date`, as text (see [`Style::date`]).
+    pub fn date(mut self, date: impl Into<String>) -> Self {
+        self.date = Some(date.into());
+        self
+    }
+
+    /// The `request_id` (the SDKs always send a UUID).
+    pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    /// Any other member (`hostname`, `os_ver`, `is_vm`, `variables`, …), in the order given.
+    pub fn field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.fields.push((name.into(), value.into()));
+        self
+    }
+
+    /// The layout to write.
+    pub fn style(mut self, style: Style) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// Signs with the API key and its shared key and writes the file.
+    pub fn sign(&self, api_key: &str, shared_key: &str) -> RequestFile {
+        let licensee = self
+            .license_key
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .or(self.username.as_deref())
+            .unwrap_or_default();
+        let signature = inner_signature(
+            shared_key,
+            self.date.as_deref().unwrap_or_default(),
+            licensee,
+            self.hardware_id.as_deref().unwrap_or_default(),
+            api_key,
+        );
+        let members = self.members(api_key, signature);
+        let layout = self.layout();
+        let json = match self.style {
+            Style::Schema1 => write_object(&members, layout),
+            _ => {
+                let request = write_object(&members, layout);
+                let mac = outer_signature(shared_key, &request, self.style.mac_encoding());
+                let request = String::from_utf8(request).expect("serde_json writes UTF-8");
+                let envelope = [
+                    ("request".to_owned(), RawValue::from_string(request).expect("serde_json writes JSON")),
+                    ("signature".to_owned(), raw(&Value::from(mac), layout)),
+                ];
+                write_object(&envelope, layout)
+            }
+        };
+        RequestFile {
+            text: encode_request_file(&json),
+            json,
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        match self.style {
+            // SPEC §4: the Python SDK escapes non-ASCII for activation, not for deactivation.
+            Style::Python => Layout::Python {
+                ensure_ascii: self.kind == RequestKind::Activation,
+            },
+            _ => Layout::Compact,
+        }
+    }
+
+    /// The members of the flat object, in the order the style's client writes them.
+    fn members(&self, api_key: &str, signature: String) -> Vec<(String, Box<RawValue>)> {
+        let layout = self.layout();
+        let s = |v: &Option<String>| v.as_ref().map(|v| Value::from(v.as_str()));
+        let request = Some(Value::from(self.kind.as_str()));
+        let api_key = Some(Value::from(api_key));
+        let schema_version = Some(Value::from(2));
+        let signature = Some(Value::from(signature));
+        let extras = || self.fields.iter().map(|(k, v)| (k.as_str(), Some(v.clone())));
+        let mut ordered: Vec<(&str, Option<Value>)> = match self.style {
+            Style::Schema1 => extras()
+                .chain([
+                    ("hardware_id", s(&self.hardware_id)),
+                    ("product", s(&self.product)),
+                    ("license_key", s(&self.license_key)),
+                    ("username", s(&self.username)),
+                    ("password", s(&self.password)),
+                    ("api_key", api_key),
+                    ("date", s(&self.date)),
+                    ("request", request),
+                    ("request_id", s(&self.request_id)),
+                    ("signature", signature),
+                ])
+                .collect(),
+            Style::CompactHex => {
+                let mut rest: Vec<(&str, Option<Value>)> = extras()
+                    .chain([
+                        ("api_key", api_key),
+                        ("date", s(&self.date)),
+                        ("hardware_id", s(&self.hardware_id)),
+                        ("license_key", s(&self.license_key)),
+                        ("username", s(&self.username)),
+                        ("password", s(&self.password)),
+                        ("product", s(&self.product)),
+                        ("request", request),
+                        ("request_id", s(&self.request_id)),
+                        ("signature", signature),
+                    ])
+                    .collect();
+                rest.sort_by(|a, b| a.0.cmp(b.0));
+                std::iter::once(("schema_version", schema_version)).chain(rest).collect()
+            }
+            // licensespring/api/__init__.py, activate_offline_dump.
+            Style::Python => [
+                ("request", request),
+                ("product", s(&self.product)),
+                ("hardware_id", s(&self.hardware_id)),
+                ("license_key", s(&self.license_key)),
+                ("username", s(&self.username)),
+                ("password", s(&self.password)),
+            ]
+            .into_iter()
+            .chain(extras())
+            .chain([
+                ("date", s(&self.date)),
+                ("request_id", s(&self.request_id)),
+                ("schema_version", schema_version),
+                ("signature", signature),
+                ("api_key", api_key),
+            ])
+            .collect(),
+            // @licensespring/node-sdk, createOfflineActivationPayload: no inner signature.
+            Style::JavaScript => [
+                ("hardware_id", s(&self.hardware_id)),
+                ("license_key", s(&self.license_key)),
+                ("username", s(&self.username)),
+                ("password", s(&self.password)),
+                ("product", s(&self.product)),
+            ]
+            .into_iter()
+            .chain(extras())
+            .chain([
+                ("request_id", s(&self.request_id)),
+                ("request", request),
+                ("schema_version", schema_version),
+                ("api_key", api_key),
+                ("date", s(&self.date)),
+            ])
+            .collect(),
+        };
+        ordered.retain(|(_, v)| v.is_some());
+        ordered
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), raw(&v, layout))))
+            .collect()
+    }
+}
+
+/// How JSON text is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// `serde_json` compact: the same bytes as `JSON.stringify` and nlohmann's `dump()` for
+    /// strings, integers, booleans, null, objects and arrays.
+    Compact,
+    /// Python's `json.dumps` defaults: `", "` and `": "`, and with `ensure_ascii` every character
+    /// outside printable ASCII (DEL included) as `\uXXXX`, astral ones as surrogate pairs.
+    Python { ensure_ascii: bool },
+}
+
+fn raw(value: &Value, layout: Layout) -> Box<RawValue> {
+    let text = String::from_utf8(write_json(value, layout)).expect("serde_json writes UTF-8");
+    RawValue::from_string(text).expect("serde_json writes JSON")
+}
+
+fn write_object(members: &[(String, Box<RawValue>)], layout: Layout) -> Vec<u8> {
+    struct Members<'a>(&'a [(String, Box<RawValue>)]);
+    impl Serialize for Members<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        }
+    }
+    write_json(&Members(members), layout)
+}
+
+fn write_json<T: Serialize + ?Sized>(value: &T, layout: Layout) -> Vec<u8> {
+    let mut out = Vec::new();
+    let result = match layout {
+        Layout::Compact => value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, CompactFormatter)),
+        Layout::Python { ensure_ascii } => {
+            value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, PythonFormatter { ensure_ascii }))
+        }
+    };
+    result.expect("JSON values and raw JSON always serialise");
+    out
+}
+
+struct PythonFormatter {
+    ensure_ascii: bool,
+}
+
+impl Formatter for PythonFormatter {
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if first { Ok(()) } else { w.write_all(b", ") }
+    }
+
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+        if !self.ensure_ascii {
+            return w.write_all(fragment.as_bytes());
+        }
+        for c in fragment.chars() {
+            if (' '..='~').contains(&c) {
+                w.write_all(&[c as u8])?;
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_char_escape<W: ?Sized + io::Write>(&mut self, w: &mut W, escape: CharEscape) -> io::Result<()> {
+        // Python writes the same escapes as serde_json for `"`, `\` and control characters.
+        CompactFormatter.write_char_escape(w, escape)
+    }
+}

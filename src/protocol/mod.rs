@@ -1,0 +1,40 @@
+//! The wire contract of `../shared/SPEC.md` as pure functions: no sockets, no clock, no database.
+//! Time and keys are passed in.
+//!
+//! | SPEC | here |
+//! |---|---|
+//! | §2 the Authorization header, HTTP dates | [`authenticate`], [`AuthorizationHeader`], [`check_date`] |
+//! | §3 the body transport, Base64, JSON | [`request_file_text`], [`decode_request_file`], [`decode_request`] |
+//! | §4 schema 1 and 2, required fields, signatures | [`DecodedRequest::check`], [`CheckedRequest::verify`] |
+//! | §6 the success answer | [`ActivationAnswer::sign`], [`check_answer`] |
+//! | §7 the error answer | [`ErrorCode`], [`ErrorBody`] |
+//! | what the SDKs write | [`RequestBuilder`], [`Style`] |
+
+mod answer;
+mod auth;
+mod builder;
+mod error;
+mod keys;
+mod payload;
+mod request;
+mod signature;
+mod transport;
+
+pub use answer::{
+    answer_json, check_answer, format_validity_period, license_signing_string, ActivationAnswer, AnswerCheck,
+    AnswerError, AnswerLicensee, OfflineKey, ProductDetails, Verdict,
+};
+pub use auth::{
+    authenticate, check_date, format_http_date, header_signature, header_signing_string, parse_http_date,
+    AuthorizationHeader, MAX_DATE_SKEW,
+};
+pub use builder::{RequestBuilder, RequestFile, Style};
+pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
+pub use keys::{KeyError, PublicKey, SigningKey};
+pub use payload::{Payload, Schema, MAX_DEPTH};
+pub use request::{decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, RequestKind};
+pub use signature::{
+    hmac_sha256, inner_signature, inner_signing_string, outer_signature, verify_inner_signature,
+    verify_outer_signature, MacEncoding,
+};
+pub use transport::{decode_request_file, encode_request_file, is_multipart, request_file_text, Transport, FILE_PART};

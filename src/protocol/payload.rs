@@ -1,0 +1,338 @@
+//! The payload: UTF-8 JSON holding one object (SPEC §3), schema 1 or schema 2 (SPEC §4).
+//!
+//! Parsing is strict in the ways SPEC §3 pins for safety: a key given twice at any depth is
+//! refused (parsers disagree on which copy wins), nesting deeper than [`MAX_DEPTH`] is refused,
+//! and for schema 2 the exact bytes of the `request` member are kept for the outer MAC.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::error::{ErrorCode, Rejection};
+
+/// SPEC §3: nesting deeper than this is refused [pinned, safety]. The top-level object is depth 1.
+pub const MAX_DEPTH: usize = 32;
+
+/// The members of the flat object of SPEC §4 that the protocol reads; every other member is kept
+/// in [`Payload::other`].
+#[derive(Debug, Clone, Default)]
+pub struct Payload {
+    /// `request`: `"activation"` or `"deactivation"`.
+    pub request: Option<String>,
+    /// `license_key`.
+    pub license_key: Option<String>,
+    /// `username`, for user-based licenses.
+    pub username: Option<String>,
+    /// `password`, for user-based licenses.
+    pub password: Option<String>,
+    /// `hardware_id`.
+    pub hardware_id: Option<String>,
+    /// `product`, the product's short code.
+    pub product: Option<String>,
+    /// `date`: opaque text, used only inside the signing string (SPEC §4).
+    pub date: Option<String>,
+    /// `api_key`.
+    pub api_key: Option<String>,
+    /// `client_id`, under OAuth.
+    pub client_id: Option<String>,
+    /// `request_id`.
+    pub request_id: Option<String>,
+    /// `signature`: the inner signature.
+    pub signature: Option<String>,
+    /// `bundle_code`.
+    pub bundle_code: Option<String>,
+    /// Every other member, in the order sent, as raw JSON.
+    pub other: Vec<(String, Box<RawValue>)>,
+}
+
+impl Payload {
+    /// Another member by name, as raw JSON text (e.g. `hostname` → `"\"my-pc\""`).
+    pub fn other(&self, name: &str) -> Option<&str> {
+        self.other
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.get())
+    }
+
+    /// Another member by name when it is a JSON string, decoded.
+    pub fn other_str(&self, name: &str) -> Option<String> {
+        self.other(name)
+            .and_then(|raw| serde_json::from_str::<String>(raw).ok())
+    }
+}
+
+/// The schema of a request file (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Schema {
+    /// One flat object with the inner signature in it.
+    V1,
+    /// `{"request": {…}, "signature": "<outer MAC>"}`.
+    V2,
+}
+
+/// A payload read from JSON: which schema, the flat object's fields, and for schema 2 where the
+/// `request` member's bytes are and the outer MAC as written.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedPayload {
+    pub schema: Schema,
+    pub payload: Payload,
+    /// Schema 2: the byte range of the `request` member inside the decoded JSON.
+    pub request_span: Option<std::ops::Range<usize>>,
+    /// Schema 2: the envelope's `signature` member, when it is a string.
+    pub outer_signature: Option<String>,
+}
+
+fn malformed(detail: impl fmt::Display) -> Rejection {
+    Rejection::new(
+        ErrorCode::AuthorizationMissingParams,
+        format!("the payload is not a proper JSON object: {detail}"),
+    )
+}
+
+/// SPEC §3 and §4: reads the decoded bytes as one strict JSON object and tells schema 1 from 2.
+/// Any failure is `authorization_missing_params`, except a non-string `request` member, which is
+/// `validation_error`.
+pub(crate) fn parse_payload(json: &[u8]) -> Result<ParsedPayload, Rejection> {
+    let text = std::str::from_utf8(json).map_err(|_| malformed("not UTF-8"))?;
+    let top = parse_members(text, 1)?;
+    let request_object = top
+        .iter()
+        .find(|(k, v)| k == "request" && v.get().starts_with('{'));
+    match request_object {
+        // SPEC §4: schema 2 when the top-level object has a `request` member that is an object.
+        Some((_, request)) => {
+            let raw = request.get();
+            let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+            let mut outer_signature = None;
+            for (key, value) in &top {
+                match key.as_ref() {
+                    "request" => {}
+                    "signature" => {
+                        outer_signature = string_member(value, ErrorCode::AuthorizationMissingParams, "signature")?;
+                    }
+                    _ => check_nested(value, 2)?,
+                }
+            }
+            let payload = flat_payload(parse_members(raw, 2)?, 2)?;
+            Ok(ParsedPayload {
+                schema: Schema::V2,
+                payload,
+                request_span: Some(start..start + raw.len()),
+                outer_signature,
+            })
+        }
+        None => Ok(ParsedPayload {
+            schema: Schema::V1,
+            payload: flat_payload(top, 1)?,
+            request_span: None,
+            outer_signature: None,
+        }),
+    }
+}
+
+/// The members of one JSON object, keys decoded, values raw; a key given twice is refused.
+fn parse_members(text: &str, depth: usize) -> Result<Vec<(Cow<'_, str>, &RawValue)>, Rejection> {
+    if depth > MAX_DEPTH {
+        return Err(malformed(format!("nested deeper than {MAX_DEPTH}")));
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let members = de.deserialize_map(MembersVisitor).map_err(malformed)?;
+    de.end().map_err(malformed)?;
+    Ok(members)
+}
+
+fn flat_payload(members: Vec<(Cow<'_, str>, &RawValue)>, depth: usize) -> Result<Payload, Rejection> {
+    let mut p = Payload::default();
+    for (key, value) in members {
+        let missing = ErrorCode::AuthorizationMissingParams;
+        let slot = match key.as_ref() {
+            "request" => {
+                p.request = string_member(value, ErrorCode::ValidationError, "request")?;
+                continue;
+            }
+            "license_key" => &mut p.license_key,
+            "username" => &mut p.username,
+            "password" => &mut p.password,
+            "hardware_id" => &mut p.hardware_id,
+            "product" => &mut p.product,
+            "date" => &mut p.date,
+            "api_key" => &mut p.api_key,
+            "client_id" => &mut p.client_id,
+            "request_id" => &mut p.request_id,
+            "signature" => &mut p.signature,
+            "bundle_code" => &mut p.bundle_code,
+            _ => {
+                check_nested(value, depth + 1)?;
+                p.other.push((key.into_owned(), value.to_owned()));
+                continue;
+            }
+        };
+        *slot = string_member(value, missing, &key)?;
+    }
+    Ok(p)
+}
+
+/// A member the protocol reads must be a string; `null` counts as absent.
+fn string_member(value: &RawValue, code: ErrorCode, name: &str) -> Result<Option<String>, Rejection> {
+    serde_json::from_str::<Option<String>>(value.get())
+        .map_err(|_| Rejection::new(code, format!("{name} must be a string")))
+}
+
+/// Walks a value the protocol does not read, refusing duplicate keys and deep nesting in it too.
+fn check_nested(value: &RawValue, depth: usize) -> Result<(), Rejection> {
+    let text = value.get();
+    if !(text.starts_with('{') || text.starts_with('[')) {
+        return Ok(());
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    StrictValue { depth }
+        .deserialize(&mut de)
+        .map_err(malformed)
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+        let mut seen = KeySet::default();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if !seen.insert(&key) {
+                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+            }
+            let value: &'de RawValue = map.next_value()?;
+            members.push((key, value));
+        }
+        Ok(members)
+    }
+}
+
+/// The keys of one object, to refuse a duplicate: a short list is searched, a long one hashed
+/// (so a hostile object of many keys costs linear time).
+#[derive(Default)]
+struct KeySet {
+    keys: HashSet<String>,
+    short: Vec<String>,
+}
+
+impl KeySet {
+    const SHORT: usize = 24;
+
+    fn insert(&mut self, key: &str) -> bool {
+        if self.keys.is_empty() && self.short.len() < Self::SHORT {
+            if self.short.iter().any(|k| k == key) {
+                return false;
+            }
+            self.short.push(key.to_owned());
+            return true;
+        }
+        if self.keys.is_empty() {
+            self.keys.extend(self.short.drain(..));
+        }
+        self.keys.insert(key.to_owned())
+    }
+}
+
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+}
+
+/// Visits any JSON value, refusing duplicate keys and nesting deeper than [`MAX_DEPTH`].
+struct StrictValue {
+    depth: usize,
+}
+
+impl StrictValue {
+    fn enter<E: de::Error>(&self) -> Result<StrictValue, E> {
+        if self.depth > MAX_DEPTH {
+            return Err(E::custom(format_args!("nested deeper than {MAX_DEPTH}")));
+        }
+        Ok(StrictValue {
+            depth: self.depth + 1,
+        })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let child = self.enter::<A::Error>()?;
+        while seq.next_element_seed(StrictValue { depth: child.depth })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = KeySet::default();
+        let child = self.enter::<A::Error>()?;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if !seen.insert(&key) {
+                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+            }
+            map.next_value_seed(StrictValue { depth: child.depth })?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,282 @@
+//! A request file from the wire to a verified request: transport (SPEC §3), Base64 (§3), JSON
+//! (§3), required fields (§4) and both signatures (§4), in the order of SPEC §1a.
+
+use std::ops::Range;
+
+use super::error::{ErrorCode, Rejection};
+use super::payload::{parse_payload, Payload, Schema};
+use super::signature::{verify_inner_signature, verify_outer_signature, MacEncoding};
+use super::transport::{decode_request_file, request_file_text, Transport};
+
+/// Which endpoint a request file is for: the payload's `request` member (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestKind {
+    /// `POST /api/v4/activate_offline`, `"request": "activation"`.
+    Activation,
+    /// `POST /api/v4/deactivate_offline`, `"request": "deactivation"`.
+    Deactivation,
+}
+
+impl RequestKind {
+    /// The value of the payload's `request` member.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Activation => "activation",
+            RequestKind::Deactivation => "deactivation",
+        }
+    }
+
+    /// The endpoint's path.
+    pub const fn path(self) -> &'static str {
+        match self {
+            RequestKind::Activation => "/api/v4/activate_offline",
+            RequestKind::Deactivation => "/api/v4/deactivate_offline",
+        }
+    }
+}
+
+/// A request file decoded from a body: transport, schema and fields, not yet checked for
+/// required fields or signatures.
+#[derive(Debug, Clone)]
+pub struct DecodedRequest {
+    /// How the file was sent.
+    pub transport: Transport,
+    /// Schema 1 or 2.
+    pub schema: Schema,
+    /// The flat object's fields.
+    pub payload: Payload,
+    /// The decoded JSON, as sent.
+    pub json: Vec<u8>,
+    /// Schema 2: the envelope's outer MAC, as written.
+    pub outer_signature: Option<String>,
+    request_span: Option<Range<usize>>,
+}
+
+/// Decodes a request body (SPEC §3): the file's text out of the transport, Base64, then one
+/// strict JSON object of schema 1 or 2. This never panics, whatever the bytes.
+///
+/// ```
+/// use lsconform::protocol::{decode_request, ErrorCode, Schema};
+/// let file = lsconform::protocol::encode_request_file(br#"{"product":"TP"}"#);
+/// let decoded = decode_request(Some("text/plain"), file.as_bytes()).unwrap();
+/// assert_eq!(decoded.schema, Schema::V1);
+/// assert_eq!(decoded.payload.product.as_deref(), Some("TP"));
+/// let err = decode_request(None, b"not base64!").unwrap_err();
+/// assert_eq!(err.code, ErrorCode::AuthorizationMissingParams);
+/// ```
+pub fn decode_request(content_type: Option<&str>, body: &[u8]) -> Result<DecodedRequest, Rejection> {
+    let (transport, text) = request_file_text(content_type, body)?;
+    let json = decode_request_file(&text)?;
+    let parsed = parse_payload(&json)?;
+    Ok(DecodedRequest {
+        transport,
+        schema: parsed.schema,
+        payload: parsed.payload,
+        outer_signature: parsed.outer_signature,
+        request_span: parsed.request_span,
+        json,
+    })
+}
+
+/// Who the license belongs to: the key, or for user-based licenses the user (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Licensee<'a> {
+    /// `license_key`.
+    LicenseKey(&'a str),
+    /// `username` (+ `password`).
+    User {
+        /// `username`.
+        username: &'a str,
+        /// `password`, when sent.
+        password: Option<&'a str>,
+    },
+}
+
+impl<'a> Licensee<'a> {
+    /// The value the signing strings use: the license key, or the username.
+    pub fn signing_value(&self) -> &'a str {
+        match *self {
+            Licensee::LicenseKey(k) => k,
+            Licensee::User { username, .. } => username,
+        }
+    }
+}
+
+/// Who signed the file: an API key (shared-key signing) or an OAuth client id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiIdentity<'a> {
+    /// `api_key`: signed with the company's shared key.
+    ApiKey(&'a str),
+    /// `client_id`: signed with the client secret.
+    ClientId(&'a str),
+}
+
+impl<'a> ApiIdentity<'a> {
+    /// The value the signing strings use.
+    pub fn value(&self) -> &'a str {
+        match *self {
+            ApiIdentity::ApiKey(v) | ApiIdentity::ClientId(v) => v,
+        }
+    }
+}
+
+/// A decoded request whose required fields are present (SPEC §4), ready for its signatures.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedRequest<'a> {
+    /// The license or user.
+    pub licensee: Licensee<'a>,
+    /// `hardware_id`.
+    pub hardware_id: &'a str,
+    /// `product`.
+    pub product: &'a str,
+    /// `date`, opaque.
+    pub date: &'a str,
+    /// `api_key` or `client_id`.
+    pub identity: ApiIdentity<'a>,
+    /// `request_id`, when sent.
+    pub request_id: Option<&'a str>,
+    inner_signature: Option<&'a str>,
+    outer: Option<(&'a [u8], &'a str)>,
+}
+
+fn present(value: &Option<String>) -> Option<&str> {
+    // The SDKs treat an empty value as absent (`license_key if license_key else username`).
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
+fn required<'a>(
+    missing: &mut Vec<&'static str>,
+    name: &'static str,
+    value: &'a Option<String>,
+) -> Option<&'a str> {
+    let v = present(value);
+    if v.is_none() {
+        missing.push(name);
+    }
+    v
+}
+
+impl DecodedRequest {
+    /// Schema 2: the exact bytes of the `request` member, which the outer MAC covers.
+    pub fn request_bytes(&self) -> Option<&[u8]> {
+        self.request_span.clone().map(|span| &self.json[span])
+    }
+
+    /// Schema 2: how the outer MAC is written, when it is hex or Base64 of 32 bytes.
+    pub fn outer_mac_encoding(&self) -> Option<MacEncoding> {
+        self.outer_signature
+            .as_deref()
+            .and_then(MacEncoding::decode)
+            .map(|(encoding, _)| encoding)
+    }
+
+    /// SPEC §4: the required fields, then the `request` member for this endpoint.
+    ///
+    /// Missing `license_key`/`username`, `hardware_id`, `api_key`/`client_id`, `product`, `date`,
+    /// or the signature (schema 1: the inner one; schema 2: the outer one) →
+    /// `authorization_missing_params`. A `request` other than the endpoint's own →
+    /// `validation_error` [pinned, safety]; activation also takes a file with no `request`,
+    /// deactivation does not, so an activation file cannot be replayed as a deactivation.
+    pub fn check(&self, endpoint: RequestKind) -> Result<CheckedRequest<'_>, Rejection> {
+        let p = &self.payload;
+        let mut missing: Vec<&str> = Vec::new();
+        let licensee = match (present(&p.license_key), present(&p.username)) {
+            (Some(key), _) => Some(Licensee::LicenseKey(key)),
+            (None, Some(username)) => Some(Licensee::User {
+                username,
+                password: present(&p.password),
+            }),
+            (None, None) => {
+                missing.push("license_key");
+                None
+            }
+        };
+        let hardware_id = required(&mut missing, "hardware_id", &p.hardware_id);
+        let identity = match (present(&p.api_key), present(&p.client_id)) {
+            (Some(k), _) => Some(ApiIdentity::ApiKey(k)),
+            (None, Some(c)) => Some(ApiIdentity::ClientId(c)),
+            (None, None) => {
+                missing.push("api_key");
+                None
+            }
+        };
+        let product = required(&mut missing, "product", &p.product);
+        let date = required(&mut missing, "date", &p.date);
+        let outer = match self.schema {
+            Schema::V1 => {
+                required(&mut missing, "signature", &p.signature);
+                None
+            }
+            Schema::V2 => {
+                let bytes = self.request_bytes().unwrap_or_default();
+                match present(&self.outer_signature) {
+                    Some(mac) => Some((bytes, mac)),
+                    None => {
+                        missing.push("signature");
+                        None
+                    }
+                }
+            }
+        };
+        let (Some(licensee), Some(hardware_id), Some(identity), Some(product), Some(date)) =
+            (licensee, hardware_id, identity, product, date)
+        else {
+            return Err(Rejection::new(ErrorCode::AuthorizationMissingParams, missing.join(", ")));
+        };
+        if !missing.is_empty() {
+            return Err(Rejection::new(ErrorCode::AuthorizationMissingParams, missing.join(", ")));
+        }
+        match (endpoint, p.request.as_deref()) {
+            (RequestKind::Activation, None) => {}
+            (kind, Some(r)) if r == kind.as_str() => {}
+            (kind, other) => {
+                return Err(Rejection::new(
+                    ErrorCode::ValidationError,
+                    format!("request must be {:?} here, not {:?}", kind.as_str(), other.unwrap_or("absent")),
+                ))
+            }
+        }
+        Ok(CheckedRequest {
+            licensee,
+            hardware_id,
+            product,
+            date,
+            identity,
+            request_id: present(&p.request_id),
+            inner_signature: present(&p.signature),
+            outer,
+        })
+    }
+}
+
+impl CheckedRequest<'_> {
+    /// SPEC §4: verifies the inner signature (when present; required in schema 1) and, in schema 2,
+    /// the outer MAC over the raw `request` bytes, both in constant time, with the shared key of
+    /// the payload's `api_key` (or the client secret of its `client_id`). Any mismatch →
+    /// `signature_mismatch`.
+    pub fn verify(&self, shared_key: &str) -> Result<(), Rejection> {
+        let inner_ok = self.inner_signature.is_none_or(|given| {
+            verify_inner_signature(
+                shared_key,
+                self.date,
+                self.licensee.signing_value(),
+                self.hardware_id,
+                self.identity.value(),
+                given,
+            )
+        });
+        let outer_ok = self
+            .outer
+            .is_none_or(|(bytes, given)| verify_outer_signature(shared_key, bytes, given));
+        match (inner_ok, outer_ok) {
+            (true, true) => Ok(()),
+            (false, _) => Err(Rejection::new(ErrorCode::SignatureMismatch, "payload signature")),
+            (true, false) => Err(Rejection::new(ErrorCode::SignatureMismatch, "outer signature")),
+        }
+    }
+
+    /// Whether the file carries an inner signature.
+    pub fn has_inner_signature(&self) -> bool {
+        self.inner_signature.is_some()
+    }
+}
