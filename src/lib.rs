@@ -17,7 +17,9 @@ pub mod fuzzing {
     pub fn split_decode_input(data: &[u8]) -> (Option<&str>, &[u8]) {
         match data.iter().position(|&b| b == b'\n') {
             Some(i) => {
-                let content_type = std::str::from_utf8(&data[..i]).ok().filter(|s| !s.is_empty());
+                let content_type = std::str::from_utf8(&data[..i])
+                    .ok()
+                    .filter(|s| !s.is_empty());
                 (content_type, &data[i + 1..])
             }
             None => (None, data),

@@ -113,7 +113,11 @@ pub fn format_validity_period(time: SystemTime) -> String {
 /// let s = lsconform::protocol::license_signing_string("HW-1", "Jane@Example.com|sso", None);
 /// assert_eq!(s, "hw-1#jane@example.com#");
 /// ```
-pub fn license_signing_string(hardware_id: &str, licensee: &str, validity_period: Option<&str>) -> String {
+pub fn license_signing_string(
+    hardware_id: &str,
+    licensee: &str,
+    validity_period: Option<&str>,
+) -> String {
     let id = licensee.split('|').next().unwrap_or_default();
     format!("{hardware_id}#{id}#{}", validity_period.unwrap_or_default()).to_lowercase()
 }
@@ -127,7 +131,8 @@ impl ActivationAnswer {
     /// signature, with the answer's `date`).
     pub fn sign(&self, api_key: &str, shared_key: &str, key: &SigningKey) -> Vec<u8> {
         let licensee = self.licensee.signing_value();
-        let offline_signature = inner_signature(shared_key, &self.date, licensee, &self.hardware_id, api_key);
+        let offline_signature =
+            inner_signature(shared_key, &self.date, licensee, &self.hardware_id, api_key);
         let (license_key, username) = match &self.licensee {
             AnswerLicensee::LicenseKey(k) => (Some(k.as_str()), None),
             AnswerLicensee::Username(u) => (None, Some(u.as_str())),
@@ -149,10 +154,18 @@ impl ActivationAnswer {
             date: &self.date,
             offline_signature: &offline_signature,
         };
-        let mut body = serde_json::to_vec(&part).expect("strings, integers and booleans always serialise");
-        let license_signature = BASE64.encode(key.sign(
-            license_signing_string(&self.hardware_id, licensee, self.validity_period.as_deref()).as_bytes(),
-        ));
+        let mut body =
+            serde_json::to_vec(&part).expect("strings, integers and booleans always serialise");
+        let license_signature = BASE64.encode(
+            key.sign(
+                license_signing_string(
+                    &self.hardware_id,
+                    licensee,
+                    self.validity_period.as_deref(),
+                )
+                .as_bytes(),
+            ),
+        );
         let license_signature_v2 = BASE64.encode(key.sign(&body));
         body.pop(); // the closing brace
         body.extend_from_slice(
@@ -201,9 +214,13 @@ pub struct AnswerCheck {
 impl AnswerCheck {
     /// Whether no signature is wrong or missing (one not checked for want of a key is allowed).
     pub fn all_hold(&self) -> bool {
-        [self.offline_signature, self.license_signature, self.license_signature_v2]
-            .iter()
-            .all(|v| matches!(v, Verdict::Ok | Verdict::NotChecked))
+        [
+            self.offline_signature,
+            self.license_signature,
+            self.license_signature_v2,
+        ]
+        .iter()
+        .all(|v| matches!(v, Verdict::Ok | Verdict::NotChecked))
     }
 }
 
@@ -253,11 +270,13 @@ pub fn check_answer(
     let validity = text(&map, "validity_period");
     let date = text(&map, "date");
     let signature = |map: &mut serde_json::Map<String, serde_json::Value>, k: &str| {
-        map.shift_remove(k).map(|v| v.as_str().and_then(|s| BASE64.decode(s).ok()))
+        map.shift_remove(k)
+            .map(|v| v.as_str().and_then(|s| BASE64.decode(s).ok()))
     };
     let license_signature = signature(&mut map, "license_signature");
     let license_signature_v2 = signature(&mut map, "license_signature_v2");
-    let rsa = |sig: Option<Option<Vec<u8>>>, message: &dyn Fn() -> Vec<u8>| match (sig, public_key) {
+    let rsa = |sig: Option<Option<Vec<u8>>>, message: &dyn Fn() -> Vec<u8>| match (sig, public_key)
+    {
         (None, _) => Verdict::Absent,
         (Some(_), None) => Verdict::NotChecked,
         (Some(Some(sig)), Some(key)) if key.verify(&message(), &sig) => Verdict::Ok,
@@ -284,7 +303,11 @@ pub fn check_answer(
                 key.api_key,
                 given.unwrap_or_default(),
             );
-            if ok { Verdict::Ok } else { Verdict::Mismatch }
+            if ok {
+                Verdict::Ok
+            } else {
+                Verdict::Mismatch
+            }
         }
     };
     Ok(AnswerCheck {

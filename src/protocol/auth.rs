@@ -35,7 +35,10 @@ pub fn header_signing_string(date: &str) -> String {
 /// assert_eq!(sig, "UDysfR6MndUZReo07Y9r+vErn8vSxrnQ5ulit18iJ/Q=");
 /// ```
 pub fn header_signature(shared_key: &str, date: &str) -> String {
-    BASE64.encode(hmac_sha256(shared_key, header_signing_string(date).as_bytes()))
+    BASE64.encode(hmac_sha256(
+        shared_key,
+        header_signing_string(date).as_bytes(),
+    ))
 }
 
 /// A parsed `Authorization` header.
@@ -265,7 +268,10 @@ pub fn authenticate(
                 .into_iter()
                 .filter_map(|(m, name)| m.then_some(name))
                 .collect();
-            return Err(Rejection::new(ErrorCode::MissingHeaders, missing.join(", ")));
+            return Err(Rejection::new(
+                ErrorCode::MissingHeaders,
+                missing.join(", "),
+            ));
         }
     };
     let authorization = std::str::from_utf8(authorization).map_err(|_| {
@@ -278,8 +284,8 @@ pub fn authenticate(
     let date = std::str::from_utf8(date)
         .map_err(|_| Rejection::new(ErrorCode::DateHeaderDiff, "the header is not text"))?;
     check_date(date, now)?;
-    let shared_key = shared_key_of(&header.api_key)
-        .ok_or_else(|| Rejection::from(ErrorCode::InvalidApiKey))?;
+    let shared_key =
+        shared_key_of(&header.api_key).ok_or_else(|| Rejection::from(ErrorCode::InvalidApiKey))?;
     header.verify(&shared_key, date)?;
     Ok(header.api_key)
 }
@@ -346,8 +352,8 @@ mod tests {
 
     #[test]
     fn a_missing_pair_is_reported_before_a_wrong_algorithm() {
-        let err = AuthorizationHeader::parse(r#"algorithm="md5",signature="s",apikey="k""#)
-            .unwrap_err();
+        let err =
+            AuthorizationHeader::parse(r#"algorithm="md5",signature="s",apikey="k""#).unwrap_err();
         assert_eq!(err.code, ErrorCode::AuthorizationMissingParams);
     }
 

@@ -31,7 +31,12 @@ pub enum Style {
 
 impl Style {
     /// Every style.
-    pub const ALL: [Style; 4] = [Style::Schema1, Style::CompactHex, Style::Python, Style::JavaScript];
+    pub const ALL: [Style; 4] = [
+        Style::Schema1,
+        Style::CompactHex,
+        Style::Python,
+        Style::JavaScript,
+    ];
 
     /// The style's name on the command line.
     pub const fn name(self) -> &'static str {
@@ -78,10 +83,13 @@ impl std::str::FromStr for Style {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Style::ALL.into_iter().find(|st| st.name() == s).ok_or_else(|| {
-            let names: Vec<&str> = Style::ALL.iter().map(|s| s.name()).collect();
-            format!("unknown style {s:?}; expected one of {}", names.join(", "))
-        })
+        Style::ALL
+            .into_iter()
+            .find(|st| st.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Style::ALL.iter().map(|s| s.name()).collect();
+                format!("unknown style {s:?}; expected one of {}", names.join(", "))
+            })
     }
 }
 
@@ -238,7 +246,10 @@ impl RequestBuilder {
                 let mac = outer_signature(shared_key, &request, self.style.mac_encoding());
                 let request = String::from_utf8(request).expect("serde_json writes UTF-8");
                 let envelope = [
-                    ("request".to_owned(), RawValue::from_string(request).expect("serde_json writes JSON")),
+                    (
+                        "request".to_owned(),
+                        RawValue::from_string(request).expect("serde_json writes JSON"),
+                    ),
                     ("signature".to_owned(), raw(&Value::from(mac), layout)),
                 ];
                 write_object(&envelope, layout)
@@ -268,7 +279,11 @@ impl RequestBuilder {
         let api_key = Some(Value::from(api_key));
         let schema_version = Some(Value::from(2));
         let signature = Some(Value::from(signature));
-        let extras = || self.fields.iter().map(|(k, v)| (k.as_str(), Some(v.clone())));
+        let extras = || {
+            self.fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), Some(v.clone())))
+        };
         let mut ordered: Vec<(&str, Option<Value>)> = match self.style {
             Style::Schema1 => extras()
                 .chain([
@@ -300,7 +315,9 @@ impl RequestBuilder {
                     ])
                     .collect();
                 rest.sort_by(|a, b| a.0.cmp(b.0));
-                std::iter::once(("schema_version", schema_version)).chain(rest).collect()
+                std::iter::once(("schema_version", schema_version))
+                    .chain(rest)
+                    .collect()
             }
             // licensespring/api/__init__.py, activate_offline_dump.
             Style::Python => [
@@ -377,10 +394,13 @@ fn write_object(members: &[(String, Box<RawValue>)], layout: Layout) -> Vec<u8> 
 fn write_json<T: Serialize + ?Sized>(value: &T, layout: Layout) -> Vec<u8> {
     let mut out = Vec::new();
     let result = match layout {
-        Layout::Compact => value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, CompactFormatter)),
-        Layout::Python { ensure_ascii } => {
-            value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, PythonFormatter { ensure_ascii }))
-        }
+        Layout::Compact => value.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out,
+            CompactFormatter,
+        )),
+        Layout::Python { ensure_ascii } => value.serialize(
+            &mut serde_json::Serializer::with_formatter(&mut out, PythonFormatter { ensure_ascii }),
+        ),
     };
     result.expect("JSON values and raw JSON always serialise");
     out
@@ -391,19 +411,39 @@ struct PythonFormatter {
 }
 
 impl Formatter for PythonFormatter {
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if first { Ok(()) } else { w.write_all(b", ") }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
     }
 
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if first { Ok(()) } else { w.write_all(b", ") }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            w.write_all(b", ")
+        }
     }
 
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         w.write_all(b": ")
     }
 
-    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         if !self.ensure_ascii {
             return w.write_all(fragment.as_bytes());
         }
@@ -420,7 +460,11 @@ impl Formatter for PythonFormatter {
         Ok(())
     }
 
-    fn write_char_escape<W: ?Sized + io::Write>(&mut self, w: &mut W, escape: CharEscape) -> io::Result<()> {
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        escape: CharEscape,
+    ) -> io::Result<()> {
         // Python writes the same escapes as serde_json for `"`, `\` and control characters.
         CompactFormatter.write_char_escape(w, escape)
     }

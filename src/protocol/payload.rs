@@ -111,7 +111,11 @@ pub(crate) fn parse_payload(json: &[u8]) -> Result<ParsedPayload, Rejection> {
                 match key.as_ref() {
                     "request" => {}
                     "signature" => {
-                        outer_signature = string_member(value, ErrorCode::AuthorizationMissingParams, "signature")?;
+                        outer_signature = string_member(
+                            value,
+                            ErrorCode::AuthorizationMissingParams,
+                            "signature",
+                        )?;
                     }
                     _ => check_nested(value, 2)?,
                 }
@@ -144,7 +148,10 @@ fn parse_members(text: &str, depth: usize) -> Result<Vec<(Cow<'_, str>, &RawValu
     Ok(members)
 }
 
-fn flat_payload(members: Vec<(Cow<'_, str>, &RawValue)>, depth: usize) -> Result<Payload, Rejection> {
+fn flat_payload(
+    members: Vec<(Cow<'_, str>, &RawValue)>,
+    depth: usize,
+) -> Result<Payload, Rejection> {
     let mut p = Payload::default();
     for (key, value) in members {
         let missing = ErrorCode::AuthorizationMissingParams;
@@ -176,7 +183,11 @@ fn flat_payload(members: Vec<(Cow<'_, str>, &RawValue)>, depth: usize) -> Result
 }
 
 /// A member the protocol reads must be a string; `null` counts as absent.
-fn string_member(value: &RawValue, code: ErrorCode, name: &str) -> Result<Option<String>, Rejection> {
+fn string_member(
+    value: &RawValue,
+    code: ErrorCode,
+    name: &str,
+) -> Result<Option<String>, Rejection> {
     serde_json::from_str::<Option<String>>(value.get())
         .map_err(|_| Rejection::new(code, format!("{name} must be a string")))
 }
@@ -320,7 +331,10 @@ impl<'de> Visitor<'de> for StrictValue {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let child = self.enter::<A::Error>()?;
-        while seq.next_element_seed(StrictValue { depth: child.depth })?.is_some() {}
+        while seq
+            .next_element_seed(StrictValue { depth: child.depth })?
+            .is_some()
+        {}
         Ok(())
     }
 

@@ -64,7 +64,10 @@ pub struct DecodedRequest {
 /// let err = decode_request(None, b"not base64!").unwrap_err();
 /// assert_eq!(err.code, ErrorCode::AuthorizationMissingParams);
 /// ```
-pub fn decode_request(content_type: Option<&str>, body: &[u8]) -> Result<DecodedRequest, Rejection> {
+pub fn decode_request(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<DecodedRequest, Rejection> {
     let (transport, text) = request_file_text(content_type, body)?;
     let json = decode_request_file(&text)?;
     let parsed = parse_payload(&json)?;
@@ -221,10 +224,16 @@ impl DecodedRequest {
         let (Some(licensee), Some(hardware_id), Some(identity), Some(product), Some(date)) =
             (licensee, hardware_id, identity, product, date)
         else {
-            return Err(Rejection::new(ErrorCode::AuthorizationMissingParams, missing.join(", ")));
+            return Err(Rejection::new(
+                ErrorCode::AuthorizationMissingParams,
+                missing.join(", "),
+            ));
         };
         if !missing.is_empty() {
-            return Err(Rejection::new(ErrorCode::AuthorizationMissingParams, missing.join(", ")));
+            return Err(Rejection::new(
+                ErrorCode::AuthorizationMissingParams,
+                missing.join(", "),
+            ));
         }
         match (endpoint, p.request.as_deref()) {
             (RequestKind::Activation, None) => {}
@@ -232,7 +241,11 @@ impl DecodedRequest {
             (kind, other) => {
                 return Err(Rejection::new(
                     ErrorCode::ValidationError,
-                    format!("request must be {:?} here, not {:?}", kind.as_str(), other.unwrap_or("absent")),
+                    format!(
+                        "request must be {:?} here, not {:?}",
+                        kind.as_str(),
+                        other.unwrap_or("absent")
+                    ),
                 ))
             }
         }
@@ -270,8 +283,14 @@ impl CheckedRequest<'_> {
             .is_none_or(|(bytes, given)| verify_outer_signature(shared_key, bytes, given));
         match (inner_ok, outer_ok) {
             (true, true) => Ok(()),
-            (false, _) => Err(Rejection::new(ErrorCode::SignatureMismatch, "payload signature")),
-            (true, false) => Err(Rejection::new(ErrorCode::SignatureMismatch, "outer signature")),
+            (false, _) => Err(Rejection::new(
+                ErrorCode::SignatureMismatch,
+                "payload signature",
+            )),
+            (true, false) => Err(Rejection::new(
+                ErrorCode::SignatureMismatch,
+                "outer signature",
+            )),
         }
     }
 
