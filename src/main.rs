@@ -1,1 +1,204 @@
-fn main() {}
+//! The `lsconform` command line: a thin layer over the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use clap::{Args, Parser, Subcommand};
+use lsconform::protocol::{
+    answer_json, check_answer, OfflineKey, PublicKey, RequestBuilder, RequestKind, Style, Verdict,
+};
+
+/// Conformance kit for LicenseSpring's offline activation endpoint, POST /api/v4/activate_offline.
+#[derive(Parser)]
+#[command(name = "lsconform", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write an offline request file (the SDKs' offline dump) to stdout or --out.
+    Request(RequestArgs),
+    /// Check the signatures of an activation answer or a .lic file.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("licensee").required(true).args(["license_key", "username"])))]
+struct RequestArgs {
+    /// The license key (key-based licenses).
+    #[arg(long)]
+    license_key: Option<String>,
+    /// The user (user-based licenses).
+    #[arg(long)]
+    username: Option<String>,
+    /// The user's password (user-based licenses).
+    #[arg(long, requires = "username")]
+    password: Option<String>,
+    /// The device's hardware id.
+    #[arg(long)]
+    hardware_id: String,
+    /// The product's short code.
+    #[arg(long)]
+    product: String,
+    /// The API key.
+    #[arg(long)]
+    api_key: String,
+    /// The shared key that signs the file.
+    #[arg(long)]
+    shared_key: String,
+    /// The layout: schema1, compact-hex (C++ SDK), python (Python SDK), javascript (Node SDK).
+    #[arg(long, default_value = "python")]
+    style: Style,
+    /// Write a deactivation file (for deactivate_offline) instead of an activation file.
+    #[arg(long)]
+    deactivation: bool,
+    /// The payload date (default: now, in the style's own form).
+    #[arg(long)]
+    date: Option<String>,
+    /// The request id (default: a fresh UUID v4).
+    #[arg(long)]
+    request_id: Option<String>,
+    /// Another string member, e.g. --field hostname=my-pc (repeatable, kept in order).
+    #[arg(long = "field", value_name = "NAME=TEXT", value_parser = name_value)]
+    fields: Vec<(String, String)>,
+    /// Another member given as JSON, e.g. --field-json is_vm=false (repeatable).
+    #[arg(long = "field-json", value_name = "NAME=JSON", value_parser = name_json)]
+    json_fields: Vec<(String, serde_json::Value)>,
+    /// Write the file here instead of to stdout.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The answer (JSON) or .lic file (Base64 of it); - for stdin.
+    file: PathBuf,
+    /// The server's public key (PEM: PUBLIC KEY or RSA PUBLIC KEY).
+    #[arg(long)]
+    public_key: PathBuf,
+    /// The shared key, to check offline_signature (needs --api-key).
+    #[arg(long, requires = "api_key")]
+    shared_key: Option<String>,
+    /// The API key the request was signed for, to check offline_signature (needs --shared-key).
+    #[arg(long, requires = "shared_key")]
+    api_key: Option<String>,
+}
+
+fn name_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=TEXT, got {s:?}")),
+    }
+}
+
+fn name_json(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (name, value) = name_value(s)?;
+    let value = serde_json::from_str(&value)
+        .map_err(|e| format!("the value of {name} is not JSON: {e}"))?;
+    Ok((name, value))
+}
+
+/// A failure that is the user's to fix (a file, a key): exit code 2, like a usage error.
+struct UsageError(String);
+
+fn read(path: &Path) -> Result<Vec<u8>, UsageError> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| UsageError(format!("cannot read stdin: {e}")))?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))
+}
+
+fn request(args: RequestArgs) -> Result<ExitCode, UsageError> {
+    let kind = if args.deactivation {
+        RequestKind::Deactivation
+    } else {
+        RequestKind::Activation
+    };
+    let mut builder = RequestBuilder::new(kind)
+        .hardware_id(args.hardware_id)
+        .product(args.product)
+        .date(
+            args.date
+                .unwrap_or_else(|| args.style.date(SystemTime::now())),
+        )
+        .request_id(
+            args.request_id
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        )
+        .style(args.style);
+    if let Some(key) = args.license_key {
+        builder = builder.license_key(key);
+    }
+    if let Some(username) = args.username {
+        builder = builder.username(username);
+    }
+    if let Some(password) = args.password {
+        builder = builder.password(password);
+    }
+    for (name, value) in args.fields {
+        builder = builder.field(name, value);
+    }
+    for (name, value) in args.json_fields {
+        builder = builder.field(name, value);
+    }
+    let file = builder.sign(&args.api_key, &args.shared_key);
+    match args.out {
+        Some(path) => std::fs::write(&path, &file.text)
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?,
+        None => println!("{}", file.text),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(args: VerifyArgs) -> Result<ExitCode, UsageError> {
+    let pem = read(&args.public_key)?;
+    let pem = String::from_utf8(pem)
+        .map_err(|_| UsageError(format!("{} is not PEM text", args.public_key.display())))?;
+    let public_key = PublicKey::from_pem(&pem)
+        .map_err(|e| UsageError(format!("{}: {e}", args.public_key.display())))?;
+    let json = answer_json(&read(&args.file)?)
+        .map_err(|e| UsageError(format!("{}: {e}", args.file.display())))?;
+    let offline = match (&args.api_key, &args.shared_key) {
+        (Some(api_key), Some(shared_key)) => Some(OfflineKey {
+            api_key,
+            shared_key,
+        }),
+        _ => None,
+    };
+    let check = check_answer(&json, Some(&public_key), offline)
+        .map_err(|e| UsageError(format!("{}: {e}", args.file.display())))?;
+    for (name, verdict) in [
+        ("offline_signature", check.offline_signature),
+        ("license_signature", check.license_signature),
+        ("license_signature_v2", check.license_signature_v2),
+    ] {
+        let note = match verdict {
+            Verdict::NotChecked => " (give --api-key and --shared-key to check it)",
+            _ => "",
+        };
+        println!("{name:<21} {verdict}{note}");
+    }
+    Ok(if check.all_hold() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Request(args) => request(args),
+        Command::Verify(args) => verify(args),
+    };
+    result.unwrap_or_else(|UsageError(message)| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    })
+}
