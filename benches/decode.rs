@@ -16,9 +16,7 @@ const SHARED_KEY: &str = "kw4qSnpSwXzgiv5yxYpZZmFEd9QAeiKTQ6OuyMja";
 fn typical_file() -> String {
     RequestBuilder::activation()
         .license_key("FUH3-4E7A-LZJL-7JTP")
-        .hardware_id(
-            "A53F-0CBC-15FC-7E81-BF35-A720-A575-7C0C-8815-0463-DB78-E674-D140-CF15-85BB-EC01",
-        )
+        .hardware_id("A53F-0CBC-15FC-7E81-BF35-A720-A575-7C0C-8815-0463-DB78-E674-D140-CF15-85BB-EC01")
         .product("TP")
         .date("Fri, 27 Nov 2026 04:36:34 GMT")
         .request_id("2edf98fe-29cb-4c7c-b1fa-7ed7ea2acb6b")
@@ -50,8 +48,7 @@ fn main() {
     let json = base64::engine::general_purpose::STANDARD
         .decode(body)
         .expect("the builder writes Base64");
-    let decoded =
-        decode_request(Some("text/plain"), body).expect("the builder writes a valid file");
+    let decoded = decode_request(Some("text/plain"), body).expect("the builder writes a valid file");
     let request_bytes = decoded.request_bytes().expect("schema 2").to_vec();
     let checked = decoded.check(RequestKind::Activation).expect("complete");
     let signing = inner_signing_string(
@@ -77,14 +74,8 @@ fn main() {
         black_box(serde_json::from_slice::<serde_json::Value>(black_box(&json)).expect("valid"));
     };
     let hmac_part = || {
-        black_box(hmac_sha256(
-            black_box(SHARED_KEY),
-            black_box(&request_bytes),
-        ));
-        black_box(hmac_sha256(
-            black_box(SHARED_KEY),
-            black_box(signing.as_bytes()),
-        ));
+        black_box(hmac_sha256(black_box(SHARED_KEY), black_box(&request_bytes)));
+        black_box(hmac_sha256(black_box(SHARED_KEY), black_box(signing.as_bytes())));
     };
 
     // Warm up, then interleave the measurements so that machine noise hits all of them alike.

@@ -96,8 +96,7 @@ fn name_value(s: &str) -> Result<(String, String), String> {
 
 fn name_json(s: &str) -> Result<(String, serde_json::Value), String> {
     let (name, value) = name_value(s)?;
-    let value = serde_json::from_str(&value)
-        .map_err(|e| format!("the value of {name} is not JSON: {e}"))?;
+    let value = serde_json::from_str(&value).map_err(|e| format!("the value of {name} is not JSON: {e}"))?;
     Ok((name, value))
 }
 
@@ -123,10 +122,7 @@ fn request(args: RequestArgs) -> Result<ExitCode, UsageError> {
     let mut builder = RequestBuilder::new(kind)
         .hardware_id(args.hardware_id)
         .product(args.product)
-        .date(
-            args.date
-                .unwrap_or_else(|| args.style.date(SystemTime::now())),
-        )
+        .date(args.date.unwrap_or_else(|| args.style.date(SystemTime::now())))
         .request_id(
             args.request_id
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
@@ -160,15 +156,12 @@ fn verify(args: VerifyArgs) -> Result<ExitCode, UsageError> {
     let pem = read(&args.public_key)?;
     let pem = String::from_utf8(pem)
         .map_err(|_| UsageError(format!("{} is not PEM text", args.public_key.display())))?;
-    let public_key = PublicKey::from_pem(&pem)
-        .map_err(|e| UsageError(format!("{}: {e}", args.public_key.display())))?;
-    let json = answer_json(&read(&args.file)?)
-        .map_err(|e| UsageError(format!("{}: {e}", args.file.display())))?;
+    let public_key =
+        PublicKey::from_pem(&pem).map_err(|e| UsageError(format!("{}: {e}", args.public_key.display())))?;
+    let json =
+        answer_json(&read(&args.file)?).map_err(|e| UsageError(format!("{}: {e}", args.file.display())))?;
     let offline = match (&args.api_key, &args.shared_key) {
-        (Some(api_key), Some(shared_key)) => Some(OfflineKey {
-            api_key,
-            shared_key,
-        }),
+        (Some(api_key), Some(shared_key)) => Some(OfflineKey { api_key, shared_key }),
         _ => None,
     };
     let check = check_answer(&json, Some(&public_key), offline)

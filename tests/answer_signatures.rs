@@ -108,11 +108,7 @@ fn the_answer_keeps_its_members_in_a_fixed_order_with_the_signatures_last() {
 #[test]
 fn a_lic_file_is_base64_of_the_answer() {
     let (private, public) = keys();
-    let body = answer(AnswerLicensee::LicenseKey("K".into()), None).sign(
-        "api-key",
-        "shared-key",
-        &private,
-    );
+    let body = answer(AnswerLicensee::LicenseKey("K".into()), None).sign("api-key", "shared-key", &private);
     let lic = encode_request_file(&body);
     let json = answer_json(format!("{lic}\n").as_bytes()).unwrap();
     assert_eq!(json, body);
@@ -130,12 +126,8 @@ fn changing_any_signed_member_breaks_a_signature() {
         Some("2027-06-15T00:00:00.000Z"),
     )
     .sign("api-key", "shared-key", &private);
-    let original: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&body).unwrap();
-    for key in original
-        .keys()
-        .filter(|k| !k.starts_with("license_signature"))
-    {
+    let original: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    for key in original.keys().filter(|k| !k.starts_with("license_signature")) {
         let mut changed = original.clone();
         let value = changed.get_mut(key).unwrap();
         *value = match value.take() {
@@ -163,13 +155,8 @@ fn changing_any_signed_member_breaks_a_signature() {
 #[test]
 fn reordering_members_breaks_license_signature_v2() {
     let (private, public) = keys();
-    let body = answer(AnswerLicensee::LicenseKey("K".into()), None).sign(
-        "api-key",
-        "shared-key",
-        &private,
-    );
-    let original: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&body).unwrap();
+    let body = answer(AnswerLicensee::LicenseKey("K".into()), None).sign("api-key", "shared-key", &private);
+    let original: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body).unwrap();
     let mut reordered = serde_json::Map::new();
     for (k, v) in original.iter().rev() {
         reordered.insert(k.clone(), v.clone());
@@ -187,13 +174,8 @@ fn reordering_members_breaks_license_signature_v2() {
 #[test]
 fn missing_signatures_are_reported_absent_and_unchecked_ones_not_checked() {
     let (private, public) = keys();
-    let body = answer(AnswerLicensee::LicenseKey("K".into()), None).sign(
-        "api-key",
-        "shared-key",
-        &private,
-    );
-    let mut map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&body).unwrap();
+    let body = answer(AnswerLicensee::LicenseKey("K".into()), None).sign("api-key", "shared-key", &private);
+    let mut map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body).unwrap();
     map.shift_remove("license_signature");
     let check = check_answer(&serde_json::to_vec(&map).unwrap(), Some(&public), None).unwrap();
     assert_eq!(check.license_signature, Verdict::Absent);
@@ -205,11 +187,7 @@ fn missing_signatures_are_reported_absent_and_unchecked_ones_not_checked() {
 #[test]
 fn another_key_pair_does_not_verify() {
     let (private, _) = keys();
-    let body = answer(AnswerLicensee::LicenseKey("K".into()), None).sign(
-        "api-key",
-        "shared-key",
-        &private,
-    );
+    let body = answer(AnswerLicensee::LicenseKey("K".into()), None).sign("api-key", "shared-key", &private);
     let check = check_answer(&body, Some(&public_key_of_another_pair()), Some(OFFLINE)).unwrap();
     assert_eq!(check.license_signature, Verdict::Mismatch);
     assert_eq!(check.license_signature_v2, Verdict::Mismatch);

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use lsconform::protocol::{
-    decode_request, encode_request_file, ActivationAnswer, AnswerLicensee, ProductDetails,
-    RequestKind, Schema, SigningKey,
+    decode_request, encode_request_file, ActivationAnswer, AnswerLicensee, ProductDetails, RequestKind,
+    Schema, SigningKey,
 };
 
 fn lsconform(args: &[&str]) -> Output {
@@ -70,10 +70,7 @@ fn request_writes_a_file_that_decodes_and_verifies_in_every_style() {
                 Schema::V2
             }
         );
-        assert_eq!(
-            decoded.payload.other_str("hostname").as_deref(),
-            Some("büro")
-        );
+        assert_eq!(decoded.payload.other_str("hostname").as_deref(), Some("büro"));
         assert_eq!(decoded.payload.other("is_vm"), Some("false"));
         let checked = decoded.check(RequestKind::Activation).unwrap();
         assert_eq!(checked.hardware_id, "hw-1");
@@ -86,13 +83,7 @@ fn request_writes_a_file_that_decodes_and_verifies_in_every_style() {
 #[test]
 fn request_writes_a_deactivation_file_to_out() {
     let path = scratch("deactivation.req");
-    let out = lsconform(
-        &[
-            REQUEST,
-            &["--deactivation", "--out", path.to_str().unwrap()],
-        ]
-        .concat(),
-    );
+    let out = lsconform(&[REQUEST, &["--deactivation", "--out", path.to_str().unwrap()]].concat());
     assert!(out.status.success());
     assert!(out.stdout.is_empty());
     let text = std::fs::read(&path).unwrap();
@@ -130,10 +121,8 @@ fn request_with_an_unknown_style_is_a_usage_error_naming_the_styles() {
 }
 
 fn signed_answer() -> Vec<u8> {
-    let key = SigningKey::from_pem(
-        &std::fs::read_to_string(fixture("keys/reference-private.pem")).unwrap(),
-    )
-    .unwrap();
+    let key = SigningKey::from_pem(&std::fs::read_to_string(fixture("keys/reference-private.pem")).unwrap())
+        .unwrap();
     ActivationAnswer {
         licensee: AnswerLicensee::LicenseKey("AAAA-BBBB".into()),
         hardware_id: "hw-1".into(),
@@ -201,15 +190,9 @@ fn verify_exits_1_and_says_mismatch_for_a_tampered_answer() {
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.contains("license_signature_v2  mismatch"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("license_signature_v2  mismatch"), "{stdout}");
     assert!(stdout.contains("license_signature     ok"), "{stdout}");
-    assert!(
-        stdout.contains("offline_signature     not checked"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("offline_signature     not checked"), "{stdout}");
 }
 
 #[test]

@@ -2,8 +2,8 @@
 
 use lsconform::protocol::{
     decode_request, encode_request_file, header_signature, inner_signature, outer_signature,
-    verify_inner_signature, verify_outer_signature, AuthorizationHeader, ErrorCode, MacEncoding,
-    RequestKind, Schema,
+    verify_inner_signature, verify_outer_signature, AuthorizationHeader, ErrorCode, MacEncoding, RequestKind,
+    Schema,
 };
 
 const HEADER_KEY: &str = "kw4qSnpSwXzgiv5yxYpZZmFEd9QAeiKTQ6OuyMja";
@@ -133,11 +133,7 @@ fn outer_signature_matches_the_published_vector_in_hex_and_base64() {
         outer_signature(SHARED_KEY, REQUEST.as_bytes(), MacEncoding::Base64),
         OUTER_BASE64
     );
-    assert!(verify_outer_signature(
-        SHARED_KEY,
-        REQUEST.as_bytes(),
-        OUTER_HEX
-    ));
+    assert!(verify_outer_signature(SHARED_KEY, REQUEST.as_bytes(), OUTER_HEX));
     assert!(verify_outer_signature(
         SHARED_KEY,
         REQUEST.as_bytes(),
@@ -148,11 +144,7 @@ fn outer_signature_matches_the_published_vector_in_hex_and_base64() {
 #[test]
 fn outer_signature_over_re_serialised_bytes_is_rejected() {
     let spaced = REQUEST.replace("\",\"", "\", \"");
-    assert!(!verify_outer_signature(
-        SHARED_KEY,
-        spaced.as_bytes(),
-        OUTER_HEX
-    ));
+    assert!(!verify_outer_signature(SHARED_KEY, spaced.as_bytes(), OUTER_HEX));
     let trailing = format!("{REQUEST}\n");
     assert!(!verify_outer_signature(
         SHARED_KEY,

@@ -113,11 +113,7 @@ pub fn format_validity_period(time: SystemTime) -> String {
 /// let s = lsconform::protocol::license_signing_string("HW-1", "Jane@Example.com|sso", None);
 /// assert_eq!(s, "hw-1#jane@example.com#");
 /// ```
-pub fn license_signing_string(
-    hardware_id: &str,
-    licensee: &str,
-    validity_period: Option<&str>,
-) -> String {
+pub fn license_signing_string(hardware_id: &str, licensee: &str, validity_period: Option<&str>) -> String {
     let id = licensee.split('|').next().unwrap_or_default();
     format!("{hardware_id}#{id}#{}", validity_period.unwrap_or_default()).to_lowercase()
 }
@@ -131,8 +127,7 @@ impl ActivationAnswer {
     /// signature, with the answer's `date`).
     pub fn sign(&self, api_key: &str, shared_key: &str, key: &SigningKey) -> Vec<u8> {
         let licensee = self.licensee.signing_value();
-        let offline_signature =
-            inner_signature(shared_key, &self.date, licensee, &self.hardware_id, api_key);
+        let offline_signature = inner_signature(shared_key, &self.date, licensee, &self.hardware_id, api_key);
         let (license_key, username) = match &self.licensee {
             AnswerLicensee::LicenseKey(k) => (Some(k.as_str()), None),
             AnswerLicensee::Username(u) => (None, Some(u.as_str())),
@@ -154,18 +149,10 @@ impl ActivationAnswer {
             date: &self.date,
             offline_signature: &offline_signature,
         };
-        let mut body =
-            serde_json::to_vec(&part).expect("strings, integers and booleans always serialise");
-        let license_signature = BASE64.encode(
-            key.sign(
-                license_signing_string(
-                    &self.hardware_id,
-                    licensee,
-                    self.validity_period.as_deref(),
-                )
-                .as_bytes(),
-            ),
-        );
+        let mut body = serde_json::to_vec(&part).expect("strings, integers and booleans always serialise");
+        let license_signature = BASE64.encode(key.sign(
+            license_signing_string(&self.hardware_id, licensee, self.validity_period.as_deref()).as_bytes(),
+        ));
         let license_signature_v2 = BASE64.encode(key.sign(&body));
         body.pop(); // the closing brace
         body.extend_from_slice(
@@ -275,8 +262,7 @@ pub fn check_answer(
     };
     let license_signature = signature(&mut map, "license_signature");
     let license_signature_v2 = signature(&mut map, "license_signature_v2");
-    let rsa = |sig: Option<Option<Vec<u8>>>, message: &dyn Fn() -> Vec<u8>| match (sig, public_key)
-    {
+    let rsa = |sig: Option<Option<Vec<u8>>>, message: &dyn Fn() -> Vec<u8>| match (sig, public_key) {
         (None, _) => Verdict::Absent,
         (Some(_), None) => Verdict::NotChecked,
         (Some(Some(sig)), Some(key)) if key.verify(&message(), &sig) => Verdict::Ok,

@@ -35,10 +35,7 @@ pub fn header_signing_string(date: &str) -> String {
 /// assert_eq!(sig, "UDysfR6MndUZReo07Y9r+vErn8vSxrnQ5ulit18iJ/Q=");
 /// ```
 pub fn header_signature(shared_key: &str, date: &str) -> String {
-    BASE64.encode(hmac_sha256(
-        shared_key,
-        header_signing_string(date).as_bytes(),
-    ))
+    BASE64.encode(hmac_sha256(shared_key, header_signing_string(date).as_bytes()))
 }
 
 /// A parsed `Authorization` header.
@@ -268,18 +265,11 @@ pub fn authenticate(
                 .into_iter()
                 .filter_map(|(m, name)| m.then_some(name))
                 .collect();
-            return Err(Rejection::new(
-                ErrorCode::MissingHeaders,
-                missing.join(", "),
-            ));
+            return Err(Rejection::new(ErrorCode::MissingHeaders, missing.join(", ")));
         }
     };
-    let authorization = std::str::from_utf8(authorization).map_err(|_| {
-        Rejection::new(
-            ErrorCode::AuthorizationInvalidHeaders,
-            "the header is not text",
-        )
-    })?;
+    let authorization = std::str::from_utf8(authorization)
+        .map_err(|_| Rejection::new(ErrorCode::AuthorizationInvalidHeaders, "the header is not text"))?;
     let header = AuthorizationHeader::parse(authorization)?;
     let date = std::str::from_utf8(date)
         .map_err(|_| Rejection::new(ErrorCode::DateHeaderDiff, "the header is not text"))?;
@@ -352,8 +342,7 @@ mod tests {
 
     #[test]
     fn a_missing_pair_is_reported_before_a_wrong_algorithm() {
-        let err =
-            AuthorizationHeader::parse(r#"algorithm="md5",signature="s",apikey="k""#).unwrap_err();
+        let err = AuthorizationHeader::parse(r#"algorithm="md5",signature="s",apikey="k""#).unwrap_err();
         assert_eq!(err.code, ErrorCode::AuthorizationMissingParams);
     }
 
@@ -376,14 +365,8 @@ mod tests {
     #[test]
     fn date_skew_past_fifteen_minutes_is_refused_either_way() {
         let now = parse_http_date("Thu, 17 Nov 2022 20:51:35 GMT").unwrap();
-        for date in [
-            "Thu, 17 Nov 2022 20:36:34 GMT",
-            "Thu, 17 Nov 2022 21:06:36 GMT",
-        ] {
-            assert_eq!(
-                check_date(date, now).unwrap_err().code,
-                ErrorCode::DateHeaderDiff
-            );
+        for date in ["Thu, 17 Nov 2022 20:36:34 GMT", "Thu, 17 Nov 2022 21:06:36 GMT"] {
+            assert_eq!(check_date(date, now).unwrap_err().code, ErrorCode::DateHeaderDiff);
         }
     }
 
@@ -403,8 +386,7 @@ mod tests {
         let stale = "Thu, 17 Nov 2022 19:51:35 GMT";
         let keys = |k: &str| (k == "k").then(|| "s".to_owned());
         let run = |auth: &str, date: &str| {
-            authenticate(Some(auth.as_bytes()), Some(date.as_bytes()), now, keys)
-                .map_err(|r| r.code)
+            authenticate(Some(auth.as_bytes()), Some(date.as_bytes()), now, keys).map_err(|r| r.code)
         };
         let good = AuthorizationHeader::signed("k", "s", date).to_string();
         assert_eq!(run(&good, date), Ok("k".to_owned()));

@@ -83,13 +83,10 @@ impl std::str::FromStr for Style {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Style::ALL
-            .into_iter()
-            .find(|st| st.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Style::ALL.iter().map(|s| s.name()).collect();
-                format!("unknown style {s:?}; expected one of {}", names.join(", "))
-            })
+        Style::ALL.into_iter().find(|st| st.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Style::ALL.iter().map(|s| s.name()).collect();
+            format!("unknown style {s:?}; expected one of {}", names.join(", "))
+        })
     }
 }
 
@@ -279,11 +276,7 @@ impl RequestBuilder {
         let api_key = Some(Value::from(api_key));
         let schema_version = Some(Value::from(2));
         let signature = Some(Value::from(signature));
-        let extras = || {
-            self.fields
-                .iter()
-                .map(|(k, v)| (k.as_str(), Some(v.clone())))
-        };
+        let extras = || self.fields.iter().map(|(k, v)| (k.as_str(), Some(v.clone())));
         let mut ordered: Vec<(&str, Option<Value>)> = match self.style {
             Style::Schema1 => extras()
                 .chain([
@@ -398,9 +391,10 @@ fn write_json<T: Serialize + ?Sized>(value: &T, layout: Layout) -> Vec<u8> {
             &mut out,
             CompactFormatter,
         )),
-        Layout::Python { ensure_ascii } => value.serialize(
-            &mut serde_json::Serializer::with_formatter(&mut out, PythonFormatter { ensure_ascii }),
-        ),
+        Layout::Python { ensure_ascii } => value.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out,
+            PythonFormatter { ensure_ascii },
+        )),
     };
     result.expect("JSON values and raw JSON always serialise");
     out
@@ -411,11 +405,7 @@ struct PythonFormatter {
 }
 
 impl Formatter for PythonFormatter {
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
         if first {
             Ok(())
         } else {
@@ -423,11 +413,7 @@ impl Formatter for PythonFormatter {
         }
     }
 
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
         if first {
             Ok(())
         } else {
@@ -439,11 +425,7 @@ impl Formatter for PythonFormatter {
         w.write_all(b": ")
     }
 
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
         if !self.ensure_ascii {
             return w.write_all(fragment.as_bytes());
         }
@@ -460,11 +442,7 @@ impl Formatter for PythonFormatter {
         Ok(())
     }
 
-    fn write_char_escape<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        escape: CharEscape,
-    ) -> io::Result<()> {
+    fn write_char_escape<W: ?Sized + io::Write>(&mut self, w: &mut W, escape: CharEscape) -> io::Result<()> {
         // Python writes the same escapes as serde_json for `"`, `\` and control characters.
         CompactFormatter.write_char_escape(w, escape)
     }

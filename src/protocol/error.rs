@@ -184,9 +184,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ErrorShapeError {
     /// Not a JSON object with exactly `status`, `code` and `message` of the right types.
-    #[error(
-        "the error body is not {{\"status\": number, \"code\": string, \"message\": string}}: {0}"
-    )]
+    #[error("the error body is not {{\"status\": number, \"code\": string, \"message\": string}}: {0}")]
     Shape(String),
     /// `status` in the body differs from the HTTP status.
     #[error("the body says status {body} but the HTTP status is {http}")]

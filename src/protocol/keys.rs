@@ -73,8 +73,7 @@ pub struct PublicKey {
     rsa_public_key: Vec<u8>,
 }
 
-const RSA_ENCRYPTION: spki::ObjectIdentifier =
-    spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const RSA_ENCRYPTION: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 impl PublicKey {
     /// Reads a public key from PEM text.

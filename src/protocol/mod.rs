@@ -21,20 +21,18 @@ mod signature;
 mod transport;
 
 pub use answer::{
-    answer_json, check_answer, format_validity_period, license_signing_string, ActivationAnswer,
-    AnswerCheck, AnswerError, AnswerLicensee, OfflineKey, ProductDetails, Verdict,
+    answer_json, check_answer, format_validity_period, license_signing_string, ActivationAnswer, AnswerCheck,
+    AnswerError, AnswerLicensee, OfflineKey, ProductDetails, Verdict,
 };
 pub use auth::{
-    authenticate, check_date, format_http_date, header_signature, header_signing_string,
-    parse_http_date, AuthorizationHeader, MAX_DATE_SKEW,
+    authenticate, check_date, format_http_date, header_signature, header_signing_string, parse_http_date,
+    AuthorizationHeader, MAX_DATE_SKEW,
 };
 pub use builder::{RequestBuilder, RequestFile, Style};
 pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
 pub use payload::{Payload, Schema, MAX_DEPTH};
-pub use request::{
-    decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, RequestKind,
-};
+pub use request::{decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, RequestKind};
 pub use signature::{
     hmac_sha256, inner_signature, inner_signing_string, outer_signature, verify_inner_signature,
     verify_outer_signature, MacEncoding,

@@ -51,10 +51,7 @@ pub struct Payload {
 impl Payload {
     /// Another member by name, as raw JSON text (e.g. `hostname` → `"\"my-pc\""`).
     pub fn other(&self, name: &str) -> Option<&str> {
-        self.other
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.get())
+        self.other.iter().find(|(k, _)| k == name).map(|(_, v)| v.get())
     }
 
     /// Another member by name when it is a JSON string, decoded.
@@ -111,11 +108,8 @@ pub(crate) fn parse_payload(json: &[u8]) -> Result<ParsedPayload, Rejection> {
                 match key.as_ref() {
                     "request" => {}
                     "signature" => {
-                        outer_signature = string_member(
-                            value,
-                            ErrorCode::AuthorizationMissingParams,
-                            "signature",
-                        )?;
+                        outer_signature =
+                            string_member(value, ErrorCode::AuthorizationMissingParams, "signature")?;
                     }
                     _ => check_nested(value, 2)?,
                 }
@@ -148,10 +142,7 @@ fn parse_members(text: &str, depth: usize) -> Result<Vec<(Cow<'_, str>, &RawValu
     Ok(members)
 }
 
-fn flat_payload(
-    members: Vec<(Cow<'_, str>, &RawValue)>,
-    depth: usize,
-) -> Result<Payload, Rejection> {
+fn flat_payload(members: Vec<(Cow<'_, str>, &RawValue)>, depth: usize) -> Result<Payload, Rejection> {
     let mut p = Payload::default();
     for (key, value) in members {
         let missing = ErrorCode::AuthorizationMissingParams;
@@ -183,11 +174,7 @@ fn flat_payload(
 }
 
 /// A member the protocol reads must be a string; `null` counts as absent.
-fn string_member(
-    value: &RawValue,
-    code: ErrorCode,
-    name: &str,
-) -> Result<Option<String>, Rejection> {
+fn string_member(value: &RawValue, code: ErrorCode, name: &str) -> Result<Option<String>, Rejection> {
     serde_json::from_str::<Option<String>>(value.get())
         .map_err(|_| Rejection::new(code, format!("{name} must be a string")))
 }
@@ -199,9 +186,7 @@ fn check_nested(value: &RawValue, depth: usize) -> Result<(), Rejection> {
         return Ok(());
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    StrictValue { depth }
-        .deserialize(&mut de)
-        .map_err(malformed)
+    StrictValue { depth }.deserialize(&mut de).map_err(malformed)
 }
 
 struct MembersVisitor;

@@ -64,10 +64,7 @@ pub struct DecodedRequest {
 /// let err = decode_request(None, b"not base64!").unwrap_err();
 /// assert_eq!(err.code, ErrorCode::AuthorizationMissingParams);
 /// ```
-pub fn decode_request(
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Result<DecodedRequest, Rejection> {
+pub fn decode_request(content_type: Option<&str>, body: &[u8]) -> Result<DecodedRequest, Rejection> {
     let (transport, text) = request_file_text(content_type, body)?;
     let json = decode_request_file(&text)?;
     let parsed = parse_payload(&json)?;
@@ -283,14 +280,8 @@ impl CheckedRequest<'_> {
             .is_none_or(|(bytes, given)| verify_outer_signature(shared_key, bytes, given));
         match (inner_ok, outer_ok) {
             (true, true) => Ok(()),
-            (false, _) => Err(Rejection::new(
-                ErrorCode::SignatureMismatch,
-                "payload signature",
-            )),
-            (true, false) => Err(Rejection::new(
-                ErrorCode::SignatureMismatch,
-                "outer signature",
-            )),
+            (false, _) => Err(Rejection::new(ErrorCode::SignatureMismatch, "payload signature")),
+            (true, false) => Err(Rejection::new(ErrorCode::SignatureMismatch, "outer signature")),
         }
     }
 

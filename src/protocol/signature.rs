@@ -39,12 +39,7 @@ fn verify_mac(shared_key: &str, message: &[u8], tag: &[u8]) -> bool {
 /// SPEC §4: the inner signing string,
 /// `licenseSpring\ndate: <date>\n<license_key or username>\n<hardware_id>\n<api_key or client_id>`,
 /// LF-separated, no trailing newline, every value verbatim.
-pub fn inner_signing_string(
-    date: &str,
-    licensee: &str,
-    hardware_id: &str,
-    api_key: &str,
-) -> String {
+pub fn inner_signing_string(date: &str, licensee: &str, hardware_id: &str, api_key: &str) -> String {
     format!("licenseSpring\ndate: {date}\n{licensee}\n{hardware_id}\n{api_key}")
 }
 

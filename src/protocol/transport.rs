@@ -59,10 +59,7 @@ pub fn request_file_text<'a>(
     body: &'a [u8],
 ) -> Result<(Transport, Cow<'a, [u8]>), Rejection> {
     if body.is_empty() {
-        return Err(Rejection::new(
-            ErrorCode::MissingParameters,
-            "no request body",
-        ));
+        return Err(Rejection::new(ErrorCode::MissingParameters, "no request body"));
     }
     match content_type {
         Some(ct) if is_multipart(Some(ct)) => {
