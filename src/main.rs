@@ -6,7 +6,8 @@ use std::time::SystemTime;
 
 use clap::{Args, Parser, Subcommand};
 use lsconform::protocol::{
-    answer_json, check_answer, OfflineKey, PublicKey, RequestBuilder, RequestKind, Style, Verdict,
+    answer_json, check_answer, decode_request, MacEncoding, OfflineKey, PublicKey, Rejection, RequestBuilder,
+    RequestKind, Schema, Style, Verdict,
 };
 
 /// Conformance kit for LicenseSpring's offline activation endpoint, POST /api/v4/activate_offline.
@@ -23,6 +24,20 @@ enum Command {
     Request(RequestArgs),
     /// Check the signatures of an activation answer or a .lic file.
     Verify(VerifyArgs),
+    /// Decode a request file as a server would and show what is in it, and why it would be refused.
+    Inspect(InspectArgs),
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// The request file; - for stdin.
+    file: PathBuf,
+    /// The shared key, to verify the file's signatures.
+    #[arg(long)]
+    shared_key: Option<String>,
+    /// Inspect it as a deactivation file (for deactivate_offline).
+    #[arg(long)]
+    deactivation: bool,
 }
 
 #[derive(Args)]
@@ -184,11 +199,84 @@ fn verify(args: VerifyArgs) -> Result<ExitCode, UsageError> {
     })
 }
 
+fn inspect(args: InspectArgs) -> Result<ExitCode, UsageError> {
+    let body = read(&args.file)?;
+    let kind = if args.deactivation {
+        RequestKind::Deactivation
+    } else {
+        RequestKind::Activation
+    };
+    let refused = |rejection: Rejection| {
+        let body = rejection.error_body();
+        println!("refused: {} {} ({})", body.status, body.code, rejection.detail);
+        Ok(ExitCode::from(1))
+    };
+    let decoded = match decode_request(Some("text/plain"), &body) {
+        Ok(decoded) => decoded,
+        Err(rejection) => return refused(rejection),
+    };
+    let schema = match decoded.schema {
+        Schema::V1 => "1",
+        Schema::V2 => "2",
+    };
+    let style = Style::of(&decoded).map_or("no official client's", Style::name);
+    println!("schema {schema}, {style} layout");
+    let p = &decoded.payload;
+    let known = [
+        ("request", &p.request),
+        ("license_key", &p.license_key),
+        ("username", &p.username),
+        ("hardware_id", &p.hardware_id),
+        ("product", &p.product),
+        ("date", &p.date),
+        ("api_key", &p.api_key),
+        ("client_id", &p.client_id),
+        ("request_id", &p.request_id),
+        ("bundle_code", &p.bundle_code),
+    ];
+    for (name, value) in known {
+        if let Some(value) = value {
+            println!("  {name:<14} {value}");
+        }
+    }
+    for (name, value) in &p.other {
+        println!("  {name:<14} {}", value.get());
+    }
+    let checked = match decoded.check(kind) {
+        Ok(checked) => checked,
+        Err(rejection) => return refused(rejection),
+    };
+    let inner = if checked.has_inner_signature() {
+        "present"
+    } else {
+        "absent"
+    };
+    let outer = decoded.outer_mac_encoding().map_or("none", |e| match e {
+        MacEncoding::Hex => "hex",
+        MacEncoding::Base64 => "Base64",
+    });
+    println!("inner signature {inner}, outer MAC {outer}");
+    match args.shared_key {
+        None => {
+            println!("signatures not checked (give --shared-key)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(shared_key) => match checked.verify(&shared_key) {
+            Ok(()) => {
+                println!("signatures ok");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(rejection) => refused(rejection),
+        },
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Request(args) => request(args),
         Command::Verify(args) => verify(args),
+        Command::Inspect(args) => inspect(args),
     };
     result.unwrap_or_else(|UsageError(message)| {
         eprintln!("error: {message}");

@@ -239,3 +239,47 @@ fn verify_of_something_that_is_not_an_answer_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an answer"));
 }
+
+fn inspect(file_text: &[u8], args: &[&str]) -> Output {
+    let path = scratch(&format!("inspect-{}.req", args.join("_").replace(['-', '/'], "")));
+    std::fs::write(&path, file_text).unwrap();
+    lsconform(&[&["inspect", path.to_str().unwrap()], args].concat())
+}
+
+#[test]
+fn inspect_shows_the_schema_layout_and_fields_and_verifies_with_the_shared_key() {
+    let file = lsconform(&[REQUEST, &["--style", "compact-hex", "--field", "hostname=pc"]].concat()).stdout;
+    let out = inspect(&file, &["--shared-key", "shared"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("schema 2, compact-hex layout"), "{stdout}");
+    assert!(stdout.contains("hardware_id    hw-1"), "{stdout}");
+    assert!(stdout.contains("hostname       \"pc\""), "{stdout}");
+    assert!(stdout.contains("outer MAC hex"), "{stdout}");
+    assert!(stdout.contains("signatures ok"), "{stdout}");
+}
+
+#[test]
+fn inspect_exits_1_with_the_servers_code_for_a_wrong_key_or_a_broken_file() {
+    let file = lsconform(REQUEST).stdout;
+    let out = inspect(&file, &["--shared-key", "wrong"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refused: 401 signature_mismatch"));
+    let out = inspect(b"not base64 at all!", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refused: 400 authorization_missing_params"));
+    // An activation file is not a deactivation file.
+    let out = inspect(&file, &["--deactivation"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("refused: 400 validation_error"));
+}
+
+#[test]
+fn inspect_without_a_shared_key_says_the_signatures_were_not_checked() {
+    let file = lsconform(&[REQUEST, &["--style", "schema1"]].concat()).stdout;
+    let out = inspect(&file, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout.contains("schema 1, schema1 layout"), "{stdout}");
+    assert!(stdout.contains("signatures not checked"), "{stdout}");
+}

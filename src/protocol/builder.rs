@@ -9,7 +9,8 @@ use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::request::RequestKind;
+use super::payload::Schema;
+use super::request::{DecodedRequest, RequestKind};
 use super::signature::{inner_signature, outer_signature, MacEncoding};
 use super::transport::encode_request_file;
 
@@ -68,6 +69,36 @@ impl Style {
                     .expect("a SystemTime always formats")
             }
             _ => super::auth::format_http_date(time),
+        }
+    }
+
+    /// Tells which style wrote a decoded file, from its layout: the schema, the outer MAC's
+    /// encoding, the separators and whether there is an inner signature. `None` for a layout no
+    /// official client writes (e.g. compact JSON with a Base64 MAC and an inner signature).
+    ///
+    /// ```
+    /// use lsconform::protocol::{decode_request, RequestBuilder, Style};
+    /// for style in Style::ALL {
+    ///     let file = RequestBuilder::activation().license_key("K").style(style).sign("a", "s");
+    ///     let decoded = decode_request(None, file.text.as_bytes()).unwrap();
+    ///     assert_eq!(Style::of(&decoded), Some(style));
+    /// }
+    /// ```
+    pub fn of(decoded: &DecodedRequest) -> Option<Style> {
+        if decoded.schema == Schema::V1 {
+            return Some(Style::Schema1);
+        }
+        let request = decoded.request_bytes()?;
+        let python_separators = first_key_end(request).is_some_and(|end| request[end..].starts_with(b": "));
+        match (
+            decoded.outer_mac_encoding()?,
+            python_separators,
+            decoded.payload.signature.is_some(),
+        ) {
+            (MacEncoding::Hex, false, _) => Some(Style::CompactHex),
+            (MacEncoding::Base64, true, _) => Some(Style::Python),
+            (MacEncoding::Base64, false, false) => Some(Style::JavaScript),
+            _ => None,
         }
     }
 
@@ -446,4 +477,18 @@ impl Formatter for PythonFormatter {
         // Python writes the same escapes as serde_json for `"`, `\` and control characters.
         CompactFormatter.write_char_escape(w, escape)
     }
+}
+
+/// Where the first key of a JSON object's text ends (just past its closing quote).
+fn first_key_end(object: &[u8]) -> Option<usize> {
+    let start = object.iter().position(|&b| b == b'"')? + 1;
+    let mut escaped = false;
+    for (i, &b) in object.iter().enumerate().skip(start) {
+        match (escaped, b) {
+            (false, b'\\') => escaped = true,
+            (false, b'"') => return Some(i + 1),
+            _ => escaped = false,
+        }
+    }
+    None
 }
