@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use clap::{Args, Parser, Subcommand};
 use lsconform::protocol::{
-    answer_json, check_answer, decode_request, MacEncoding, OfflineKey, PublicKey, Rejection, RequestBuilder,
-    RequestKind, Schema, Style, Verdict,
+    answer_json, check_answer, decode_request, format_http_date, AuthorizationHeader, MacEncoding,
+    OfflineKey, PublicKey, Rejection, RequestBuilder, RequestKind, Schema, Style, Verdict,
 };
 
 /// Conformance kit for LicenseSpring's offline activation endpoint, POST /api/v4/activate_offline.
@@ -26,6 +26,21 @@ enum Command {
     Verify(VerifyArgs),
     /// Decode a request file as a server would and show what is in it, and why it would be refused.
     Inspect(InspectArgs),
+    /// Print a signed Date and Authorization header pair (for curl -H @FILE).
+    Headers(HeadersArgs),
+}
+
+#[derive(Args)]
+struct HeadersArgs {
+    /// The API key.
+    #[arg(long)]
+    api_key: String,
+    /// The shared key that signs the Date header.
+    #[arg(long)]
+    shared_key: String,
+    /// The Date header's value (default: now, as IMF-fixdate).
+    #[arg(long)]
+    date: Option<String>,
 }
 
 #[derive(Args)]
@@ -277,6 +292,15 @@ fn main() -> ExitCode {
         Command::Request(args) => request(args),
         Command::Verify(args) => verify(args),
         Command::Inspect(args) => inspect(args),
+        Command::Headers(args) => {
+            let date = args.date.unwrap_or_else(|| format_http_date(SystemTime::now()));
+            println!("Date: {date}");
+            println!(
+                "Authorization: {}",
+                AuthorizationHeader::signed(&args.api_key, &args.shared_key, &date)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     result.unwrap_or_else(|UsageError(message)| {
         eprintln!("error: {message}");

@@ -283,3 +283,24 @@ fn inspect_without_a_shared_key_says_the_signatures_were_not_checked() {
     assert!(stdout.contains("schema 1, schema1 layout"), "{stdout}");
     assert!(stdout.contains("signatures not checked"), "{stdout}");
 }
+
+#[test]
+fn headers_prints_a_date_and_an_authorization_header_that_verify() {
+    let out = lsconform(&["headers", "--api-key", "api", "--shared-key", "shared"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let date = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Date: "))
+        .expect("a Date line");
+    let auth = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Authorization: "))
+        .expect("an Authorization line");
+    let now = std::time::SystemTime::now();
+    let api_key = lsconform::protocol::authenticate(Some(auth.as_bytes()), Some(date.as_bytes()), now, |k| {
+        (k == "api").then(|| "shared".to_owned())
+    })
+    .unwrap();
+    assert_eq!(api_key, "api");
+}
