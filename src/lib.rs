@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod protocol;
+pub mod server;
 
 #[doc(hidden)]
 pub mod fuzzing {

@@ -28,6 +28,33 @@ enum Command {
     Inspect(InspectArgs),
     /// Print a signed Date and Authorization header pair (for curl -H @FILE).
     Headers(HeadersArgs),
+    /// Run the reference server (activate_offline and deactivate_offline).
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The SQLite database file (created and seeded when new); default: a fresh in-memory database.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// The seed data for a new database (TOML); default: the reference seed (fixtures/reference-seed.toml).
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// The private key that signs answers (PEM); default: the public TEST key of fixtures/keys.
+    #[arg(long)]
+    private_key: Option<PathBuf>,
+    /// The request body cap in bytes.
+    #[arg(long, default_value_t = lsconform::server::DEFAULT_MAX_BODY)]
+    max_body: usize,
+    /// Turn on a named fault (a deliberate deviation, for testing the suite); repeatable.
+    #[arg(long = "fault", value_name = "NAME", hide = true)]
+    faults: Vec<lsconform::server::Fault>,
+    /// List the named faults and exit.
+    #[arg(long, hide = true)]
+    list_faults: bool,
 }
 
 #[derive(Args)]
@@ -286,12 +313,102 @@ fn inspect(args: InspectArgs) -> Result<ExitCode, UsageError> {
     }
 }
 
+fn serve(args: ServeArgs) -> Result<ExitCode, UsageError> {
+    use lsconform::server::{Fault, ReferenceServer, Seed};
+    if args.list_faults {
+        for fault in Fault::ALL {
+            println!(
+                "{:<28} SPEC {:<5} {}",
+                fault.name(),
+                fault.spec(),
+                fault.description()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let mut builder = ReferenceServer::builder()
+        .listen(args.listen)
+        .max_body(args.max_body);
+    if let Some(db) = &args.db {
+        builder = builder.database(db);
+    }
+    if let Some(path) = &args.seed {
+        let text = String::from_utf8(read(path)?)
+            .map_err(|_| UsageError(format!("{} is not text", path.display())))?;
+        let seed = Seed::from_toml(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        builder = builder.seed(seed);
+    }
+    match &args.private_key {
+        Some(path) => {
+            let pem = String::from_utf8(read(path)?)
+                .map_err(|_| UsageError(format!("{} is not PEM", path.display())))?;
+            builder = builder.private_key_pem(pem);
+        }
+        None => {
+            tracing::warn!("signing with the public TEST key of fixtures/keys: never pin it in a real client")
+        }
+    }
+    for fault in &args.faults {
+        tracing::warn!(
+            fault = fault.name(),
+            "running with a named fault: {}",
+            fault.description()
+        );
+        builder = builder.fault(*fault);
+    }
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| UsageError(format!("cannot start tokio: {e}")))?;
+    runtime.block_on(async {
+        let server = builder.start().await.map_err(|e| UsageError(e.to_string()))?;
+        tracing::info!(
+            "listening on {} (database: {})",
+            server.uri(),
+            args.db
+                .as_ref()
+                .map_or("in memory".into(), |p| p.display().to_string())
+        );
+        server.run_until(shutdown_signal()).await;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Request(args) => request(args),
         Command::Verify(args) => verify(args),
         Command::Inspect(args) => inspect(args),
+        Command::Serve(args) => serve(args),
         Command::Headers(args) => {
             let date = args.date.unwrap_or_else(|| format_http_date(SystemTime::now()));
             println!("Date: {date}");

@@ -30,6 +30,7 @@ fn answer(licensee: AnswerLicensee, validity: Option<&str>) -> ActivationAnswer 
         validity_period: validity.map(str::to_owned),
         max_activations: 3,
         times_activated: 1,
+        transfer_count: 0,
         request_id: Some("2edf98fe-29cb-4c7c-b1fa-7ed7ea2acb6b".into()),
         date: "Fri, 27 Nov 2026 04:36:34 GMT".into(),
     }
@@ -93,6 +94,7 @@ fn the_answer_keeps_its_members_in_a_fixed_order_with_the_signatures_last() {
             "validity_period",
             "max_activations",
             "times_activated",
+            "transfer_count",
             "request_id",
             "date",
             "offline_signature",

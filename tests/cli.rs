@@ -139,6 +139,7 @@ fn signed_answer() -> Vec<u8> {
         validity_period: None,
         max_activations: 1,
         times_activated: 1,
+        transfer_count: 0,
         request_id: None,
         date: "Fri, 27 Nov 2026 04:36:34 GMT".into(),
     }

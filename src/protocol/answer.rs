@@ -62,6 +62,8 @@ pub struct ActivationAnswer {
     pub max_activations: u64,
     /// `times_activated`.
     pub times_activated: u64,
+    /// `transfer_count`: devices moved to another (a seat freed by deactivate_offline, then taken).
+    pub transfer_count: u64,
     /// `request_id`, echoed from the request (`null` when it sent none).
     pub request_id: Option<String>,
     /// `date`: the answer's date, which `offline_signature` covers.
@@ -85,6 +87,7 @@ struct SignedPart<'a> {
     validity_period: Option<&'a str>,
     max_activations: u64,
     times_activated: u64,
+    transfer_count: u64,
     request_id: Option<&'a str>,
     date: &'a str,
     offline_signature: &'a str,
@@ -145,6 +148,7 @@ impl ActivationAnswer {
             validity_period: self.validity_period.as_deref(),
             max_activations: self.max_activations,
             times_activated: self.times_activated,
+            transfer_count: self.transfer_count,
             request_id: self.request_id.as_deref(),
             date: &self.date,
             offline_signature: &offline_signature,

@@ -89,12 +89,21 @@ fn malformed(detail: impl fmt::Display) -> Rejection {
     )
 }
 
+/// What to do with a key given twice in one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DuplicateKeys {
+    /// SPEC §3 [pinned, safety]: refuse the payload.
+    Refuse,
+    /// A deliberate deviation, for the reference server's named fault: the last copy wins.
+    LastWins,
+}
+
 /// SPEC §3 and §4: reads the decoded bytes as one strict JSON object and tells schema 1 from 2.
 /// Any failure is `authorization_missing_params`, except a non-string `request` member, which is
 /// `validation_error`.
-pub(crate) fn parse_payload(json: &[u8]) -> Result<ParsedPayload, Rejection> {
+pub(crate) fn parse_payload(json: &[u8], duplicates: DuplicateKeys) -> Result<ParsedPayload, Rejection> {
     let text = std::str::from_utf8(json).map_err(|_| malformed("not UTF-8"))?;
-    let top = parse_members(text, 1)?;
+    let top = parse_members(text, 1, duplicates)?;
     let request_object = top
         .iter()
         .find(|(k, v)| k == "request" && v.get().starts_with('{'));
@@ -111,10 +120,10 @@ pub(crate) fn parse_payload(json: &[u8]) -> Result<ParsedPayload, Rejection> {
                         outer_signature =
                             string_member(value, ErrorCode::AuthorizationMissingParams, "signature")?;
                     }
-                    _ => check_nested(value, 2)?,
+                    _ => check_nested(value, 2, duplicates)?,
                 }
             }
-            let payload = flat_payload(parse_members(raw, 2)?, 2)?;
+            let payload = flat_payload(parse_members(raw, 2, duplicates)?, 2, duplicates)?;
             Ok(ParsedPayload {
                 schema: Schema::V2,
                 payload,
@@ -124,7 +133,7 @@ pub(crate) fn parse_payload(json: &[u8]) -> Result<ParsedPayload, Rejection> {
         }
         None => Ok(ParsedPayload {
             schema: Schema::V1,
-            payload: flat_payload(top, 1)?,
+            payload: flat_payload(top, 1, duplicates)?,
             request_span: None,
             outer_signature: None,
         }),
@@ -132,17 +141,27 @@ pub(crate) fn parse_payload(json: &[u8]) -> Result<ParsedPayload, Rejection> {
 }
 
 /// The members of one JSON object, keys decoded, values raw; a key given twice is refused.
-fn parse_members(text: &str, depth: usize) -> Result<Vec<(Cow<'_, str>, &RawValue)>, Rejection> {
+fn parse_members(
+    text: &str,
+    depth: usize,
+    duplicates: DuplicateKeys,
+) -> Result<Vec<(Cow<'_, str>, &RawValue)>, Rejection> {
     if depth > MAX_DEPTH {
         return Err(malformed(format!("nested deeper than {MAX_DEPTH}")));
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    let members = de.deserialize_map(MembersVisitor).map_err(malformed)?;
+    let members = de
+        .deserialize_map(MembersVisitor { duplicates })
+        .map_err(malformed)?;
     de.end().map_err(malformed)?;
     Ok(members)
 }
 
-fn flat_payload(members: Vec<(Cow<'_, str>, &RawValue)>, depth: usize) -> Result<Payload, Rejection> {
+fn flat_payload(
+    members: Vec<(Cow<'_, str>, &RawValue)>,
+    depth: usize,
+    duplicates: DuplicateKeys,
+) -> Result<Payload, Rejection> {
     let mut p = Payload::default();
     for (key, value) in members {
         let missing = ErrorCode::AuthorizationMissingParams;
@@ -163,7 +182,7 @@ fn flat_payload(members: Vec<(Cow<'_, str>, &RawValue)>, depth: usize) -> Result
             "signature" => &mut p.signature,
             "bundle_code" => &mut p.bundle_code,
             _ => {
-                check_nested(value, depth + 1)?;
+                check_nested(value, depth + 1, duplicates)?;
                 p.other.push((key.into_owned(), value.to_owned()));
                 continue;
             }
@@ -180,16 +199,20 @@ fn string_member(value: &RawValue, code: ErrorCode, name: &str) -> Result<Option
 }
 
 /// Walks a value the protocol does not read, refusing duplicate keys and deep nesting in it too.
-fn check_nested(value: &RawValue, depth: usize) -> Result<(), Rejection> {
+fn check_nested(value: &RawValue, depth: usize, duplicates: DuplicateKeys) -> Result<(), Rejection> {
     let text = value.get();
     if !(text.starts_with('{') || text.starts_with('[')) {
         return Ok(());
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    StrictValue { depth }.deserialize(&mut de).map_err(malformed)
+    StrictValue { depth, duplicates }
+        .deserialize(&mut de)
+        .map_err(malformed)
 }
 
-struct MembersVisitor;
+struct MembersVisitor {
+    duplicates: DuplicateKeys,
+}
 
 impl<'de> Visitor<'de> for MembersVisitor {
     type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
@@ -202,10 +225,15 @@ impl<'de> Visitor<'de> for MembersVisitor {
         let mut members: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
         let mut seen = KeySet::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            if !seen.insert(&key) {
-                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
-            }
             let value: &'de RawValue = map.next_value()?;
+            if !seen.insert(&key) {
+                match self.duplicates {
+                    DuplicateKeys::Refuse => {
+                        return Err(de::Error::custom(format_args!("duplicate key {key:?}")))
+                    }
+                    DuplicateKeys::LastWins => members.retain(|(k, _)| *k != key),
+                }
+            }
             members.push((key, value));
         }
         Ok(members)
@@ -267,6 +295,7 @@ impl<'de> Visitor<'de> for KeySeed {
 /// Visits any JSON value, refusing duplicate keys and nesting deeper than [`MAX_DEPTH`].
 struct StrictValue {
     depth: usize,
+    duplicates: DuplicateKeys,
 }
 
 impl StrictValue {
@@ -276,6 +305,7 @@ impl StrictValue {
         }
         Ok(StrictValue {
             depth: self.depth + 1,
+            duplicates: self.duplicates,
         })
     }
 }
@@ -316,10 +346,7 @@ impl<'de> Visitor<'de> for StrictValue {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let child = self.enter::<A::Error>()?;
-        while seq
-            .next_element_seed(StrictValue { depth: child.depth })?
-            .is_some()
-        {}
+        while seq.next_element_seed(StrictValue { ..child })?.is_some() {}
         Ok(())
     }
 
@@ -327,10 +354,10 @@ impl<'de> Visitor<'de> for StrictValue {
         let mut seen = KeySet::default();
         let child = self.enter::<A::Error>()?;
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            if !seen.insert(&key) {
+            if !seen.insert(&key) && child.duplicates == DuplicateKeys::Refuse {
                 return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
             }
-            map.next_value_seed(StrictValue { depth: child.depth })?;
+            map.next_value_seed(StrictValue { ..child })?;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::error::{ErrorCode, Rejection};
-use super::payload::{parse_payload, Payload, Schema};
+use super::payload::{parse_payload, DuplicateKeys, Payload, Schema};
 use super::signature::{verify_inner_signature, verify_outer_signature, MacEncoding};
 use super::transport::{decode_request_file, request_file_text, Transport};
 
@@ -67,15 +67,7 @@ pub struct DecodedRequest {
 pub fn decode_request(content_type: Option<&str>, body: &[u8]) -> Result<DecodedRequest, Rejection> {
     let (transport, text) = request_file_text(content_type, body)?;
     let json = decode_request_file(&text)?;
-    let parsed = parse_payload(&json)?;
-    Ok(DecodedRequest {
-        transport,
-        schema: parsed.schema,
-        payload: parsed.payload,
-        outer_signature: parsed.outer_signature,
-        request_span: parsed.request_span,
-        json,
-    })
+    DecodedRequest::from_json(transport, json)
 }
 
 /// Who the license belongs to: the key, or for user-based licenses the user (SPEC §4).
@@ -157,6 +149,36 @@ fn required<'a>(
 }
 
 impl DecodedRequest {
+    /// The JSON step of SPEC §3 and §4 alone, on a request file's decoded bytes: one strict
+    /// object (no key twice at any depth, at most [`MAX_DEPTH`](super::MAX_DEPTH) deep), schema 1
+    /// or 2.
+    pub fn from_json(transport: Transport, json: Vec<u8>) -> Result<DecodedRequest, Rejection> {
+        Self::parse(transport, json, DuplicateKeys::Refuse)
+    }
+
+    /// A deliberate deviation from SPEC §3, for the reference server's named fault
+    /// `duplicate-keys-last-wins`: like [`from_json`](Self::from_json), but a key given twice is
+    /// accepted and its last copy wins. Never use it to serve real clients.
+    pub fn from_json_last_key_wins(transport: Transport, json: Vec<u8>) -> Result<DecodedRequest, Rejection> {
+        Self::parse(transport, json, DuplicateKeys::LastWins)
+    }
+
+    fn parse(
+        transport: Transport,
+        json: Vec<u8>,
+        duplicates: DuplicateKeys,
+    ) -> Result<DecodedRequest, Rejection> {
+        let parsed = parse_payload(&json, duplicates)?;
+        Ok(DecodedRequest {
+            transport,
+            schema: parsed.schema,
+            payload: parsed.payload,
+            outer_signature: parsed.outer_signature,
+            request_span: parsed.request_span,
+            json,
+        })
+    }
+
     /// Schema 2: the exact bytes of the `request` member, which the outer MAC covers.
     pub fn request_bytes(&self) -> Option<&[u8]> {
         self.request_span.clone().map(|span| &self.json[span])
@@ -265,7 +287,13 @@ impl CheckedRequest<'_> {
     /// the payload's `api_key` (or the client secret of its `client_id`). Any mismatch →
     /// `signature_mismatch`.
     pub fn verify(&self, shared_key: &str) -> Result<(), Rejection> {
-        let inner_ok = self.inner_signature.is_none_or(|given| {
+        self.verify_inner(shared_key)?;
+        self.verify_outer(shared_key)
+    }
+
+    /// SPEC §4: the inner signature alone, when the file carries one.
+    pub fn verify_inner(&self, shared_key: &str) -> Result<(), Rejection> {
+        let ok = self.inner_signature.is_none_or(|given| {
             verify_inner_signature(
                 shared_key,
                 self.date,
@@ -275,13 +303,20 @@ impl CheckedRequest<'_> {
                 given,
             )
         });
-        let outer_ok = self
-            .outer
-            .is_none_or(|(bytes, given)| verify_outer_signature(shared_key, bytes, given));
-        match (inner_ok, outer_ok) {
-            (true, true) => Ok(()),
-            (false, _) => Err(Rejection::new(ErrorCode::SignatureMismatch, "payload signature")),
-            (true, false) => Err(Rejection::new(ErrorCode::SignatureMismatch, "outer signature")),
+        if ok {
+            Ok(())
+        } else {
+            Err(Rejection::new(ErrorCode::SignatureMismatch, "payload signature"))
+        }
+    }
+
+    /// SPEC §4: the schema-2 outer MAC alone, over the raw `request` bytes.
+    pub fn verify_outer(&self, shared_key: &str) -> Result<(), Rejection> {
+        match self.outer {
+            Some((bytes, given)) if !verify_outer_signature(shared_key, bytes, given) => {
+                Err(Rejection::new(ErrorCode::SignatureMismatch, "outer signature"))
+            }
+            _ => Ok(()),
         }
     }
 

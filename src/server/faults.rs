@@ -1,0 +1,100 @@
+//! Named faults: each one a single, deliberate deviation from SPEC at the exact place of one rule.
+//! `lsconform serve --fault NAME` turns one on; the conformance suite must catch every one of them,
+//! which is how the project proves that each of its checks can fail.
+
+macro_rules! faults {
+    ($( $(#[$doc:meta])* $variant:ident => ($name:literal, $spec:literal, $what:literal); )+) => {
+        /// A deliberate deviation of the reference server.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Fault {
+            $( $(#[$doc])* #[doc = $what] $variant, )+
+        }
+
+        impl Fault {
+            /// Every fault.
+            pub const ALL: &'static [Fault] = &[ $( Fault::$variant, )+ ];
+
+            /// Its name on the command line.
+            pub const fn name(self) -> &'static str {
+                match self { $( Fault::$variant => $name, )+ }
+            }
+
+            /// The SPEC section whose rule it breaks.
+            pub const fn spec(self) -> &'static str {
+                match self { $( Fault::$variant => $spec, )+ }
+            }
+
+            /// What the server does wrong.
+            pub const fn description(self) -> &'static str {
+                match self { $( Fault::$variant => $what, )+ }
+            }
+        }
+    };
+}
+
+faults! {
+    WrongCodeForMissingHeaders => ("wrong-code-missing-headers", "§1a", "a missing Date or Authorization header is answered missing_parameters instead of missing_headers");
+    SkipHeaderSignature => ("skip-header-signature", "§2", "the Authorization header's HMAC is not checked");
+    AcceptStaleDate => ("accept-stale-date", "§2", "a Date header more than 15 minutes from the server clock is accepted");
+    NoBodyCap => ("no-body-cap", "§3", "the body size cap is not enforced");
+    AcceptUrlSafeBase64 => ("accept-url-safe-base64", "§3", "request files in the URL-safe Base64 alphabet are accepted");
+    DuplicateKeysLastWins => ("duplicate-keys-last-wins", "§3", "a key given twice in the payload is accepted, the last copy wins");
+    AcceptAnyRequestKind => ("accept-any-request-kind", "§4", "the payload's request member is not checked, so files can be replayed across endpoints");
+    SkipInnerSignature => ("skip-inner-signature", "§4", "the payload's inner signature is not checked");
+    SkipOuterSignature => ("skip-outer-signature", "§4", "the schema-2 outer MAC is not checked");
+    LeakLicenseExistence => ("leak-license-existence", "§4", "an unknown license is answered license_not_found before the payload signature is checked");
+    ReactivationTakesSeat => ("reactivation-takes-seat", "§5.4", "a device that already holds a seat is refused when the seats are full");
+    SeatsOffByOne => ("seats-off-by-one", "§5.4", "one activation more than max_activations is allowed");
+    NonAtomicSeats => ("non-atomic-seats", "§5.4", "seats are counted and taken in two transactions, so concurrent activations overbook");
+    ForgetIdempotence => ("forget-idempotence", "§5.5", "request ids are not remembered: no stored answer for a replay, no request_id_conflict");
+    DropRequestId => ("drop-request-id", "§6", "the success answer does not echo request_id");
+    ReorderSignedBody => ("reorder-signed-body", "§6", "license_signature_v2 is computed over the body with its members re-ordered");
+    ErrorStatusMismatch => ("error-status-mismatch", "§7", "the error body's status differs from the HTTP status");
+}
+
+impl std::str::FromStr for Fault {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Fault::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| format!("unknown fault {s:?}; `lsconform serve --list-faults` lists them"))
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The faults a server runs with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults(Vec<Fault>);
+
+impl Faults {
+    /// No fault: the reference behaviour.
+    pub fn none() -> Faults {
+        Faults(Vec::new())
+    }
+
+    /// Adds a fault.
+    pub fn with(mut self, fault: Fault) -> Faults {
+        if !self.0.contains(&fault) {
+            self.0.push(fault);
+        }
+        self
+    }
+
+    /// Whether a fault is on.
+    pub fn has(&self, fault: Fault) -> bool {
+        self.0.contains(&fault)
+    }
+
+    /// The faults that are on.
+    pub fn iter(&self) -> impl Iterator<Item = Fault> + '_ {
+        self.0.iter().copied()
+    }
+}

@@ -1,0 +1,218 @@
+//! The reference implementation of `POST /api/v4/activate_offline` and
+//! `POST /api/v4/deactivate_offline`: axum on tokio, a SQLite store seeded from a data file, the
+//! checks of SPEC §1a–§7 as one pipeline ([`pipeline`](self)), named faults for the suite's
+//! self-test.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use lsconform::server::ReferenceServer;
+//! let server = ReferenceServer::builder().start().await?;
+//! println!("listening on {}", server.uri());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod faults;
+mod pipeline;
+mod seed;
+mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::sync::oneshot;
+
+use crate::protocol::{KeyError, SigningKey};
+
+pub use faults::{Fault, Faults};
+pub use seed::{Seed, SeedError, REFERENCE_SEED};
+pub use store::StoreError;
+
+/// The test-only private key the reference server signs with unless given another
+/// (`fixtures/keys/reference-private.pem`; public, so never pin its public key in a real client).
+pub const TEST_PRIVATE_KEY: &str = include_str!("../../fixtures/keys/reference-private.pem");
+
+/// The default body cap (SPEC §3): 64 KiB.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+
+/// What the request handlers share.
+pub(crate) struct App {
+    store: store::Store,
+    api_keys: HashMap<String, String>,
+    signing_key: SigningKey,
+    max_body: usize,
+    faults: Faults,
+    clock: fn() -> SystemTime,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The private key.
+    #[error("the private key: {0}")]
+    Key(#[from] KeyError),
+    /// The listening socket.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Builds a reference server: `ReferenceServer::builder().database(path).fault(f).start().await`.
+#[derive(Debug)]
+pub struct ReferenceServerBuilder {
+    listen: SocketAddr,
+    database: Option<PathBuf>,
+    seed: Option<Seed>,
+    private_key_pem: Option<String>,
+    max_body: usize,
+    faults: Faults,
+}
+
+/// The reference server.
+pub struct ReferenceServer;
+
+impl ReferenceServer {
+    /// A server on 127.0.0.1 on a free port, with a fresh in-memory database holding the
+    /// reference seed, the test key, the default body cap and no fault.
+    pub fn builder() -> ReferenceServerBuilder {
+        ReferenceServerBuilder {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database: None,
+            seed: None,
+            private_key_pem: None,
+            max_body: DEFAULT_MAX_BODY,
+            faults: Faults::none(),
+        }
+    }
+}
+
+impl ReferenceServerBuilder {
+    /// Listens on this address (port 0: a free port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Keeps its data in this SQLite file (created and seeded when new).
+    pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
+        self.database = Some(path.into());
+        self
+    }
+
+    /// Seeds a new database with this data instead of the reference seed.
+    pub fn seed(mut self, seed: Seed) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Signs answers with this private key (PEM) instead of the test key.
+    pub fn private_key_pem(mut self, pem: impl Into<String>) -> Self {
+        self.private_key_pem = Some(pem.into());
+        self
+    }
+
+    /// Caps request bodies at this many bytes.
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Turns a named fault on.
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.faults = self.faults.with(fault);
+        self
+    }
+
+    /// Opens the database, seeds it if new, and builds the router (no socket yet).
+    pub fn router(self) -> Result<axum::Router, StartError> {
+        Ok(pipeline::router(Arc::new(self.app()?)))
+    }
+
+    fn app(&self) -> Result<App, StartError> {
+        let signing_key = SigningKey::from_pem(self.private_key_pem.as_deref().unwrap_or(TEST_PRIVATE_KEY))?;
+        let store = store::Store::open(self.database.as_deref())?;
+        if store.is_empty()? {
+            let seed = self.seed.clone().unwrap_or_else(Seed::reference);
+            store.apply_seed(&seed, SystemTime::now())?;
+        }
+        let api_keys = store.api_keys()?;
+        Ok(App {
+            store,
+            api_keys,
+            signing_key,
+            max_body: self.max_body,
+            faults: self.faults.clone(),
+            clock: SystemTime::now,
+        })
+    }
+
+    /// Starts serving in the background.
+    pub async fn start(self) -> Result<RunningServer, StartError> {
+        let app = Arc::new(self.app()?);
+        let listener = tokio::net::TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: self.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: self.listen,
+            source,
+        })?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = pipeline::router(app);
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!("the server stopped: {e}");
+            }
+        });
+        Ok(RunningServer { addr, stop, task })
+    }
+}
+
+/// A server running in the background; [`shutdown`](RunningServer::shutdown) stops it gracefully.
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and closes the database.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
