@@ -99,11 +99,12 @@ impl MacEncoding {
         }
     }
 
-    /// Tells the encoding of a written MAC and decodes it; `None` when it is neither 64 hex digits
-    /// nor canonical Base64 of 32 bytes.
+    /// Tells the encoding of a written MAC and decodes it; `None` when it is neither 64 lowercase
+    /// hex digits (SPEC §4 names lowercase hex) nor canonical Base64 of 32 bytes.
     pub fn decode(written: &str) -> Option<(MacEncoding, [u8; 32])> {
         let mut tag = [0u8; 32];
-        if written.len() == 64 && hex::decode_to_slice(written, &mut tag).is_ok() {
+        let lowercase_hex = written.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if written.len() == 64 && lowercase_hex && hex::decode_to_slice(written, &mut tag).is_ok() {
             return Some((MacEncoding::Hex, tag));
         }
         match BASE64.decode(written) {
