@@ -1,0 +1,9 @@
+//! The reference server (`lsconform serve`) against SPEC §1–§7, over real HTTP on loopback.
+
+mod body_cap;
+mod durability;
+mod faults;
+mod rules;
+mod seats;
+mod state;
+mod support;
