@@ -2,43 +2,17 @@
 //! with SIGKILL in the middle of a stream of activations, restarted on the same database, and
 //! every activation that got a 200 is still there.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::support::{device, license, Client};
-
-/// Starts `lsconform serve` on a free port with this database; returns the process and its URL.
-fn serve(db: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lsconform"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lsconform serve starts");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the server logs where it listens")
-            .expect("text");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().expect("a URL").to_owned();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, url)
-}
+use crate::support::{device, license, serve, Client};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_activation_survives_a_sigkill() {
     let dir = std::env::temp_dir().join(format!("lsconform-durability-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("reference.sqlite");
-    let (mut child, url) = serve(&db);
+    let (mut child, url, _log) = serve(&["--db", db.to_str().unwrap()]);
     let client = Client::new(url);
     let key = license("perpetual");
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -86,7 +60,7 @@ async fn every_acknowledged_activation_survives_a_sigkill() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 40);
 
-    let (mut child, url) = serve(&db);
+    let (mut child, url, _log) = serve(&["--db", db.to_str().unwrap()]);
     let client = Client::new(url);
     for hw in &acked {
         let answer = client.deactivate_on(&key, hw).await;

@@ -3,6 +3,7 @@
 mod body_cap;
 mod durability;
 mod faults;
+mod process;
 mod rules;
 mod seats;
 mod state;

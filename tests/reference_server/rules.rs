@@ -187,3 +187,43 @@ async fn an_activation_file_is_refused_by_deactivate_offline_and_vice_versa() {
     assert_eq!(client.activate(&deactivation).await.code(), "validation_error");
     server.shutdown().await;
 }
+
+#[test]
+fn the_reference_target_profile_describes_the_seed() {
+    let profile: toml::Table =
+        toml::from_str(include_str!("../../fixtures/targets/reference.toml")).expect("the profile is TOML");
+    assert_eq!(profile["api_key"].as_str(), Some(API_KEY));
+    assert_eq!(profile["shared_key"].as_str(), Some(SHARED_KEY));
+    let seed = lsconform::server::Seed::reference();
+    let licenses = profile["licenses"].as_table().expect("[licenses]");
+    for (role, value) in licenses {
+        let named = match value {
+            toml::Value::String(key) => key.clone(),
+            toml::Value::Table(t) => t
+                .get("key")
+                .or_else(|| t.get("username"))
+                .and_then(|v| v.as_str())
+                .unwrap()
+                .to_owned(),
+            other => panic!("{role}: {other:?}"),
+        };
+        assert_eq!(
+            named,
+            license(role),
+            "the profile's {role} license is not the seed's"
+        );
+    }
+    let limited = seed
+        .licenses
+        .iter()
+        .find(|l| l.role.as_deref() == Some("limited"))
+        .unwrap();
+    let free = limited.max_activations as usize - limited.activated_on.len();
+    assert_eq!(licenses["limited"]["free_seats"].as_integer(), Some(free as i64));
+    let exhausted = seed
+        .licenses
+        .iter()
+        .find(|l| l.role.as_deref() == Some("exhausted"))
+        .unwrap();
+    assert_eq!(exhausted.activated_on.len() as u32, exhausted.max_activations);
+}
