@@ -167,6 +167,56 @@ pub struct RequestBuilder {
     request_id: Option<String>,
     fields: Vec<(String, Value)>,
     style: Style,
+    edits: Vec<Edit>,
+    envelope: Vec<(String, Value)>,
+    inner: Tamper,
+    outer: Tamper,
+}
+
+/// A change to the flat object after the style has laid it out (see [`RequestBuilder::set`]).
+#[derive(Debug, Clone, PartialEq)]
+enum Edit {
+    Set(String, Value),
+    Remove(String),
+    Duplicate(String, Value),
+}
+
+/// What to write in place of a signature the builder computes, to make files that must be refused.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Tamper {
+    /// The correct signature (the default).
+    #[default]
+    Keep,
+    /// No signature member at all.
+    Omit,
+    /// The correct signature with its first character changed to another of the same alphabet:
+    /// well-formed, and wrong.
+    Corrupt,
+    /// This text instead.
+    Replace(String),
+}
+
+impl Tamper {
+    fn apply(&self, computed: String) -> Option<String> {
+        match self {
+            Tamper::Keep => Some(computed),
+            Tamper::Omit => None,
+            Tamper::Replace(text) => Some(text.clone()),
+            Tamper::Corrupt => {
+                let mut chars: Vec<char> = computed.chars().collect();
+                if let Some(first) = chars.first_mut() {
+                    // '0'/'1' stay hex digits, 'A'/'B' stay Base64: the result still decodes.
+                    *first = match *first {
+                        '0' => '1',
+                        c if c.is_ascii_digit() => '0',
+                        'A' => 'B',
+                        _ => 'A',
+                    };
+                }
+                Some(chars.into_iter().collect())
+            }
+        }
+    }
 }
 
 impl RequestBuilder {
@@ -193,6 +243,10 @@ impl RequestBuilder {
             request_id: None,
             fields: Vec::new(),
             style: Style::Python,
+            edits: Vec::new(),
+            envelope: Vec::new(),
+            inner: Tamper::Keep,
+            outer: Tamper::Keep,
         }
     }
 
@@ -250,6 +304,55 @@ impl RequestBuilder {
         self
     }
 
+    /// Sets a member of the flat object after the style has laid it out: replaces it where it
+    /// stands, or adds it at the end. The signatures cover the result, so this makes files that are
+    /// correctly signed and semantically wrong (`.set("request", "deactivation")`,
+    /// `.set("hardware_id", 42)`).
+    ///
+    /// ```
+    /// use lsconform::protocol::{decode_request, ErrorCode, RequestBuilder, RequestKind};
+    /// let file = RequestBuilder::activation().license_key("K").hardware_id("h").product("TP").date("d")
+    ///     .set("request", "deactivation")
+    ///     .sign("a", "s");
+    /// let decoded = decode_request(None, file.text.as_bytes()).unwrap();
+    /// assert_eq!(decoded.check(RequestKind::Activation).unwrap_err().code, ErrorCode::ValidationError);
+    /// ```
+    pub fn set(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.edits.push(Edit::Set(name.into(), value.into()));
+        self
+    }
+
+    /// Removes a member of the flat object (e.g. `api_key`, which the builder always writes).
+    pub fn remove(mut self, name: impl Into<String>) -> Self {
+        self.edits.push(Edit::Remove(name.into()));
+        self
+    }
+
+    /// Writes a member once more at the end of the flat object: a key given twice.
+    pub fn duplicate(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.edits.push(Edit::Duplicate(name.into(), value.into()));
+        self
+    }
+
+    /// Adds a member to the schema-2 envelope, beside `request` and `signature` (replacing one of
+    /// those when named so).
+    pub fn envelope_member(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.envelope.push((name.into(), value.into()));
+        self
+    }
+
+    /// What to write as the inner signature.
+    pub fn inner_signature(mut self, tamper: Tamper) -> Self {
+        self.inner = tamper;
+        self
+    }
+
+    /// What to write as the schema-2 outer MAC.
+    pub fn outer_signature(mut self, tamper: Tamper) -> Self {
+        self.outer = tamper;
+        self
+    }
+
     /// Signs with the API key and its shared key and writes the file.
     pub fn sign(&self, api_key: &str, shared_key: &str) -> RequestFile {
         let licensee = self
@@ -273,13 +376,20 @@ impl RequestBuilder {
                 let request = write_object(&members, layout);
                 let mac = outer_signature(shared_key, &request, self.style.mac_encoding());
                 let request = String::from_utf8(request).expect("serde_json writes UTF-8");
-                let envelope = [
-                    (
-                        "request".to_owned(),
-                        RawValue::from_string(request).expect("serde_json writes JSON"),
-                    ),
-                    ("signature".to_owned(), raw(&Value::from(mac), layout)),
-                ];
+                let mut envelope = vec![(
+                    "request".to_owned(),
+                    RawValue::from_string(request).expect("serde_json writes JSON"),
+                )];
+                if let Some(mac) = self.outer.apply(mac) {
+                    envelope.push(("signature".to_owned(), raw(&Value::from(mac), layout)));
+                }
+                for (name, value) in &self.envelope {
+                    let value = raw(value, layout);
+                    match envelope.iter_mut().find(|(k, _)| k == name) {
+                        Some(slot) => slot.1 = value,
+                        None => envelope.push((name.clone(), value)),
+                    }
+                }
                 write_object(&envelope, layout)
             }
         };
@@ -306,9 +416,16 @@ impl RequestBuilder {
         let request = Some(Value::from(self.kind.as_str()));
         let api_key = Some(Value::from(api_key));
         let schema_version = Some(Value::from(2));
-        let signature = Some(Value::from(signature));
+        let signature = match self.style {
+            // The Node SDK writes no inner signature unless one is put there on purpose.
+            Style::JavaScript => match &self.inner {
+                Tamper::Replace(text) => Some(Value::from(text.as_str())),
+                _ => None,
+            },
+            _ => self.inner.apply(signature).map(Value::from),
+        };
         let extras = || self.fields.iter().map(|(k, v)| (k.as_str(), Some(v.clone())));
-        let mut ordered: Vec<(&str, Option<Value>)> = match self.style {
+        let ordered: Vec<(&str, Option<Value>)> = match self.style {
             Style::Schema1 => extras()
                 .chain([
                     ("hardware_id", s(&self.hardware_id)),
@@ -378,14 +495,25 @@ impl RequestBuilder {
                 ("schema_version", schema_version),
                 ("api_key", api_key),
                 ("date", s(&self.date)),
+                ("signature", signature),
             ])
             .collect(),
         };
-        ordered.retain(|(_, v)| v.is_some());
-        ordered
+        let mut members: Vec<(String, Box<RawValue>)> = ordered
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k.to_owned(), raw(&v, layout))))
-            .collect()
+            .collect();
+        for edit in &self.edits {
+            match edit {
+                Edit::Set(name, value) => match members.iter_mut().find(|(k, _)| k == name) {
+                    Some(slot) => slot.1 = raw(value, layout),
+                    None => members.push((name.clone(), raw(value, layout))),
+                },
+                Edit::Remove(name) => members.retain(|(k, _)| k != name),
+                Edit::Duplicate(name, value) => members.push((name.clone(), raw(value, layout))),
+            }
+        }
+        members
     }
 }
 
@@ -491,4 +619,80 @@ fn first_key_end(object: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{decode_request, ErrorCode};
+
+    fn base(style: Style) -> RequestBuilder {
+        RequestBuilder::activation()
+            .license_key("K")
+            .hardware_id("h")
+            .product("TP")
+            .date("d")
+            .style(style)
+    }
+
+    fn outcome(file: &RequestFile) -> Result<(), ErrorCode> {
+        let decoded = decode_request(None, file.text.as_bytes()).map_err(|r| r.code)?;
+        decoded
+            .check(RequestKind::Activation)
+            .map_err(|r| r.code)?
+            .verify("s")
+            .map_err(|r| r.code)
+    }
+
+    #[test]
+    fn corrupted_signatures_stay_well_formed_and_fail_verification() {
+        for style in Style::ALL {
+            assert_eq!(outcome(&base(style).sign("a", "s")), Ok(()), "{style}");
+            let inner = base(style).inner_signature(Tamper::Corrupt).sign("a", "s");
+            let expected = if style == Style::JavaScript {
+                Ok(())
+            } else {
+                Err(ErrorCode::SignatureMismatch)
+            };
+            assert_eq!(outcome(&inner), expected, "{style}");
+            if style != Style::Schema1 {
+                let outer = base(style).outer_signature(Tamper::Corrupt).sign("a", "s");
+                assert_eq!(outcome(&outer), Err(ErrorCode::SignatureMismatch), "{style}");
+                let decoded = decode_request(None, outer.text.as_bytes()).unwrap();
+                assert!(
+                    decoded.outer_mac_encoding().is_some(),
+                    "{style}: still hex or Base64"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn omitted_signatures_and_removed_members_are_missing_params() {
+        let outer = base(Style::Python).outer_signature(Tamper::Omit).sign("a", "s");
+        assert_eq!(outcome(&outer), Err(ErrorCode::AuthorizationMissingParams));
+        let inner = base(Style::Schema1).inner_signature(Tamper::Omit).sign("a", "s");
+        assert_eq!(outcome(&inner), Err(ErrorCode::AuthorizationMissingParams));
+        let no_key = base(Style::CompactHex).remove("api_key").sign("a", "s");
+        assert_eq!(outcome(&no_key), Err(ErrorCode::AuthorizationMissingParams));
+    }
+
+    #[test]
+    fn set_members_are_covered_by_the_signatures_and_duplicates_are_refused() {
+        let other = base(Style::Python)
+            .set("hostname", "x")
+            .set("product", "OTHER")
+            .sign("a", "s");
+        assert_eq!(outcome(&other), Ok(()));
+        let decoded = decode_request(None, other.text.as_bytes()).unwrap();
+        assert_eq!(decoded.payload.product.as_deref(), Some("OTHER"));
+        let twice = base(Style::Python).duplicate("product", "OTHER").sign("a", "s");
+        assert_eq!(outcome(&twice), Err(ErrorCode::AuthorizationMissingParams));
+        let extra = base(Style::Python).envelope_member("note", "x").sign("a", "s");
+        assert_eq!(outcome(&extra), Ok(()));
+        let js_inner = base(Style::JavaScript)
+            .inner_signature(Tamper::Replace("bad".into()))
+            .sign("a", "s");
+        assert_eq!(outcome(&js_inner), Err(ErrorCode::SignatureMismatch));
+    }
 }

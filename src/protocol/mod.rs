@@ -28,7 +28,7 @@ pub use auth::{
     authenticate, check_date, format_http_date, header_signature, header_signing_string, parse_http_date,
     AuthorizationHeader, MAX_DATE_SKEW,
 };
-pub use builder::{RequestBuilder, RequestFile, Style};
+pub use builder::{RequestBuilder, RequestFile, Style, Tamper};
 pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
 pub use payload::{Payload, Schema, MAX_DEPTH};
