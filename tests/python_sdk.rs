@@ -1,0 +1,426 @@
+//! Interop with the official Python SDK (PyPI `licensespring` 4.0.0, SPEC §9), run for real: the
+//! reference server in-process, the SDK in a virtualenv (`scripts/python-sdk-venv.sh`, created on
+//! the first run; it needs `python3` and PyPI), driven by `tests/python_sdk/interop.py` exactly as an
+//! application drives it: `activate_offline_dump` → `activate_offline` (the SDK verifies
+//! `license_signature_v2` with the pinned reference key) → `deactivate_offline_dump` →
+//! `deactivate_offline`.
+//!
+//! Also: our decoder reads the SDK's files as `Style::Python`, and `RequestBuilder` in
+//! `Style::Python` writes the SDK's files byte for byte from the same fields.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use lsconform::protocol::{
+    decode_request, DecodedRequest, ErrorCode, RequestBuilder, RequestFile, RequestKind, Style,
+};
+use lsconform::server::{ReferenceServer, RunningServer};
+use serde_json::{json, Value};
+
+const API_KEY: &str = "lsconform-test-api-key";
+const SHARED_KEY: &str = "lsconform-test-shared-key";
+const PRODUCT: &str = "TP";
+/// The reference seed's `perpetual` license (1,000,000 seats).
+const PERPETUAL: &str = "PERP-0000-0000-0001";
+const SDK_VERSION: &str = "4.0.0";
+const REFERENCE_PUBLIC_KEY: &str = "fixtures/keys/reference-public.pem";
+/// The public half of a key that did not sign the reference server's answers.
+const OTHER_PUBLIC_KEY: &str = "fixtures/keys/other-public.pem";
+const NON_ASCII_HOSTNAME: &str = "büro-пк-😀";
+/// What serialisers escape differently: quotes, backslash, slash, tab, DEL, a C0 control, U+2028.
+const ESCAPES_HOSTNAME: &str = "pc \"7\" \\ / tab\t del\u{7f} ctl\u{1} ls\u{2028} é";
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The virtualenv's interpreter. `scripts/python-sdk-venv.sh` creates the venv when it is missing
+/// (once per test binary) and only checks it otherwise.
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let out = Command::new(repo("scripts/python-sdk-venv.sh"))
+            .output()
+            .expect("bash runs scripts/python-sdk-venv.sh");
+        assert!(
+            out.status.success(),
+            "scripts/python-sdk-venv.sh failed ({}); it needs python3 with venv and pip, and PyPI:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = PathBuf::from(String::from_utf8(out.stdout).expect("a UTF-8 path").trim());
+        assert!(
+            path.is_file(),
+            "scripts/python-sdk-venv.sh printed {path:?}, not a file"
+        );
+        path
+    })
+}
+
+fn fresh_hardware_id(label: &str) -> String {
+    format!("python-sdk-{label}-{}", uuid::Uuid::new_v4())
+}
+
+/// What `interop.py` reported.
+struct SdkRun {
+    status: ExitStatus,
+    out: Value,
+    stderr: String,
+}
+
+impl SdkRun {
+    fn describe(&self) -> String {
+        format!(
+            "exit {}\nstdout: {}\nstderr:\n{}",
+            self.status, self.out, self.stderr
+        )
+    }
+
+    /// A string member of the output, which must be there.
+    fn text(&self, name: &str) -> &str {
+        self.out[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {name:?} in the SDK's output\n{}", self.describe()))
+    }
+
+    /// A request file the SDK wrote, decoded as the server decodes it.
+    fn request_file(&self, name: &str) -> DecodedRequest {
+        decode_request(Some("text/plain"), self.text(name).as_bytes())
+            .unwrap_or_else(|e| panic!("our decoder refuses the SDK's {name}: {e:?}\n{}", self.describe()))
+    }
+
+    fn assert_success(&self) {
+        assert!(
+            self.status.success() && self.out.get("error").is_none(),
+            "an SDK call failed\n{}",
+            self.describe()
+        );
+        assert_eq!(self.out["sdk_version"], SDK_VERSION, "{}", self.describe());
+    }
+}
+
+/// Runs `interop.py` against `server` on the perpetual license.
+async fn run_sdk(
+    server: &RunningServer,
+    mode: &str,
+    hardware_id: &str,
+    hostname: &str,
+    public_key: &str,
+) -> SdkRun {
+    // The first call may create the venv: do not block the server's runtime meanwhile.
+    let python = tokio::task::spawn_blocking(python)
+        .await
+        .expect("the venv is ready");
+    let mut command = Command::new(python);
+    command
+        .arg(repo("tests/python_sdk/interop.py"))
+        .arg("--url")
+        .arg(server.uri())
+        .arg("--public-key")
+        .arg(repo(public_key))
+        .args([
+            "--api-key",
+            API_KEY,
+            "--shared-key",
+            SHARED_KEY,
+            "--product",
+            PRODUCT,
+        ])
+        .args([
+            "--license-key",
+            PERPETUAL,
+            "--hardware-id",
+            hardware_id,
+            "--hostname",
+            hostname,
+        ])
+        .args(["--mode", mode])
+        // argv and stdout in UTF-8 whatever the locale; requests must not send 127.0.0.1 to a proxy.
+        .env("PYTHONUTF8", "1")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    // The server runs on this test's runtime: wait for the child off it. interop.py times its
+    // sockets out after 60 s; this is the backstop.
+    let output = tokio::time::timeout(
+        Duration::from_secs(180),
+        tokio::task::spawn_blocking(move || command.output()),
+    )
+    .await
+    .expect("interop.py finishes within 180 s")
+    .expect("the waiting task does not panic")
+    .expect("the venv's python starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let out = stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "interop.py printed no JSON line (exit {})\nstdout: {stdout}\nstderr:\n{stderr}",
+                output.status
+            )
+        });
+    SdkRun {
+        status: output.status,
+        out,
+        stderr,
+    }
+}
+
+/// A full SDK round trip on a fresh server, checked end to end.
+async fn assert_round_trip(hardware_id: &str, hostname: &str) {
+    let server = ReferenceServer::builder()
+        .start()
+        .await
+        .expect("the server starts");
+    let run = run_sdk(&server, "roundtrip", hardware_id, hostname, REFERENCE_PUBLIC_KEY).await;
+    server.shutdown().await;
+    run.assert_success();
+
+    // Both files were taken with 200, and sent as the SDK sends them.
+    assert_eq!(
+        run.out["http"],
+        json!([
+            {"path": "/api/v4/activate_offline", "status": 200, "content_type_sent": "text/plain"},
+            {"path": "/api/v4/deactivate_offline", "status": 200, "content_type_sent": "text/plain"},
+        ]),
+        "{}",
+        run.describe()
+    );
+    // The SDK checked license_signature_v2 with the pinned key (interop.py fails otherwise).
+    assert_eq!(run.out["license_signature_v2_verified"], 1, "{}", run.describe());
+
+    let sent = run.request_file("activation_request");
+    assert_eq!(
+        Style::of(&sent),
+        Some(Style::Python),
+        "the SDK's activation file's layout"
+    );
+    let checked = sent
+        .check(RequestKind::Activation)
+        .expect("required fields present");
+    checked.verify(SHARED_KEY).expect("both signatures hold");
+    assert!(checked.has_inner_signature());
+    assert_eq!(sent.payload.license_key.as_deref(), Some(PERPETUAL));
+    assert_eq!(sent.payload.hardware_id.as_deref(), Some(hardware_id));
+    assert_eq!(sent.payload.other_str("hostname").as_deref(), Some(hostname));
+
+    let answer = &run.out["answer"];
+    assert_eq!(
+        answer["license_key"].as_str(),
+        sent.payload.license_key.as_deref()
+    );
+    assert_eq!(
+        answer["hardware_id"].as_str(),
+        sent.payload.hardware_id.as_deref()
+    );
+    let request_id = sent
+        .payload
+        .request_id
+        .as_deref()
+        .expect("the SDK sends a request_id");
+    assert_eq!(answer["request_id"].as_str(), Some(request_id));
+    assert_eq!(answer["product_details"]["short_code"], PRODUCT);
+
+    let deactivation = run.request_file("deactivation_request");
+    assert_eq!(
+        Style::of(&deactivation),
+        Some(Style::Python),
+        "the SDK's deactivation file's layout"
+    );
+    deactivation
+        .check(RequestKind::Deactivation)
+        .expect("required fields present")
+        .verify(SHARED_KEY)
+        .expect("both signatures hold");
+    assert_eq!(deactivation.payload.hardware_id.as_deref(), Some(hardware_id));
+    assert_eq!(
+        deactivation.payload.other_str("hostname").as_deref(),
+        Some(hostname)
+    );
+    assert_ne!(deactivation.payload.request_id.as_deref(), Some(request_id));
+    assert_eq!(run.out["deactivation_answer"], "license_deactivated");
+}
+
+#[tokio::test]
+async fn sdk_activates_and_deactivates_offline_with_an_ascii_hostname() {
+    assert_round_trip(&fresh_hardware_id("ascii"), "build-host-01").await;
+}
+
+#[tokio::test]
+async fn sdk_activates_and_deactivates_offline_with_a_non_ascii_hostname() {
+    assert_round_trip(&fresh_hardware_id("non-ascii"), NON_ASCII_HOSTNAME).await;
+}
+
+/// The answer echoes the hardware id: the SDK re-serialises the answer with `ensure_ascii=False`
+/// before checking `license_signature_v2`, so non-ASCII text in the answer must be signed unescaped.
+#[tokio::test]
+async fn sdk_verifies_an_answer_that_echoes_a_non_ascii_hardware_id() {
+    assert_round_trip(
+        &format!("gerät-设备-🖥-{}", uuid::Uuid::new_v4()),
+        NON_ASCII_HOSTNAME,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn request_file_the_sdk_signs_with_a_wrong_shared_key_is_refused_with_signature_mismatch() {
+    let server = ReferenceServer::builder()
+        .start()
+        .await
+        .expect("the server starts");
+    let run = run_sdk(
+        &server,
+        "wrong-file-key",
+        &fresh_hardware_id("wrong-key"),
+        "build-host-01",
+        REFERENCE_PUBLIC_KEY,
+    )
+    .await;
+    server.shutdown().await;
+
+    assert!(!run.status.success(), "the SDK must raise\n{}", run.describe());
+    let error = &run.out["error"];
+    assert_eq!(error["step"], "activate_offline", "{}", run.describe());
+    assert_eq!(error["type"], "ClientError", "{}", run.describe());
+    assert_eq!(error["code"], "signature_mismatch", "{}", run.describe());
+    assert_eq!(error["status"], 401, "{}", run.describe());
+    assert_eq!(
+        run.out["http"],
+        json!([{"path": "/api/v4/activate_offline", "status": 401, "content_type_sent": "text/plain"}])
+    );
+
+    // The file itself is what was wrong: it holds under the key it was dumped with, not ours.
+    let file_key = run.text("file_shared_key");
+    assert_ne!(file_key, SHARED_KEY);
+    let sent = run.request_file("activation_request");
+    let checked = sent
+        .check(RequestKind::Activation)
+        .expect("required fields present");
+    assert_eq!(
+        checked.verify(SHARED_KEY).unwrap_err().code,
+        ErrorCode::SignatureMismatch
+    );
+    checked
+        .verify(file_key)
+        .expect("the file holds under the key it was dumped with");
+}
+
+/// Shows that the round trips' verification is live: the same answer fails under another key.
+#[tokio::test]
+async fn sdk_rejects_an_answer_that_its_pinned_key_did_not_sign() {
+    let server = ReferenceServer::builder()
+        .start()
+        .await
+        .expect("the server starts");
+    let run = run_sdk(
+        &server,
+        "roundtrip",
+        &fresh_hardware_id("other-key"),
+        "build-host-01",
+        OTHER_PUBLIC_KEY,
+    )
+    .await;
+    server.shutdown().await;
+
+    assert!(!run.status.success(), "the SDK must raise\n{}", run.describe());
+    assert_eq!(run.out["error"]["step"], "activate_offline", "{}", run.describe());
+    assert_eq!(
+        run.out["error"]["text"],
+        "Invalid signature",
+        "{}",
+        run.describe()
+    );
+    assert_eq!(run.out["http"][0]["status"], 200, "{}", run.describe());
+    assert!(run.out.get("deactivation_request").is_none());
+}
+
+/// Rebuilds a request file the SDK wrote with `RequestBuilder` in `Style::Python`: the protocol's
+/// members through their own methods, every other member through `.field`, in the SDK's order.
+fn rebuild(kind: RequestKind, sdk_file: &DecodedRequest) -> RequestFile {
+    let envelope: Value = serde_json::from_slice(&sdk_file.json).expect("the SDK writes JSON");
+    let request = envelope["request"].as_object().expect("schema 2");
+    let text = |name: &str| request[name].as_str().expect("a string").to_owned();
+    assert_eq!(text("request"), kind.as_str());
+    assert_eq!(text("api_key"), API_KEY);
+    assert_eq!(request["schema_version"], 2);
+
+    let mut builder = RequestBuilder::new(kind).style(Style::Python);
+    for (name, value) in request {
+        builder = match name.as_str() {
+            // Written by the builder itself: the kind, the schema, the api key and the signature.
+            "request" | "schema_version" | "api_key" | "signature" => builder,
+            "product" => builder.product(text(name)),
+            "hardware_id" => builder.hardware_id(text(name)),
+            "license_key" => builder.license_key(text(name)),
+            "username" => builder.username(text(name)),
+            "password" => builder.password(text(name)),
+            "date" => builder.date(text(name)),
+            "request_id" => builder.request_id(text(name)),
+            // os_ver, hostname, ip, mac_address, is_vm, vm_info, sdk_ver, …
+            _ => builder.field(name.as_str(), value.clone()),
+        };
+    }
+    builder.sign(API_KEY, SHARED_KEY)
+}
+
+/// Equal bytes, or a panic that shows where they part.
+fn assert_same_bytes(what: &str, ours: &[u8], sdk: &[u8]) {
+    if ours == sdk {
+        return;
+    }
+    let at = ours.iter().zip(sdk).take_while(|(a, b)| a == b).count();
+    let around = |bytes: &[u8]| {
+        String::from_utf8_lossy(&bytes[at.saturating_sub(40)..bytes.len().min(at + 40)]).into_owned()
+    };
+    panic!(
+        "{what}: RequestBuilder (Style::Python) and the SDK differ at byte {at} (lengths {} and {})\n\
+         ours: …{}…\n\
+         SDK:  …{}…\n\
+         ours in full: {}\n\
+         SDK in full:  {}",
+        ours.len(),
+        sdk.len(),
+        around(ours),
+        around(sdk),
+        String::from_utf8_lossy(ours),
+        String::from_utf8_lossy(sdk),
+    );
+}
+
+#[tokio::test]
+async fn python_style_builder_writes_the_sdks_request_files_byte_for_byte() {
+    let server = ReferenceServer::builder()
+        .start()
+        .await
+        .expect("the server starts");
+    for (label, hostname) in [
+        ("bytes-ascii", "build-host-01"),
+        ("bytes-non-ascii", NON_ASCII_HOSTNAME),
+        ("bytes-escapes", ESCAPES_HOSTNAME),
+    ] {
+        let run = run_sdk(
+            &server,
+            "roundtrip",
+            &fresh_hardware_id(label),
+            hostname,
+            REFERENCE_PUBLIC_KEY,
+        )
+        .await;
+        run.assert_success();
+        for (kind, name) in [
+            (RequestKind::Activation, "activation_request"),
+            (RequestKind::Deactivation, "deactivation_request"),
+        ] {
+            let sdk = run.request_file(name);
+            let ours = rebuild(kind, &sdk);
+            let what = format!("{name} with hostname {hostname:?}");
+            assert_same_bytes(&what, &ours.json, &sdk.json);
+            assert_eq!(ours.text, run.text(name), "{what}: the Base64 text");
+        }
+    }
+    server.shutdown().await;
+}
