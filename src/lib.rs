@@ -4,10 +4,14 @@
 //! - [`protocol`]: the wire contract as pure functions (no I/O, no clock); everything else builds
 //!   on it.
 //! - [`server`]: the reference implementation of the endpoint (axum, SQLite).
+//! - [`double`]: a programmable fake of the endpoint for client tests, on [`wiremock`].
+//! - [`suite`]: the conformance suite, against any server.
 #![warn(missing_docs)]
 
+pub mod double;
 pub mod protocol;
 pub mod server;
+pub mod suite;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -30,6 +30,65 @@ enum Command {
     Headers(HeadersArgs),
     /// Run the reference server (activate_offline and deactivate_offline).
     Serve(ServeArgs),
+    /// Run the test double (a programmable fake of the endpoints, for client tests) on a port.
+    Mock(MockArgs),
+    /// Run the conformance suite against a server (default: the reference server, in-process).
+    Run(RunArgs),
+    /// List the conformance cases: id, SPEC tag, severity, title.
+    List,
+    /// Run one case, showing the whole exchange.
+    Replay(ReplayArgs),
+}
+
+#[derive(Args)]
+struct TargetArgs {
+    /// A target profile (TOML) or a bare URL; default: the reference server, started in-process on
+    /// a fresh in-memory database.
+    #[arg(long)]
+    target: Option<String>,
+    /// Bound on each exchange, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Show shared keys' signatures and request bodies in full instead of redacted.
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Run only the cases whose id matches (a glob, e.g. 'envelope/*'); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    only: Vec<String>,
+    /// Leave out the cases whose id matches; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    skip: Vec<String>,
+    /// Known failures (TOML: known_failures = ["id", …]): they do not fail the run; one that passes
+    /// now is stale and does.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Write the JSON report here (schema: docs/report.md).
+    #[arg(long)]
+    report_json: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    report_junit: Option<PathBuf>,
+    /// Data cases in flight at once.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+    /// Warnings fail the run: hold the target to SPEC's [pinned] rules too (always on against the
+    /// in-process reference server, which implements them).
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// The case's id (see `lsconform list`).
+    id: String,
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 #[derive(Args)]
@@ -55,6 +114,17 @@ struct ServeArgs {
     /// List the named faults and exit.
     #[arg(long, hide = true)]
     list_faults: bool,
+}
+
+#[derive(Args)]
+struct MockArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The double's configuration (TOML: credentials, licenses, faults, journal cap; see
+    /// fixtures/double/example.toml); default: the reference seed's credentials and licenses.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -313,6 +383,186 @@ fn inspect(args: InspectArgs) -> Result<ExitCode, UsageError> {
     }
 }
 
+fn list() -> Result<ExitCode, UsageError> {
+    let cases = lsconform::suite::cases().map_err(|e| UsageError(e.to_string()))?;
+    for case in &cases {
+        println!(
+            "{:<48} {:<7} {:<6} {}",
+            case.id(),
+            format!("{:?}", case.tag()).to_lowercase(),
+            format!("{:?}", case.severity()).to_uppercase(),
+            case.title()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The profile a run targets, and the reference server started for it when no target is given.
+async fn target(
+    args: &TargetArgs,
+) -> Result<
+    (
+        lsconform::suite::Profile,
+        Option<lsconform::server::RunningServer>,
+    ),
+    UsageError,
+> {
+    use lsconform::suite::Profile;
+    match &args.target {
+        Some(t) if t.starts_with("http://") || t.starts_with("https://") => Ok((Profile::bare(t), None)),
+        Some(path) => Ok((
+            Profile::load(Path::new(path)).map_err(|e| UsageError(e.to_string()))?,
+            None,
+        )),
+        None => {
+            let server = lsconform::server::ReferenceServer::builder()
+                .start()
+                .await
+                .map_err(|e| UsageError(format!("the reference server did not start: {e}")))?;
+            Ok((Profile::reference(server.uri()), Some(server)))
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
+    tokio::runtime::Runtime::new().map_err(|e| UsageError(format!("cannot start tokio: {e}")))
+}
+
+fn run_options(args: &TargetArgs, jobs: usize) -> Result<lsconform::suite::RunOptions, UsageError> {
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        return Err(UsageError("--timeout takes a positive number of seconds".into()));
+    }
+    Ok(lsconform::suite::RunOptions {
+        jobs: jobs.max(1),
+        timeout: std::time::Duration::from_secs_f64(args.timeout),
+    })
+}
+
+fn run_suite(args: RunArgs) -> Result<ExitCode, UsageError> {
+    use lsconform::suite::{cases, report, run, select, Baseline, Report};
+    let all = cases().map_err(|e| UsageError(e.to_string()))?;
+    let selected = select(all, &args.only, &args.skip).map_err(UsageError)?;
+    if selected.is_empty() {
+        return Err(UsageError("no case matches --only/--skip".into()));
+    }
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let text = String::from_utf8(read(path)?)
+                .map_err(|_| UsageError(format!("{} is not text", path.display())))?;
+            Baseline::from_toml(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+        }
+        None => Baseline::default(),
+    };
+    let options = run_options(&args.target, args.jobs)?;
+    let show_secrets = args.target.show_secrets;
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
+        let (profile, server) = target(&args.target).await?;
+        let total = selected.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        eprintln!("lsconform: {total} cases against {}", profile.base_url);
+        let started = std::time::Instant::now();
+        let results = run(selected, &profile, &options, move |r| {
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if tty {
+                eprint!("\r[{n:>4}/{total}] {:<60}", r.id);
+            }
+        })
+        .await;
+        if tty {
+            eprintln!();
+        }
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
+        let strict = args.strict || args.target.target.is_none();
+        Ok::<_, UsageError>(
+            Report::new(profile.base_url.clone(), results, &baseline, started.elapsed()).strict(strict),
+        )
+    })?;
+    print!("{}", report::terminal(&report, show_secrets));
+    if let Some(path) = &args.report_json {
+        std::fs::write(path, report::json(&report, show_secrets))
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.report_junit {
+        std::fs::write(path, report::junit(&report, show_secrets))
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+fn replay(args: ReplayArgs) -> Result<ExitCode, UsageError> {
+    use lsconform::suite::{cases, report, run, select, Baseline, Report};
+    let all = cases().map_err(|e| UsageError(e.to_string()))?;
+    let selected = select(all, std::slice::from_ref(&args.id), &[]).map_err(UsageError)?;
+    if selected.len() != 1 || selected[0].id() != args.id {
+        return Err(UsageError(format!(
+            "no case {:?}; `lsconform list` lists them",
+            args.id
+        )));
+    }
+    let options = run_options(&args.target, 1)?;
+    let show_secrets = args.target.show_secrets;
+    let report = runtime()?.block_on(async {
+        let (profile, server) = target(&args.target).await?;
+        let started = std::time::Instant::now();
+        let results = run(selected, &profile, &options, |_| {}).await;
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
+        Ok::<_, UsageError>(Report::new(
+            profile.base_url.clone(),
+            results,
+            &Baseline::default(),
+            started.elapsed(),
+        ))
+    })?;
+    for r in &report.results {
+        println!(
+            "{}  [SPEC {} {:?}, {:?}]\n  {}\n",
+            r.id, r.spec, r.tag, r.severity, r.title
+        );
+        if let Some(q) = &r.request {
+            println!("> {} {}", q.method, q.url);
+            for (name, value) in &q.headers {
+                let value = if show_secrets {
+                    value.clone()
+                } else {
+                    report::redact(value)
+                };
+                println!("> {name}: {value}");
+            }
+            if let Some(payload) = &q.payload {
+                let payload = if show_secrets {
+                    payload.clone()
+                } else {
+                    report::redact(payload)
+                };
+                println!(">\n> payload: {payload}");
+            }
+            println!("\n  reproduce: {}\n", report::curl(q, show_secrets));
+        }
+        if let Some(a) = &r.answer {
+            println!(
+                "< {} ({})",
+                a.status,
+                a.content_type.as_deref().unwrap_or("no Content-Type")
+            );
+            println!("< {}\n", a.body);
+        }
+        println!("verdict: {:?}", r.verdict);
+        if let Some(e) = &r.expected {
+            println!("expected: {e}");
+        }
+        if let Some(a) = &r.actual {
+            println!("actual:   {a}");
+        }
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}
+
 fn serve(args: ServeArgs) -> Result<ExitCode, UsageError> {
     use lsconform::server::{Fault, ReferenceServer, Seed};
     if args.list_faults {
@@ -409,6 +659,14 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify(args),
         Command::Inspect(args) => inspect(args),
         Command::Serve(args) => serve(args),
+        Command::Mock(args) => {
+            lsconform::double::run_standalone(args.listen, args.config.as_deref(), shutdown_signal())
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(|e| UsageError(e.to_string()))
+        }
+        Command::Run(args) => run_suite(args),
+        Command::List => list(),
+        Command::Replay(args) => replay(args),
         Command::Headers(args) => {
             let date = args.date.unwrap_or_else(|| format_http_date(SystemTime::now()));
             println!("Date: {date}");

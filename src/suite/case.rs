@@ -1,0 +1,342 @@
+//! Conformance cases as data: `fixtures/cases/<group>/<slug>.json`, one case a file, described in
+//! `fixtures/cases/README.md`. The runner fills a case's request template with the target's
+//! credentials, a fresh date and fresh hardware ids, signs what it says to sign and breaks what it
+//! says to break.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::protocol::ErrorCode;
+
+/// Where a rule comes from (SPEC's tags), which sets how strictly a third-party server is held to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tag {
+    /// The endpoint page itself.
+    Seed,
+    /// Other LicenseSpring documentation.
+    Docs,
+    /// What the official SDKs send or verify.
+    Sdk,
+    /// This project's decision where nothing is published.
+    Pinned,
+}
+
+/// How a failure counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A failure fails the run.
+    Must,
+    /// A failure is a warning.
+    Should,
+}
+
+impl Tag {
+    /// SPEC's table: [seed], [docs], [sdk] are MUST; [pinned] is SHOULD unless a safety property.
+    pub fn severity(self, safety: bool) -> Severity {
+        match (self, safety) {
+            (Tag::Pinned, false) => Severity::Should,
+            _ => Severity::Must,
+        }
+    }
+}
+
+/// One data case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataCase {
+    /// The immutable slug, `<group>/<name>`; equal to the file's path under `fixtures/cases`.
+    pub id: String,
+    /// The SPEC section, e.g. `§3`.
+    pub spec: String,
+    /// The SPEC tag of the rule.
+    pub tag: Tag,
+    /// A safety property (makes a [pinned] rule MUST).
+    #[serde(default)]
+    pub safety: bool,
+    /// Overrides the severity the tag gives (e.g. `should` where the docs contradict themselves).
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// One line: what a conforming server does.
+    pub title: String,
+    /// The sentence of SPEC or of the seed the case checks, verbatim.
+    #[serde(default)]
+    pub quote: Option<String>,
+    /// The request to send.
+    #[serde(default)]
+    pub request: RequestTemplate,
+    /// What must come back.
+    pub expect: Expectation,
+}
+
+impl DataCase {
+    /// The case's severity.
+    pub fn severity(&self) -> Severity {
+        self.severity.unwrap_or_else(|| self.tag.severity(self.safety))
+    }
+}
+
+/// Which endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Endpoint {
+    /// `POST /api/v4/activate_offline`.
+    #[default]
+    Activate,
+    /// `POST /api/v4/deactivate_offline`.
+    Deactivate,
+}
+
+/// The request of a case. Every part has a default: a correctly signed activation of the
+/// `perpetual` license from a fresh device, in the Python SDK's layout, sent raw as text/plain.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestTemplate {
+    /// The endpoint.
+    #[serde(default)]
+    pub endpoint: Endpoint,
+    /// Another path instead of the endpoint's.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Another method instead of POST.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// The headers.
+    #[serde(default)]
+    pub headers: HeadersTemplate,
+    /// The request file's payload.
+    #[serde(default)]
+    pub payload: PayloadTemplate,
+    /// How the payload becomes the body.
+    #[serde(default)]
+    pub body: BodyTemplate,
+    /// Before sending, activate the same license on the same device (for re-activation and
+    /// deactivation cases).
+    #[serde(default)]
+    pub activate_first: bool,
+}
+
+/// The `Date` header.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum DateTemplate {
+    /// Now, offset by this many seconds, in an HTTP-date form.
+    Now {
+        /// Seconds added to the current time (negative: in the past).
+        #[serde(default)]
+        offset_seconds: i64,
+        /// `imf` (default), `rfc850`, `asctime`, or `imf-utc` (`UTC` in place of `GMT`).
+        #[serde(default)]
+        form: Option<String>,
+    },
+    /// This text.
+    Literal(String),
+    /// No Date header.
+    Omit,
+}
+
+impl Default for DateTemplate {
+    fn default() -> Self {
+        DateTemplate::Now {
+            offset_seconds: 0,
+            form: None,
+        }
+    }
+}
+
+/// The `Authorization` header.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum AuthorizationTemplate {
+    /// Signed over the Date header as sent, in the docs' form.
+    Signed {
+        /// Sign with this shared key instead of the profile's (`"wrong"`-style literal).
+        #[serde(default)]
+        shared_key: Option<String>,
+        /// Name this API key instead of the profile's.
+        #[serde(default)]
+        api_key: Option<String>,
+    },
+    /// This text, after `{api_key}`, `{signature}` (the correct header MAC) and `{date}` are filled in.
+    Template(String),
+    /// No Authorization header.
+    Omit,
+}
+
+impl Default for AuthorizationTemplate {
+    fn default() -> Self {
+        AuthorizationTemplate::Signed {
+            shared_key: None,
+            api_key: None,
+        }
+    }
+}
+
+/// The headers of a case.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadersTemplate {
+    /// `Date`.
+    #[serde(default)]
+    pub date: DateTemplate,
+    /// `Authorization`.
+    #[serde(default)]
+    pub authorization: AuthorizationTemplate,
+    /// `Content-Type` (default `text/plain`; for multipart, the runner writes its own).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// No Content-Type header at all.
+    #[serde(default)]
+    pub omit_content_type: bool,
+}
+
+/// A signature of the payload: kept, left out, corrupted, or replaced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureTemplate {
+    /// The correct signature.
+    #[default]
+    Keep,
+    /// Left out.
+    Omit,
+    /// Well-formed and wrong.
+    Corrupt,
+    /// This text.
+    Replace(String),
+}
+
+/// The payload: what `protocol::RequestBuilder` writes, and how to change it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayloadTemplate {
+    /// The license by role in the profile (`perpetual`, …; `user` for the user-based one), or
+    /// `null` for none.
+    #[serde(default = "perpetual")]
+    pub license: Option<String>,
+    /// A literal license key instead of a role.
+    #[serde(default)]
+    pub license_key: Option<String>,
+    /// The hardware id (default: a fresh one).
+    #[serde(default)]
+    pub hardware_id: Option<String>,
+    /// `profile` (default), `other` (the profile's other product), or a literal short code.
+    #[serde(default)]
+    pub product: Option<String>,
+    /// The layout: `schema1`, `compact-hex`, `python` (default), `javascript`.
+    #[serde(default)]
+    pub style: Option<String>,
+    /// The payload `date` (signed; default: now, in the style's form).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Extra members, in order.
+    #[serde(default)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Members to set after layout (signed).
+    #[serde(default)]
+    pub set: BTreeMap<String, serde_json::Value>,
+    /// Members to remove (signed without them).
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// Members to write a second time.
+    #[serde(default)]
+    pub duplicate: BTreeMap<String, serde_json::Value>,
+    /// Members to add to the schema-2 envelope.
+    #[serde(default)]
+    pub envelope: BTreeMap<String, serde_json::Value>,
+    /// The inner signature.
+    #[serde(default)]
+    pub inner_signature: SignatureTemplate,
+    /// The schema-2 outer MAC.
+    #[serde(default)]
+    pub outer_signature: SignatureTemplate,
+    /// Sign the payload with this shared key instead of the profile's.
+    #[serde(default)]
+    pub shared_key: Option<String>,
+    /// Name this API key in the payload instead of the profile's.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// No request_id.
+    #[serde(default)]
+    pub omit_request_id: bool,
+}
+
+fn perpetual() -> Option<String> {
+    Some("perpetual".into())
+}
+
+impl Default for PayloadTemplate {
+    fn default() -> Self {
+        PayloadTemplate {
+            license: perpetual(),
+            license_key: None,
+            hardware_id: None,
+            product: None,
+            style: None,
+            date: None,
+            fields: serde_json::Map::new(),
+            set: BTreeMap::new(),
+            remove: Vec::new(),
+            duplicate: BTreeMap::new(),
+            envelope: BTreeMap::new(),
+            inner_signature: SignatureTemplate::Keep,
+            outer_signature: SignatureTemplate::Keep,
+            shared_key: None,
+            api_key: None,
+            omit_request_id: false,
+        }
+    }
+}
+
+/// How the payload is written into the body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BodyTemplate {
+    /// The request file's Base64 text: `standard` (default), `trailing-newline`, `crlf-76`,
+    /// `lf-64`, `bom`, `spaces`, `url-safe`, `unpadded`, `extra-padding`, `double-bom`, `nul`.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// `raw` (default), `multipart`, `multipart-no-file`, `multipart-empty-file`,
+    /// `multipart-two-files`.
+    #[serde(default)]
+    pub transport: Option<String>,
+    /// This JSON text instead of the builder's payload (Base64-encoded with `encoding`).
+    #[serde(default)]
+    pub json: Option<String>,
+    /// This body, as is, instead of anything else (`""` for an empty body).
+    #[serde(default)]
+    pub literal: Option<String>,
+    /// No body at all.
+    #[serde(default)]
+    pub omit: bool,
+}
+
+/// What a conforming server answers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// An error of the table: its statuses and codes (with their documented aliases).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Or any of these codes (each looked up in the table).
+    #[serde(default)]
+    pub errors: Vec<String>,
+    /// A 200 activation answer: the success fields, the request_id echo and the signatures.
+    #[serde(default)]
+    pub activated: bool,
+    /// A 200 `license_deactivated`.
+    #[serde(default)]
+    pub deactivated: bool,
+}
+
+impl Expectation {
+    /// The error codes this expectation accepts (empty for a success).
+    pub fn error_codes(&self) -> Result<Vec<ErrorCode>, String> {
+        self.error
+            .iter()
+            .chain(&self.errors)
+            .map(|c| ErrorCode::from_code(c).ok_or_else(|| format!("unknown error code {c:?}")))
+            .collect()
+    }
+}

@@ -1,0 +1,403 @@
+//! Checks that data cannot say: several requests with state between them, concurrency, sizes.
+//! Each one quotes the rule it checks.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use super::case::{DataCase, Endpoint, Expectation, RequestTemplate, Tag};
+use super::http::{Client, Response};
+use super::judge::{self, Mismatch};
+use super::profile::Profile;
+use super::render::{prepare, Prepared, Skip};
+use crate::protocol::ErrorCode;
+
+/// What a check needs from a run.
+pub struct Context {
+    /// The target.
+    pub profile: Profile,
+    /// The HTTP client.
+    pub client: Client,
+}
+
+/// How a check ended, short of passing.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// The target answered otherwise; the request that showed it.
+    Mismatch(Mismatch, Option<Box<Prepared>>),
+    /// The check could not run (no answer, the set-up failed).
+    Error(String, Option<Box<Prepared>>),
+    /// The profile lacks what the check needs.
+    Skip(String),
+}
+
+impl From<Skip> for Failure {
+    fn from(Skip(reason): Skip) -> Self {
+        Failure::Skip(reason)
+    }
+}
+
+type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>>;
+
+/// A check written in Rust.
+pub struct Check {
+    /// The immutable slug.
+    pub id: &'static str,
+    /// The SPEC section.
+    pub spec: &'static str,
+    /// The SPEC tag.
+    pub tag: Tag,
+    /// A safety property.
+    pub safety: bool,
+    /// One line.
+    pub title: &'static str,
+    /// Runs it.
+    pub run: for<'a> fn(&'a Context) -> CheckFuture<'a>,
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
+/// Every check.
+pub static ALL: &[Check] = &[
+    Check {
+        id: "state/reactivation-keeps-its-seat",
+        spec: "§5.4",
+        tag: Tag::Pinned,
+        safety: false,
+        title: "The same hardware id activated again is a 200 with the same license, no extra seat",
+        run: |cx| Box::pin(reactivation_keeps_its_seat(cx)),
+    },
+    Check {
+        id: "state/request-id-replay",
+        spec: "§5.5",
+        tag: Tag::Pinned,
+        safety: true,
+        title: "The same request_id and payload again: the same answer and no extra seat",
+        run: |cx| Box::pin(request_id_replay(cx)),
+    },
+    Check {
+        id: "state/request-id-conflict",
+        spec: "§5.5",
+        tag: Tag::Pinned,
+        safety: true,
+        title: "The same request_id with another payload is 409 request_id_conflict",
+        run: |cx| Box::pin(request_id_conflict(cx)),
+    },
+    Check {
+        id: "state/deactivate-frees-the-seat",
+        spec: "§1",
+        tag: Tag::Docs,
+        safety: false,
+        title: "deactivate_offline frees the device's seat; deactivating it again finds no device",
+        run: |cx| Box::pin(deactivate_frees_the_seat(cx)),
+    },
+    Check {
+        id: "state/seat-race",
+        spec: "§5.4",
+        tag: Tag::Pinned,
+        safety: true,
+        title: "N simultaneous activations of a license with k free seats give exactly k successes",
+        run: |cx| Box::pin(seat_race(cx)),
+    },
+    Check {
+        id: "envelope/body-over-the-cap",
+        spec: "§3",
+        tag: Tag::Pinned,
+        safety: true,
+        title: "A body over the server's cap is refused with 413 payload_too_large, before any decoding",
+        run: |cx| Box::pin(body_over_the_cap(cx)),
+    },
+];
+
+/// A correctly signed request of `endpoint` for `role` from `hardware_id`.
+fn request(cx: &Context, endpoint: Endpoint, role: &str, hardware_id: &str) -> Result<Prepared, Skip> {
+    let mut template = RequestTemplate {
+        endpoint,
+        ..RequestTemplate::default()
+    };
+    template.payload.license = Some(role.to_owned());
+    template.payload.hardware_id = Some(hardware_id.to_owned());
+    let case = DataCase {
+        id: String::new(),
+        spec: String::new(),
+        tag: Tag::Pinned,
+        safety: false,
+        severity: None,
+        title: String::new(),
+        quote: None,
+        request: template,
+        expect: Expectation {
+            error: None,
+            errors: vec![],
+            activated: true,
+            deactivated: false,
+        },
+    };
+    prepare(&case, &cx.profile, std::time::SystemTime::now())
+}
+
+fn device() -> String {
+    format!("lsconform-{}", uuid::Uuid::new_v4())
+}
+
+async fn send(cx: &Context, request: &Prepared) -> Result<Response, Failure> {
+    cx.client
+        .send(request)
+        .await
+        .map_err(|e| Failure::Error(e.to_string(), Some(Box::new(request.clone()))))
+}
+
+fn fail(m: Mismatch, request: &Prepared) -> Failure {
+    Failure::Mismatch(m, Some(Box::new(request.clone())))
+}
+
+fn needs_deactivation(cx: &Context) -> Result<(), Failure> {
+    if cx.profile.supports_deactivation {
+        Ok(())
+    } else {
+        Err(Failure::Skip(
+            "needs supports_deactivation = true (it takes seats it must give back)".into(),
+        ))
+    }
+}
+
+/// Activates and requires success; the set-up of a check, so a refusal is an error of the check.
+async fn activate(cx: &Context, role: &str, hardware_id: &str) -> Result<(Prepared, Response), Failure> {
+    let r = request(cx, Endpoint::Activate, role, hardware_id)?;
+    let answer = send(cx, &r).await?;
+    judge::judge_activated(&answer, &r, &cx.profile).map_err(|m| fail(m, &r))?;
+    Ok((r, answer))
+}
+
+async fn deactivate(cx: &Context, role: &str, hardware_id: &str) -> Result<Response, Failure> {
+    let r = request(cx, Endpoint::Deactivate, role, hardware_id)?;
+    let answer = send(cx, &r).await?;
+    judge::judge_deactivated(&answer).map_err(|m| fail(m, &r))?;
+    Ok(answer)
+}
+
+fn times_activated(answer: &Response) -> Option<u64> {
+    serde_json::from_slice::<serde_json::Value>(&answer.body)
+        .ok()?
+        .get("times_activated")?
+        .as_u64()
+}
+
+/// SPEC §5.4: "The same hardware id already active on this license → 200 with the same license,
+/// no extra seat [pinned]. Otherwise, seats full → 400 `license_activated_max_times`." With the
+/// limited license, its seats are filled first, so a re-activation that took a seat is refused.
+async fn reactivation_keeps_its_seat(cx: &Context) -> Result<(), Failure> {
+    needs_deactivation(cx)?;
+    let (role, fill) = match &cx.profile.limited {
+        Some((_, free)) => ("limited", *free),
+        None => ("perpetual", 1),
+    };
+    let devices: Vec<String> = (0..fill.max(1)).map(|_| device()).collect();
+    let mut taken = Vec::new();
+    let mut first = None;
+    let mut outcome = Ok(());
+    for hw in &devices {
+        match activate(cx, role, hw).await {
+            Ok((_, answer)) => {
+                first.get_or_insert(answer);
+                taken.push(hw.clone());
+            }
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    if outcome.is_ok() {
+        let again = request(cx, Endpoint::Activate, role, &devices[0])?;
+        let second = send(cx, &again).await?;
+        let last_count = first
+            .as_ref()
+            .and_then(times_activated)
+            .map(|n| n + taken.len() as u64 - 1);
+        outcome = judge::judge_activated(&second, &again, &cx.profile)
+            .map_err(|m| fail(m, &again))
+            .and_then(|()| match (last_count, times_activated(&second)) {
+                (Some(a), Some(b)) if a == b => Ok(()),
+                (a, b) => Err(fail(
+                    Mismatch {
+                        expected: format!("times_activated {a:?} again"),
+                        actual: format!("times_activated {b:?}"),
+                    },
+                    &again,
+                )),
+            });
+    }
+    for hw in &taken {
+        deactivate(cx, role, hw).await?;
+    }
+    outcome
+}
+
+/// SPEC §5.5: "The same request_id handled before: the same payload → the same answer and no
+/// extra seat [pinned, safety]."
+async fn request_id_replay(cx: &Context) -> Result<(), Failure> {
+    needs_deactivation(cx)?;
+    let hw = device();
+    let (sent, first) = activate(cx, "perpetual", &hw).await?;
+    let replay = send(cx, &sent).await?;
+    let result = judge::judge_activated(&replay, &sent, &cx.profile)
+        .map_err(|m| fail(m, &sent))
+        .and_then(|()| {
+            if times_activated(&replay) == times_activated(&first) {
+                Ok(())
+            } else {
+                Err(fail(
+                    Mismatch {
+                        expected: format!("the same answer: times_activated {:?}", times_activated(&first)),
+                        actual: format!("times_activated {:?}", times_activated(&replay)),
+                    },
+                    &sent,
+                ))
+            }
+        });
+    deactivate(cx, "perpetual", &hw).await?;
+    result
+}
+
+/// SPEC §5.5: "a different payload → 409 `request_id_conflict` [pinned, safety]."
+async fn request_id_conflict(cx: &Context) -> Result<(), Failure> {
+    needs_deactivation(cx)?;
+    let hw = device();
+    let (sent, _) = activate(cx, "perpetual", &hw).await?;
+    let other_hw = device();
+    let mut template = RequestTemplate::default();
+    template.payload.hardware_id = Some(other_hw.clone());
+    template.payload.set.insert(
+        "request_id".into(),
+        serde_json::Value::from(sent.request_id.clone().unwrap_or_default()),
+    );
+    let case = DataCase {
+        id: String::new(),
+        spec: String::new(),
+        tag: Tag::Pinned,
+        safety: true,
+        severity: None,
+        title: String::new(),
+        quote: None,
+        request: template,
+        expect: Expectation {
+            error: Some("request_id_conflict".into()),
+            errors: vec![],
+            activated: false,
+            deactivated: false,
+        },
+    };
+    let conflicting = prepare(&case, &cx.profile, std::time::SystemTime::now())?;
+    let answer = send(cx, &conflicting).await?;
+    let result =
+        judge::judge_error(&[ErrorCode::RequestIdConflict], &answer).map_err(|m| fail(m, &conflicting));
+    deactivate(cx, "perpetual", &hw).await?;
+    if answer.status == 200 {
+        // The conflicting request took a seat: give it back too.
+        deactivate(cx, "perpetual", &other_hw).await?;
+    }
+    result
+}
+
+/// SPEC §1: deactivate_offline "answers 200 with the plain text `license_deactivated`" and frees
+/// the seat; a device without a seat is `device_not_found` [pinned].
+async fn deactivate_frees_the_seat(cx: &Context) -> Result<(), Failure> {
+    needs_deactivation(cx)?;
+    let hw = device();
+    activate(cx, "perpetual", &hw).await?;
+    deactivate(cx, "perpetual", &hw).await?;
+    let again = request(cx, Endpoint::Deactivate, "perpetual", &hw)?;
+    let answer = send(cx, &again).await?;
+    judge::judge_error(&[ErrorCode::DeviceNotFound], &answer).map_err(|m| fail(m, &again))
+}
+
+/// Contenders in each round of the seat race, and rounds.
+const CONTENDERS: usize = 32;
+const ROUNDS: usize = 3;
+
+/// SPEC §5.4: "The limit MUST hold under concurrent requests: N simultaneous activations of a
+/// license with k free seats give exactly k successes [safety]."
+async fn seat_race(cx: &Context) -> Result<(), Failure> {
+    needs_deactivation(cx)?;
+    let Some((_, free)) = cx.profile.limited.clone() else {
+        return Err(Failure::Skip(
+            "needs licenses.limited = { key, free_seats } in the profile".into(),
+        ));
+    };
+    for round in 1..=ROUNDS {
+        let requests: Vec<Prepared> = (0..CONTENDERS)
+            .map(|_| request(cx, Endpoint::Activate, "limited", &device()))
+            .collect::<Result<_, _>>()?;
+        let barrier = Arc::new(tokio::sync::Barrier::new(CONTENDERS));
+        let tasks: Vec<_> = requests
+            .into_iter()
+            .map(|r| {
+                let (client, barrier) = (cx.client.clone(), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let answer = client.send(&r).await;
+                    (r, answer)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        let mut refused = 0;
+        let mut other = Vec::new();
+        for task in tasks {
+            let (r, answer) = task
+                .await
+                .map_err(|e| Failure::Error(format!("a contender died: {e}"), None))?;
+            match answer {
+                Ok(a) if a.status == 200 => winners.push(r),
+                Ok(a) if judge::judge_error(&[ErrorCode::LicenseActivatedMaxTimes], &a).is_ok() => {
+                    refused += 1
+                }
+                Ok(a) => other.push(judge::summarize(&a)),
+                Err(e) => other.push(e.to_string()),
+            }
+        }
+        for w in &winners {
+            if let Some(hw) = &w.hardware_id {
+                deactivate(cx, "limited", hw).await?;
+            }
+        }
+        if winners.len() != free || !other.is_empty() {
+            let mut actual = format!(
+                "round {round}: {} successes, {refused} license_activated_max_times",
+                winners.len()
+            );
+            if !other.is_empty() {
+                actual.push_str(&format!(", and {}", other.join("; ")));
+            }
+            return Err(Failure::Mismatch(
+                Mismatch {
+                    expected: format!(
+                        "{free} successes and {} license_activated_max_times of {CONTENDERS}",
+                        CONTENDERS - free
+                    ),
+                    actual,
+                },
+                winners.first().cloned().map(Box::new),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// SPEC §3: "the body is capped while it streams in (default 64 KiB, configurable) → 413
+/// `payload_too_large` [pinned, safety]", and SPEC §1a puts the cap before everything but the route.
+async fn body_over_the_cap(cx: &Context) -> Result<(), Failure> {
+    let mut r = request(cx, Endpoint::Activate, "perpetual", &device())?;
+    // Whitespace is ignored in a request file (SPEC §3), so only the size is wrong.
+    let mut body = r.body.take().unwrap_or_default();
+    body.resize(cx.profile.max_body + 1, b'\n');
+    r.body = Some(body);
+    r.seat = None;
+    let answer = send(cx, &r).await?;
+    judge::judge_error(&[ErrorCode::PayloadTooLarge], &answer).map_err(|m| fail(m, &r))
+}

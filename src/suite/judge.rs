@@ -1,0 +1,222 @@
+//! Judging an answer against a case's expectation. Each judgement says what was expected and
+//! what came instead, never just "false".
+
+use super::case::Expectation;
+use super::http::Response;
+use super::profile::Profile;
+use super::render::Prepared;
+use crate::protocol::{check_answer, ErrorBody, ErrorCode, OfflineKey, Verdict};
+
+/// What was expected, and what came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// Expected.
+    pub expected: String,
+    /// Actual.
+    pub actual: String,
+}
+
+/// "400 missing_headers", "401|400 signature_mismatch", ….
+pub fn describe_errors(codes: &[ErrorCode]) -> String {
+    codes
+        .iter()
+        .map(|c| {
+            let statuses: Vec<String> = c.accepted_statuses().iter().map(u16::to_string).collect();
+            format!("{} {}", statuses.join("|"), c.accepted_codes().join("|"))
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// A short account of an answer: status and code, or status and the start of the body.
+pub fn summarize(response: &Response) -> String {
+    if let Ok(body) = serde_json::from_slice::<serde_json::Value>(&response.body) {
+        if let Some(code) = body.get("code").and_then(|c| c.as_str()) {
+            return format!("{} {code}", response.status);
+        }
+    }
+    let text = String::from_utf8_lossy(&response.body);
+    let excerpt: String = text.chars().take(120).collect();
+    format!("{} {excerpt:?}", response.status)
+}
+
+fn mismatch(expected: impl Into<String>, actual: impl Into<String>) -> Result<(), Mismatch> {
+    Err(Mismatch {
+        expected: expected.into(),
+        actual: actual.into(),
+    })
+}
+
+/// SPEC §7: an error answer of one of `codes`: an accepted status, `Content-Type: application/json`,
+/// exactly `{"status", "code", "message"}` with the body's status equal to the HTTP status.
+pub fn judge_error(codes: &[ErrorCode], response: &Response) -> Result<(), Mismatch> {
+    let expected = describe_errors(codes);
+    if !codes
+        .iter()
+        .any(|c| c.accepted_statuses().contains(&response.status))
+    {
+        return mismatch(expected, summarize(response));
+    }
+    let body = match ErrorBody::parse(&response.body, response.status) {
+        Ok(body) => body,
+        Err(e) => {
+            return mismatch(
+                format!("{expected}, error body of SPEC §7"),
+                format!("{}: {e}", summarize(response)),
+            )
+        }
+    };
+    if !codes
+        .iter()
+        .any(|c| c.accepted_codes().contains(&body.code.as_str()))
+    {
+        return mismatch(expected, format!("{} {}", response.status, body.code));
+    }
+    let json = response
+        .content_type
+        .as_deref()
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !json {
+        return mismatch(
+            format!("{expected} with Content-Type: application/json"),
+            format!(
+                "Content-Type: {}",
+                response.content_type.as_deref().unwrap_or("(none)")
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The members SPEC §6 says a success answer carries.
+const SUCCESS_MEMBERS: &[&str] = &[
+    "hardware_id",
+    "product_details",
+    "license_type",
+    "is_trial",
+    "license_enabled",
+    "license_active",
+    "is_expired",
+    "validity_period",
+    "max_activations",
+    "times_activated",
+    "request_id",
+    "date",
+    "offline_signature",
+    "license_signature",
+    "license_signature_v2",
+];
+
+fn has_float(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) => !(n.is_i64() || n.is_u64()),
+        serde_json::Value::Array(a) => a.iter().any(has_float),
+        serde_json::Value::Object(o) => o.values().any(has_float),
+        _ => false,
+    }
+}
+
+/// SPEC §6: a 200 JSON answer with the success members, echoing what was sent, whose
+/// signatures verify (the RSA ones when the profile has the public key).
+pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) -> Result<(), Mismatch> {
+    let expected = "200 with a signed activation answer";
+    if response.status != 200 {
+        return mismatch(expected, summarize(response));
+    }
+    let Ok(answer) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&response.body)
+    else {
+        return mismatch(
+            expected,
+            format!(
+                "200 with a body that is not a JSON object: {}",
+                summarize(response)
+            ),
+        );
+    };
+    let mut missing: Vec<&str> = SUCCESS_MEMBERS
+        .iter()
+        .copied()
+        .filter(|m| !answer.contains_key(*m))
+        .collect();
+    if !answer.contains_key("license_key") && !answer.contains_key("username") {
+        missing.insert(0, "license_key");
+    }
+    if !missing.is_empty() {
+        return mismatch(
+            "the success members of SPEC §6",
+            format!("no {}", missing.join(", ")),
+        );
+    }
+    let echo = |member: &str, sent: &Option<String>| match sent {
+        Some(v) if answer.get(member).and_then(|a| a.as_str()) != Some(v.as_str()) => mismatch(
+            format!("{member} {v:?} echoed"),
+            format!("{member} {}", answer[member]),
+        ),
+        _ => Ok(()),
+    };
+    echo("request_id", &sent.request_id)?;
+    echo("hardware_id", &sent.hardware_id)?;
+    let licensee = answer
+        .get("license_key")
+        .or_else(|| answer.get("username"))
+        .and_then(|v| v.as_str());
+    if let Some(l) = &sent.licensee {
+        if licensee != Some(l.as_str()) {
+            return mismatch(
+                format!("license_key or username {l:?} echoed"),
+                format!("{licensee:?}"),
+            );
+        }
+    }
+    if has_float(&serde_json::Value::Object(answer.clone())) {
+        return mismatch(
+            "integers only (SPEC §6: SDKs print floats differently)",
+            "a non-integer number",
+        );
+    }
+    let offline = profile.credentials.as_ref().map(|c| OfflineKey {
+        api_key: &c.api_key,
+        shared_key: &c.shared_key,
+    });
+    let check = check_answer(&response.body, profile.public_key.as_ref(), offline).map_err(|e| Mismatch {
+        expected: expected.into(),
+        actual: e.to_string(),
+    })?;
+    for (name, verdict) in [
+        ("offline_signature", check.offline_signature),
+        ("license_signature", check.license_signature),
+        ("license_signature_v2", check.license_signature_v2),
+    ] {
+        if matches!(verdict, Verdict::Mismatch | Verdict::Absent) {
+            return mismatch(format!("{name} that verifies"), format!("{name} {verdict}"));
+        }
+    }
+    Ok(())
+}
+
+/// SPEC §1: deactivate_offline answers 200 with the text `license_deactivated`.
+pub fn judge_deactivated(response: &Response) -> Result<(), Mismatch> {
+    let text = String::from_utf8_lossy(&response.body);
+    let text = text.trim().trim_matches('"');
+    if response.status == 200 && text == "license_deactivated" {
+        Ok(())
+    } else {
+        mismatch("200 license_deactivated", summarize(response))
+    }
+}
+
+/// Judges an answer against a data case's expectation.
+pub fn judge(
+    expect: &Expectation,
+    response: &Response,
+    sent: &Prepared,
+    profile: &Profile,
+) -> Result<(), Mismatch> {
+    if expect.activated {
+        judge_activated(response, sent, profile)
+    } else if expect.deactivated {
+        judge_deactivated(response)
+    } else {
+        judge_error(&expect.error_codes().unwrap_or_default(), response)
+    }
+}

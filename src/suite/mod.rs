@@ -1,0 +1,45 @@
+//! The conformance suite: point it at any server and learn, rule by rule, where it departs from
+//! SPEC. Cases are data (`fixtures/cases/`) and Rust checks ([`checks`]); a target is described by
+//! a [`Profile`]; a run gives [`CaseResult`]s, which a [`Report`] judges and writes out.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use lsconform::suite::{cases, run, Baseline, Profile, Report, RunOptions};
+//! let profile = Profile::bare("http://127.0.0.1:8080");
+//! let results = run(cases().unwrap(), &profile, &RunOptions::default(), |_| {}).await;
+//! let report = Report::new(profile.base_url.clone(), results, &Baseline::default(), Default::default());
+//! println!("{}", lsconform::suite::report::terminal(&report, false));
+//! # }
+//! ```
+
+pub mod case;
+mod catalogue;
+pub mod checks;
+mod http;
+mod judge;
+mod profile;
+mod render;
+pub mod report;
+mod runner;
+
+pub use catalogue::{all as cases, Case, CaseFileError};
+pub use profile::{Credentials, Profile, ProfileError, ROLES};
+pub use report::{Baseline, Report};
+pub use runner::{run, Answer, CaseResult, RunOptions, Verdict};
+
+/// Keeps the cases whose id matches one of `only` (all when empty) and none of `skip` (globs:
+/// `envelope/*`, `*signature*`).
+pub fn select(cases: Vec<Case>, only: &[String], skip: &[String]) -> Result<Vec<Case>, String> {
+    let set = |globs: &[String]| -> Result<globset::GlobSet, String> {
+        let mut b = globset::GlobSetBuilder::new();
+        for g in globs {
+            b.add(globset::Glob::new(g).map_err(|e| format!("{g:?}: {e}"))?);
+        }
+        b.build().map_err(|e| e.to_string())
+    };
+    let (only_set, skip_set) = (set(only)?, set(skip)?);
+    Ok(cases
+        .into_iter()
+        .filter(|c| (only.is_empty() || only_set.is_match(c.id())) && !skip_set.is_match(c.id()))
+        .collect())
+}

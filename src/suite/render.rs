@@ -1,0 +1,327 @@
+//! A case's request template, filled in for one target: the exact bytes to send.
+
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+
+use super::case::{AuthorizationTemplate, DataCase, DateTemplate, Endpoint, SignatureTemplate};
+use super::profile::Profile;
+use crate::protocol::{
+    encode_request_file, format_http_date, header_signature, AuthorizationHeader, RequestBuilder,
+    RequestKind, Style, Tamper,
+};
+
+/// A request ready to send, and what it was made of (for reports and for giving seats back).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// `POST`, or what the case says.
+    pub method: String,
+    /// The full URL.
+    pub url: String,
+    /// Headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body (`None`: no body at all).
+    pub body: Option<Vec<u8>>,
+    /// The decoded payload JSON, for people.
+    pub payload: Option<String>,
+    /// The license key and hardware id the request activates, for the seat give-back.
+    pub seat: Option<(String, String)>,
+    /// The request_id sent.
+    pub request_id: Option<String>,
+    /// The hardware id sent.
+    pub hardware_id: Option<String>,
+    /// The license key or username sent.
+    pub licensee: Option<String>,
+}
+
+/// Why a case cannot run against a target: it is skipped with this reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip(pub String);
+
+fn tamper(t: &SignatureTemplate) -> Tamper {
+    match t {
+        SignatureTemplate::Keep => Tamper::Keep,
+        SignatureTemplate::Omit => Tamper::Omit,
+        SignatureTemplate::Corrupt => Tamper::Corrupt,
+        SignatureTemplate::Replace(s) => Tamper::Replace(s.clone()),
+    }
+}
+
+/// Formats `time` in one of the HTTP-date forms of SPEC §2.
+pub fn http_date(time: SystemTime, form: Option<&str>) -> Result<String, String> {
+    let imf = format_http_date(time);
+    Ok(match form.unwrap_or("imf") {
+        "imf" => imf,
+        "imf-utc" => imf.replace(" GMT", " UTC"),
+        "rfc850" | "asctime" => {
+            let t = time::OffsetDateTime::from(time);
+            let format = if form == Some("rfc850") {
+                time::macros::format_description!(
+                    "[weekday], [day]-[month repr:short]-[year repr:last_two] [hour]:[minute]:[second] GMT"
+                )
+            } else {
+                time::macros::format_description!(
+                    "[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]"
+                )
+            };
+            t.format(format).map_err(|e| e.to_string())?
+        }
+        other => return Err(format!("unknown date form {other:?}")),
+    })
+}
+
+/// Rewrites a request file's Base64 text in one of the encodings a case can ask for.
+fn encode(json: &[u8], encoding: Option<&str>) -> Result<Vec<u8>, String> {
+    let standard = encode_request_file(json);
+    let wrap = |width: usize, eol: &str| {
+        standard
+            .as_bytes()
+            .chunks(width)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(eol)
+            + eol
+    };
+    Ok(match encoding.unwrap_or("standard") {
+        "standard" => standard.into_bytes(),
+        "trailing-newline" => format!("{standard}\n").into_bytes(),
+        "crlf-76" => wrap(76, "\r\n").into_bytes(),
+        "lf-64" => wrap(64, "\n").into_bytes(),
+        "spaces" => wrap(16, " \t ").into_bytes(),
+        "bom" => [b"\xEF\xBB\xBF".as_slice(), standard.as_bytes()].concat(),
+        "double-bom" => [b"\xEF\xBB\xBF\xEF\xBB\xBF".as_slice(), standard.as_bytes()].concat(),
+        "url-safe" => base64::engine::general_purpose::URL_SAFE
+            .encode(json)
+            .into_bytes(),
+        "unpadded" => {
+            // Whitespace after the JSON keeps its meaning and makes the length need padding.
+            let mut json = json.to_vec();
+            while json.len() % 3 == 0 {
+                json.push(b' ');
+            }
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .encode(json)
+                .into_bytes()
+        }
+        "extra-padding" => format!("{standard}=").into_bytes(),
+        "nul" => [standard.as_bytes(), b"\0"].concat(),
+        other => return Err(format!("unknown encoding {other:?}")),
+    })
+}
+
+const BOUNDARY: &str = "lsconform-boundary-7d1f";
+
+fn multipart(transport: &str, text: &[u8]) -> Result<Vec<u8>, String> {
+    let part = |name: &str, content: &[u8]| {
+        [
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"ls_activation.req\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+            content,
+            b"\r\n",
+        ]
+        .concat()
+    };
+    let parts = match transport {
+        "multipart" => [part("note", b"lsconform"), part("file", text)].concat(),
+        "multipart-no-file" => part("upload", text),
+        "multipart-empty-file" => part("file", b""),
+        "multipart-two-files" => [part("file", text), part("file", text)].concat(),
+        other => return Err(format!("unknown transport {other:?}")),
+    };
+    Ok([parts, format!("--{BOUNDARY}--\r\n").into_bytes()].concat())
+}
+
+/// Fills in a case for a target, or says why it cannot run there.
+pub fn prepare(case: &DataCase, profile: &Profile, now: SystemTime) -> Result<Prepared, Skip> {
+    let t = &case.request;
+    let kind = match t.endpoint {
+        Endpoint::Activate => RequestKind::Activation,
+        Endpoint::Deactivate => RequestKind::Deactivation,
+    };
+    let bad = |e: String| Skip(format!("the case is malformed: {e}"));
+    let needs_credentials = !matches!(t.headers.authorization, AuthorizationTemplate::Omit)
+        || (t.body.literal.is_none() && t.body.json.is_none() && !t.body.omit);
+    let credentials = match (&profile.credentials, needs_credentials) {
+        (Some(c), _) => Some(c.clone()),
+        (None, false) => None,
+        (None, true) => return Err(Skip("needs api_key and shared_key in the profile".into())),
+    };
+    // The Date header, and the Authorization header that signs it.
+    let date = match &t.headers.date {
+        DateTemplate::Now { offset_seconds, form } => {
+            let offset = Duration::from_secs(offset_seconds.unsigned_abs());
+            let at = if *offset_seconds < 0 {
+                now - offset
+            } else {
+                now + offset
+            };
+            Some(http_date(at, form.as_deref()).map_err(bad)?)
+        }
+        DateTemplate::Literal(text) => Some(text.clone()),
+        DateTemplate::Omit => None,
+    };
+    let mut headers = Vec::new();
+    if let Some(d) = &date {
+        headers.push(("Date".to_owned(), d.clone()));
+    }
+    if let Some(c) = &credentials {
+        let signed_date = date.clone().unwrap_or_default();
+        let authorization = match &t.headers.authorization {
+            AuthorizationTemplate::Signed { shared_key, api_key } => Some(
+                AuthorizationHeader::signed(
+                    api_key.as_deref().unwrap_or(&c.api_key),
+                    shared_key.as_deref().unwrap_or(&c.shared_key),
+                    &signed_date,
+                )
+                .to_string(),
+            ),
+            AuthorizationTemplate::Template(text) => Some(
+                text.replace("{api_key}", &c.api_key)
+                    .replace("{signature}", &header_signature(&c.shared_key, &signed_date))
+                    .replace("{date}", &signed_date),
+            ),
+            AuthorizationTemplate::Omit => None,
+        };
+        if let Some(a) = authorization {
+            headers.push(("Authorization".to_owned(), a));
+        }
+    }
+    // The payload.
+    let p = &t.payload;
+    let mut prepared_seat = None;
+    let (mut hardware_id, mut licensee, mut request_id) = (None, None, None);
+    let (payload_json, text): (Option<String>, Option<Vec<u8>>) = if t.body.omit {
+        (None, None)
+    } else if let Some(literal) = &t.body.literal {
+        (None, Some(literal.clone().into_bytes()))
+    } else if let Some(json) = &t.body.json {
+        let json = match &credentials {
+            Some(c) => json.replace("{api_key}", &c.api_key),
+            None => json.clone(),
+        };
+        let text = encode(json.as_bytes(), t.body.encoding.as_deref()).map_err(bad)?;
+        (Some(json), Some(text))
+    } else {
+        let c = credentials
+            .as_ref()
+            .expect("a payload needs credentials, checked above");
+        let style: Style = p.style.as_deref().unwrap_or("python").parse().map_err(bad)?;
+        let mut b = RequestBuilder::new(kind).style(style);
+        let license = match (&p.license_key, &p.license) {
+            (Some(key), _) => Some((false, key.clone())),
+            (None, Some(role)) if role == "user" => {
+                let (user, password) = profile
+                    .user
+                    .clone()
+                    .ok_or_else(|| Skip("needs licenses.user in the profile".into()))?;
+                if let Some(pw) = password {
+                    b = b.password(pw);
+                }
+                Some((true, user))
+            }
+            (None, Some(role)) => {
+                let key = profile
+                    .license(role)
+                    .ok_or_else(|| Skip(format!("needs licenses.{role} in the profile")))?;
+                Some((false, key.to_owned()))
+            }
+            (None, None) => None,
+        };
+        if let Some((is_user, value)) = &license {
+            b = if *is_user {
+                b.username(value)
+            } else {
+                b.license_key(value)
+            };
+            licensee = Some(value.clone());
+        }
+        let hw = p
+            .hardware_id
+            .clone()
+            .unwrap_or_else(|| format!("lsconform-{}", uuid::Uuid::new_v4()));
+        b = b.hardware_id(&hw);
+        hardware_id = Some(hw.clone());
+        let product = match p.product.as_deref() {
+            None | Some("profile") => profile
+                .product
+                .clone()
+                .ok_or_else(|| Skip("needs product in the profile".into()))?,
+            Some("other") => profile
+                .other_product
+                .clone()
+                .ok_or_else(|| Skip("needs other_product in the profile".into()))?,
+            Some(literal) => literal.to_owned(),
+        };
+        b = b
+            .product(&product)
+            .date(p.date.clone().unwrap_or_else(|| style.date(now)));
+        if !p.omit_request_id {
+            let id = uuid::Uuid::new_v4().to_string();
+            b = b.request_id(&id);
+            request_id = Some(id);
+        }
+        for (name, value) in &p.fields {
+            b = b.field(name, value.clone());
+        }
+        for (name, value) in &p.set {
+            b = b.set(name, value.clone());
+        }
+        for name in &p.remove {
+            b = b.remove(name);
+        }
+        for (name, value) in &p.duplicate {
+            b = b.duplicate(name, value.clone());
+        }
+        for (name, value) in &p.envelope {
+            b = b.envelope_member(name, value.clone());
+        }
+        b = b
+            .inner_signature(tamper(&p.inner_signature))
+            .outer_signature(tamper(&p.outer_signature));
+        let file = b.sign(
+            p.api_key.as_deref().unwrap_or(&c.api_key),
+            p.shared_key.as_deref().unwrap_or(&c.shared_key),
+        );
+        if let (Some((false, key)), RequestKind::Activation) = (&license, kind) {
+            prepared_seat = Some((key.clone(), hw));
+        }
+        let text = encode(&file.json, t.body.encoding.as_deref()).map_err(bad)?;
+        (Some(String::from_utf8_lossy(&file.json).into_owned()), Some(text))
+    };
+    let body = match (text, t.body.transport.as_deref()) {
+        (None, _) => None,
+        (Some(text), None | Some("raw")) => {
+            if !t.headers.omit_content_type {
+                let ct = t
+                    .headers
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| "text/plain".into());
+                headers.push(("Content-Type".to_owned(), ct));
+            }
+            Some(text)
+        }
+        (Some(text), Some(transport)) => {
+            headers.push((
+                "Content-Type".to_owned(),
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            ));
+            Some(multipart(transport, &text).map_err(bad)?)
+        }
+    };
+    let path = t.path.clone().unwrap_or_else(|| kind.path().to_owned());
+    Ok(Prepared {
+        method: t.method.clone().unwrap_or_else(|| "POST".into()),
+        url: format!("{}{path}", profile.base_url),
+        headers,
+        body,
+        payload: payload_json,
+        seat: prepared_seat,
+        request_id,
+        hardware_id,
+        licensee,
+    })
+}

@@ -1,0 +1,319 @@
+//! Runs cases against a target: data cases concurrently, then the checks one by one; every case
+//! ends as pass, fail, warning, skipped or error, never silently.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::case::{DataCase, Endpoint, RequestTemplate, Severity, Tag};
+use super::catalogue::Case;
+use super::checks::{Context, Failure};
+use super::http::{Client, ExchangeError};
+use super::judge::{self, Mismatch};
+use super::profile::Profile;
+use super::render::{prepare, Prepared, Skip};
+
+/// How a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The target does what the rule says.
+    Pass,
+    /// A MUST rule does not hold.
+    Fail,
+    /// A SHOULD rule does not hold.
+    Warning,
+    /// The profile lacks what the case needs.
+    Skipped,
+    /// The case could not run: no answer, a timeout, an answer too large.
+    Error,
+}
+
+/// One case's result.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The case's id.
+    pub id: String,
+    /// Its SPEC section.
+    pub spec: String,
+    /// Its tag.
+    pub tag: Tag,
+    /// Its severity.
+    pub severity: Severity,
+    /// Its title.
+    pub title: String,
+    /// How it ended.
+    pub verdict: Verdict,
+    /// What was expected (when it did not pass).
+    pub expected: Option<String>,
+    /// What came instead, or why it was skipped or could not run.
+    pub actual: Option<String>,
+    /// The request that showed it.
+    pub request: Option<Prepared>,
+    /// The answer to it: status, Content-Type and (the start of) the body.
+    pub answer: Option<Answer>,
+    /// How long the case took.
+    pub elapsed: Duration,
+}
+
+/// An answer, kept for the report (the body cut at 4 KiB).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// Its Content-Type.
+    pub content_type: Option<String>,
+    /// The body, as text (lossy), at most 4 KiB of it.
+    pub body: String,
+}
+
+impl From<&super::http::Response> for Answer {
+    fn from(r: &super::http::Response) -> Self {
+        let cut = r.body.len().min(4096);
+        Answer {
+            status: r.status,
+            content_type: r.content_type.clone(),
+            body: String::from_utf8_lossy(&r.body[..cut]).into_owned(),
+        }
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Data cases in flight at once.
+    pub jobs: usize,
+    /// Each exchange's bound.
+    pub timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: 4,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+fn result(case: &Case, verdict: Verdict, started: Instant) -> CaseResult {
+    CaseResult {
+        id: case.id().to_owned(),
+        spec: case.spec().to_owned(),
+        tag: case.tag(),
+        severity: case.severity(),
+        title: case.title().to_owned(),
+        verdict,
+        expected: None,
+        actual: None,
+        request: None,
+        answer: None,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn failed(case: &Case, m: Mismatch, request: Option<Prepared>, started: Instant) -> CaseResult {
+    let verdict = match case.severity() {
+        Severity::Must => Verdict::Fail,
+        Severity::Should => Verdict::Warning,
+    };
+    CaseResult {
+        expected: Some(m.expected),
+        actual: Some(m.actual),
+        request,
+        ..result(case, verdict, started)
+    }
+}
+
+fn errored(case: &Case, why: String, request: Option<Prepared>, started: Instant) -> CaseResult {
+    CaseResult {
+        actual: Some(why),
+        request,
+        ..result(case, Verdict::Error, started)
+    }
+}
+
+/// Activates a license on a device as the set-up of a case (for re-activation and deactivation).
+async fn activate_first(client: &Client, profile: &Profile, sent: &Prepared) -> Result<(), String> {
+    let (Some(licensee), Some(hw)) = (&sent.licensee, &sent.hardware_id) else {
+        return Err("activate_first needs a license and a hardware id".into());
+    };
+    let set_up = seat_request(profile, Endpoint::Activate, licensee, hw).map_err(|Skip(s)| s)?;
+    let answer = client
+        .send(&set_up)
+        .await
+        .map_err(|e| format!("set-up activation: {e}"))?;
+    judge::judge_activated(&answer, &set_up, profile)
+        .map_err(|m| format!("set-up activation: expected {}, got {}", m.expected, m.actual))
+}
+
+fn seat_request(
+    profile: &Profile,
+    endpoint: Endpoint,
+    license_key: &str,
+    hw: &str,
+) -> Result<Prepared, Skip> {
+    let mut template = RequestTemplate {
+        endpoint,
+        ..RequestTemplate::default()
+    };
+    template.payload.license = None;
+    template.payload.license_key = Some(license_key.to_owned());
+    template.payload.hardware_id = Some(hw.to_owned());
+    let case = DataCase {
+        id: String::new(),
+        spec: String::new(),
+        tag: Tag::Pinned,
+        safety: false,
+        severity: None,
+        title: String::new(),
+        quote: None,
+        request: template,
+        expect: super::case::Expectation {
+            error: None,
+            errors: vec![],
+            activated: false,
+            deactivated: true,
+        },
+    };
+    prepare(&case, profile, SystemTime::now())
+}
+
+/// Gives back a seat a case took (SPEC §1, deactivate_offline), when the profile allows.
+async fn give_back(client: &Client, profile: &Profile, license_key: &str, hw: &str) -> Result<(), String> {
+    if !profile.supports_deactivation {
+        return Ok(());
+    }
+    let r = seat_request(profile, Endpoint::Deactivate, license_key, hw).map_err(|Skip(s)| s)?;
+    let answer = client
+        .send(&r)
+        .await
+        .map_err(|e| format!("giving the seat back: {e}"))?;
+    judge::judge_deactivated(&answer).map_err(|m| format!("giving the seat back: got {}", m.actual))
+}
+
+async fn run_data(case: &Case, data: &DataCase, profile: &Profile, client: &Client) -> CaseResult {
+    let started = Instant::now();
+    let sent = match prepare(data, profile, SystemTime::now()) {
+        Ok(sent) => sent,
+        Err(Skip(reason)) => {
+            return CaseResult {
+                actual: Some(reason),
+                ..result(case, Verdict::Skipped, started)
+            }
+        }
+    };
+    if data.request.activate_first {
+        if let Err(why) = activate_first(client, profile, &sent).await {
+            return errored(case, why, Some(sent), started);
+        }
+    }
+    let answer = match client.send(&sent).await {
+        Ok(answer) => answer,
+        Err(e @ (ExchangeError::Transport(_) | ExchangeError::Timeout(_) | ExchangeError::TooLarge)) => {
+            return errored(case, e.to_string(), Some(sent), started)
+        }
+    };
+    let verdict = judge::judge(&data.expect, &answer, &sent, profile);
+    // Whatever the verdict, a seat the case took goes back.
+    let took_seat = answer.status == 200 && data.request.endpoint == Endpoint::Activate;
+    let seat = if data.request.activate_first && data.request.endpoint == Endpoint::Activate {
+        sent.licensee.clone().zip(sent.hardware_id.clone())
+    } else {
+        sent.seat.clone().filter(|_| took_seat)
+    };
+    let give_back_error = match seat {
+        Some((license, hw)) => give_back(client, profile, &license, &hw).await.err(),
+        None => None,
+    };
+    let mut r = match (verdict, give_back_error) {
+        (Err(m), _) => failed(case, m, Some(sent), started),
+        (Ok(()), Some(why)) => errored(case, why, Some(sent), started),
+        (Ok(()), None) => CaseResult {
+            request: Some(sent),
+            ..result(case, Verdict::Pass, started)
+        },
+    };
+    r.answer = Some(Answer::from(&answer));
+    r
+}
+
+async fn run_check(case: &Case, check: &super::checks::Check, cx: &Context) -> CaseResult {
+    let started = Instant::now();
+    match (check.run)(cx).await {
+        Ok(()) => result(case, Verdict::Pass, started),
+        Err(Failure::Mismatch(m, request)) => failed(case, m, request.map(|r| *r), started),
+        Err(Failure::Error(why, request)) => errored(case, why, request.map(|r| *r), started),
+        Err(Failure::Skip(reason)) => CaseResult {
+            actual: Some(reason),
+            ..result(case, Verdict::Skipped, started)
+        },
+    }
+}
+
+/// Runs `cases` against the target of `profile`; `progress` hears of each result as it comes.
+pub async fn run(
+    cases: Vec<Case>,
+    profile: &Profile,
+    options: &RunOptions,
+    progress: impl Fn(&CaseResult) + Send + Sync + 'static,
+) -> Vec<CaseResult> {
+    let client = Client::new(options.timeout);
+    let progress = Arc::new(progress);
+    let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
+    let profile_arc = Arc::new(profile.clone());
+    let (data, checks): (Vec<Case>, Vec<Case>) = cases.into_iter().partition(|c| matches!(c, Case::Data(_)));
+    let mut tasks = Vec::new();
+    for case in data {
+        let (client, profile, limit, progress) = (
+            client.clone(),
+            Arc::clone(&profile_arc),
+            Arc::clone(&limit),
+            Arc::clone(&progress),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _permit = limit
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            let Case::Data(data) = &case else {
+                unreachable!("partitioned")
+            };
+            let r = run_data(&case, data, &profile, &client).await;
+            progress(&r);
+            r
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        match task.await {
+            Ok(r) => results.push(r),
+            Err(e) => results.push(CaseResult {
+                id: "harness".into(),
+                spec: String::new(),
+                tag: Tag::Pinned,
+                severity: Severity::Must,
+                title: "the harness".into(),
+                verdict: Verdict::Error,
+                expected: None,
+                actual: Some(format!("a case task failed: {e}")),
+                request: None,
+                answer: None,
+                elapsed: Duration::ZERO,
+            }),
+        }
+    }
+    let cx = Context {
+        profile: profile.clone(),
+        client,
+    };
+    for case in checks {
+        let Case::Check(check) = &case else {
+            unreachable!("partitioned")
+        };
+        let r = run_check(&case, check, &cx).await;
+        progress(&r);
+        results.push(r);
+    }
+    results.sort_by(|a, b| a.id.cmp(&b.id));
+    results
+}
