@@ -142,7 +142,7 @@ impl fmt::Display for JournalEntry {
                 let style = self.style.map_or("no official client's layout", Style::name);
                 write!(f, "; {schema}, {style}")?;
             }
-            (None, Some(error)) => write!(f, "; body not decoded: {}", error.code)?,
+            (None, Some(error)) => write!(f, "; body not decoded: {} ({})", error.code, error.detail)?,
             (None, None) => {}
         }
         let fields: Vec<String> = ["license_key", "username", "hardware_id", "product"]

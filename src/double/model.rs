@@ -1,8 +1,10 @@
 //! The double's licenses and the business rules of SPEC §5, in the reference server's order
 //! (`server/pipeline.rs`), in memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
 
 use crate::protocol::{
     format_http_date, format_validity_period, ActivationAnswer, AnswerLicensee, CheckedRequest, ErrorCode,
@@ -139,14 +141,28 @@ struct Seats {
     transfer_pending: bool,
 }
 
-/// Products, licenses and their seats.
+/// How many handled request ids the double remembers for SPEC §5.5 (replays and conflicts); the
+/// oldest is forgotten first, so memory stays bounded.
+pub(crate) const REMEMBERED_REQUEST_IDS: usize = 1000;
+
+/// Products, licenses and their seats, and the request ids handled lately.
 #[derive(Debug)]
 pub(crate) struct Model {
     products: HashMap<String, String>,
     licenses: HashMap<(String, Holder), Seats>,
+    handled: HashMap<String, Handled>,
+    handled_order: VecDeque<String>,
+}
+
+/// A request id that got a success answer: the digest of its payload, and that answer.
+#[derive(Debug)]
+struct Handled {
+    payload_sha256: [u8; 32],
+    answer: Accepted,
 }
 
 /// What an accepted request gets.
+#[derive(Debug, Clone)]
 pub(crate) enum Accepted {
     /// An activation answer, signed (SPEC §6).
     Activated(Vec<u8>),
@@ -159,7 +175,45 @@ impl Model {
         Model {
             products: products.iter().cloned().collect(),
             licenses: HashMap::new(),
+            handled: HashMap::new(),
+            handled_order: VecDeque::new(),
         }
+    }
+
+    /// SPEC §5.5 [pinned, safety], first among the business rules as in the reference server: the
+    /// same request id with the same payload gets the answer it got before (and takes no seat);
+    /// with another payload, `request_id_conflict`.
+    fn replayed(&self, request: &CheckedRequest<'_>, payload: &[u8]) -> Result<Option<Accepted>, Rejection> {
+        let Some(handled) = request.request_id.and_then(|id| self.handled.get(id)) else {
+            return Ok(None);
+        };
+        if handled.payload_sha256 != <[u8; 32]>::from(Sha256::digest(payload)) {
+            return Err(Rejection::new(
+                ErrorCode::RequestIdConflict,
+                request.request_id.unwrap_or_default(),
+            ));
+        }
+        Ok(Some(handled.answer.clone()))
+    }
+
+    /// Remembers a request id's success answer, forgetting the oldest beyond the bound.
+    fn remember(&mut self, request: &CheckedRequest<'_>, payload: &[u8], answer: &Accepted) {
+        let Some(id) = request.request_id else {
+            return;
+        };
+        if self.handled_order.len() == REMEMBERED_REQUEST_IDS {
+            if let Some(oldest) = self.handled_order.pop_front() {
+                self.handled.remove(&oldest);
+            }
+        }
+        self.handled_order.push_back(id.to_owned());
+        self.handled.insert(
+            id.to_owned(),
+            Handled {
+                payload_sha256: Sha256::digest(payload).into(),
+                answer: answer.clone(),
+            },
+        );
     }
 
     pub(crate) fn add(&mut self, license: License) {
@@ -200,13 +254,27 @@ impl Model {
         Ok((product_name, seats))
     }
 
-    /// SPEC §5.1–§5.4 for an activation, then SPEC §6: the signed answer.
+    /// SPEC §5.1–§5.5 for an activation, then SPEC §6: the signed answer. `payload` is the
+    /// request file's decoded JSON (a replay must be the same bytes).
     pub(crate) fn activate(
         &mut self,
         request: &CheckedRequest<'_>,
-        api_key: &str,
-        shared_key: &str,
-        signing_key: &SigningKey,
+        payload: &[u8],
+        keys: (&str, &str, &SigningKey),
+        now: SystemTime,
+    ) -> Result<Accepted, Rejection> {
+        if let Some(answer) = self.replayed(request, payload)? {
+            return Ok(answer);
+        }
+        let answer = self.activation_answer(request, keys, now)?;
+        self.remember(request, payload, &answer);
+        Ok(answer)
+    }
+
+    fn activation_answer(
+        &mut self,
+        request: &CheckedRequest<'_>,
+        (api_key, shared_key, signing_key): (&str, &str, &SigningKey),
         now: SystemTime,
     ) -> Result<Accepted, Rejection> {
         let (product_name, seats) = self.find(request)?;
@@ -274,7 +342,14 @@ impl Model {
     }
 
     /// SPEC §1 (deactivate_offline) and §5: frees the device's seat; no seat → `device_not_found`.
-    pub(crate) fn deactivate(&mut self, request: &CheckedRequest<'_>) -> Result<Accepted, Rejection> {
+    pub(crate) fn deactivate(
+        &mut self,
+        request: &CheckedRequest<'_>,
+        payload: &[u8],
+    ) -> Result<Accepted, Rejection> {
+        if let Some(answer) = self.replayed(request, payload)? {
+            return Ok(answer);
+        }
         let (_, seats) = self.find(request)?;
         let before = seats.devices.len();
         seats.devices.retain(|d| d != request.hardware_id);
@@ -282,6 +357,7 @@ impl Model {
             return Err(ErrorCode::DeviceNotFound.into());
         }
         seats.transfer_pending = true;
+        self.remember(request, payload, &Accepted::Deactivated);
         Ok(Accepted::Deactivated)
     }
 }

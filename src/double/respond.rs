@@ -371,12 +371,13 @@ fn answer(
     checked.verify_outer(shared_key)?;
     // SPEC §5, §6.
     match kind {
-        RequestKind::Activation => {
-            state
-                .model
-                .activate(&checked, api_key, shared_key, &shared.signing_key, now)
-        }
-        RequestKind::Deactivation => state.model.deactivate(&checked),
+        RequestKind::Activation => state.model.activate(
+            &checked,
+            &decoded.json,
+            (api_key, shared_key, &shared.signing_key),
+            now,
+        ),
+        RequestKind::Deactivation => state.model.deactivate(&checked, &decoded.json),
     }
 }
 
@@ -456,4 +457,47 @@ fn with_wrong_license_signature_v2(shared: &Shared, body: Vec<u8>) -> Vec<u8> {
         .sign(b"lsconform double: not the bytes of this answer");
     *v2 = base64::engine::general_purpose::STANDARD.encode(other).into();
     serde_json::to_vec(&map).unwrap_or(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ActivationDouble, License};
+
+    /// Every request to an unknown path must get the double's `not_found` body; a request that
+    /// fell between a reset and the remount would get wiremock's own 404, whose body is empty.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_request_falls_between_a_reset_and_the_remount() {
+        let double = ActivationDouble::builder()
+            .api_key("k", "s")
+            .license(License::perpetual("K"))
+            .journal_cap(5)
+            .recycle_every(2)
+            .start()
+            .await;
+        let (tasks, each) = (8, 150);
+        let mut handles = Vec::new();
+        for _ in 0..tasks {
+            let url = format!("{}/elsewhere", double.uri());
+            handles.push(tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut bare = 0;
+                for _ in 0..each {
+                    let response = http.post(&url).send().await.expect("an answer");
+                    assert_eq!(response.status().as_u16(), 404);
+                    let body = response.bytes().await.expect("a body");
+                    if !body.starts_with(br#"{"status":404,"code":"not_found""#) {
+                        bare += 1;
+                    }
+                }
+                bare
+            }));
+        }
+        let mut bare = 0;
+        for h in handles {
+            bare += h.await.expect("a client task");
+        }
+        assert_eq!(bare, 0, "{bare} request(s) fell between a reset and the remount");
+        assert_eq!(double.received(), tasks * each);
+        assert_eq!(double.journal().len(), 5);
+    }
 }

@@ -1,0 +1,12 @@
+//! The activation double (`lsconform::double`) tested as a client would use it: a small client
+//! (reqwest and the protocol's request builder) against a double on loopback.
+
+mod answers;
+mod expectations;
+mod faults;
+mod journal;
+mod memory;
+mod parity;
+mod standalone;
+mod suite;
+mod support;

@@ -1,0 +1,164 @@
+//! `lsconform mock`: the double on a port, configured by a TOML file.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use lsconform::protocol::{RequestBuilder, RequestKind};
+
+use crate::support::{signed_headers, Client};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/double/example.toml");
+
+/// Kills the process when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `lsconform mock` on a free port; returns it, its URL, and its log lines as they come.
+fn mock(args: &[&str]) -> (Running, String, Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lsconform"))
+        .args(["mock", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lsconform mock starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the double says where it listens")
+            .expect("text");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().expect("a URL").to_owned();
+        }
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (Running(child), url, rx)
+}
+
+fn file(api_key: &str, shared_key: &str, license_key: &str, hardware_id: &str) -> String {
+    RequestBuilder::activation()
+        .license_key(license_key)
+        .hardware_id(hardware_id)
+        .product("TP")
+        .date(lsconform::protocol::format_http_date(std::time::SystemTime::now()))
+        .sign(api_key, shared_key)
+        .text
+}
+
+async fn activate(
+    client: &Client,
+    api_key: &str,
+    shared_key: &str,
+    license_key: &str,
+    hw: &str,
+) -> (u16, String) {
+    let mut headers = signed_headers(api_key, shared_key);
+    headers.push(("content-type", "text/plain".into()));
+    client
+        .send(
+            "POST",
+            RequestKind::Activation.path(),
+            &headers,
+            file(api_key, shared_key, license_key, hw).into_bytes(),
+        )
+        .await
+        .status_and_code()
+}
+
+fn log_line(log: &Receiver<String>, seq: u64) -> String {
+    let prefix = format!("#{seq} ");
+    loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a log line per request");
+        if line.starts_with(&prefix) {
+            return line;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_example_configuration_serves_its_licenses_and_faults_and_logs_each_request() {
+    let (_mock, url, log) = mock(&["--config", EXAMPLE]);
+    let client = Client::new(url);
+    let (api, shared) = ("example-api-key", "example-shared-key");
+    assert_eq!(
+        activate(&client, api, shared, "EXAM-0000-0000-0001", "hw-1").await,
+        (200, String::new())
+    );
+    assert_eq!(
+        activate(&client, api, shared, "EXAM-0000-0000-0001", "hw-2").await,
+        (200, String::new())
+    );
+    assert_eq!(
+        activate(&client, api, shared, "EXAM-0000-0000-0001", "hw-3").await,
+        (400, "license_activated_max_times".into())
+    );
+    // The example's scripted fault: the flaky license answers 503 twice, then works.
+    for _ in 0..2 {
+        assert_eq!(
+            activate(&client, api, shared, "FLAK-0000-0000-0001", "hw-1")
+                .await
+                .0,
+            503
+        );
+    }
+    assert_eq!(
+        activate(&client, api, shared, "FLAK-0000-0000-0001", "hw-1")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        log_line(&log, 0),
+        "#0 POST /api/v4/activate_offline → 200; schema 2, python; license_key \"EXAM-0000-0000-0001\", \
+         hardware_id \"hw-1\", product \"TP\"; signatures: header ok, inner ok, outer ok"
+    );
+    assert!(log_line(&log, 3).contains("→ 503 (fault: status 503)"));
+}
+
+#[tokio::test]
+async fn without_a_configuration_it_serves_the_reference_seed() {
+    let (_mock, url, _log) = mock(&[]);
+    let client = Client::new(url);
+    let (api, shared) = ("lsconform-test-api-key", "lsconform-test-shared-key");
+    assert_eq!(
+        activate(&client, api, shared, "PERP-0000-0000-0001", "hw-1").await,
+        (200, String::new())
+    );
+    assert_eq!(
+        activate(&client, api, shared, "DISA-0000-0000-0001", "hw-1").await,
+        (400, "license_not_enabled".into())
+    );
+}
+
+#[test]
+fn a_bad_configuration_is_a_usage_error() {
+    let dir = std::env::temp_dir().join(format!("lsconform-double-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let config = dir.join("bad.toml");
+    std::fs::write(&config, "[[faults]]\nanswer = \"explode\"\n").expect("written");
+    let out = Command::new(env!("CARGO_BIN_EXE_lsconform"))
+        .args(["mock", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown answer \"explode\""), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
