@@ -1,6 +1,7 @@
 //! Checks that data cannot say: several requests with state between them, concurrency, sizes.
 //! Each one quotes the rule it checks.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -347,7 +348,8 @@ async fn seat_race(cx: &Context) -> Result<(), Failure> {
             .collect();
         let mut winners = Vec::new();
         let mut refused = 0;
-        let mut other = Vec::new();
+        let mut other: BTreeMap<String, usize> = BTreeMap::new();
+        let mut no_answer: BTreeMap<String, usize> = BTreeMap::new();
         for task in tasks {
             let (r, answer) = task
                 .await
@@ -357,8 +359,8 @@ async fn seat_race(cx: &Context) -> Result<(), Failure> {
                 Ok(a) if judge::judge_error(&[ErrorCode::LicenseActivatedMaxTimes], &a).is_ok() => {
                     refused += 1
                 }
-                Ok(a) => other.push(judge::summarize(&a)),
-                Err(e) => other.push(e.to_string()),
+                Ok(a) => *other.entry(judge::summarize(&a)).or_default() += 1,
+                Err(e) => *no_answer.entry(e.to_string()).or_default() += 1,
             }
         }
         for w in &winners {
@@ -366,13 +368,25 @@ async fn seat_race(cx: &Context) -> Result<(), Failure> {
                 deactivate(cx, "limited", hw).await?;
             }
         }
+        let counted = |m: &BTreeMap<String, usize>| {
+            m.iter()
+                .map(|(what, n)| format!("{n} × {what}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        if !no_answer.is_empty() {
+            return Err(Failure::Error(
+                format!("round {round}: {}", counted(&no_answer)),
+                None,
+            ));
+        }
         if winners.len() != free || !other.is_empty() {
             let mut actual = format!(
                 "round {round}: {} successes, {refused} license_activated_max_times",
                 winners.len()
             );
             if !other.is_empty() {
-                actual.push_str(&format!(", and {}", other.join("; ")));
+                actual.push_str(&format!(", and {}", counted(&other)));
             }
             return Err(Failure::Mismatch(
                 Mismatch {
@@ -397,7 +411,13 @@ async fn body_over_the_cap(cx: &Context) -> Result<(), Failure> {
     let mut body = r.body.take().unwrap_or_default();
     body.resize(cx.profile.max_body + 1, b'\n');
     r.body = Some(body);
-    r.seat = None;
     let answer = send(cx, &r).await?;
-    judge::judge_error(&[ErrorCode::PayloadTooLarge], &answer).map_err(|m| fail(m, &r))
+    let result = judge::judge_error(&[ErrorCode::PayloadTooLarge], &answer).map_err(|m| fail(m, &r));
+    if answer.status == 200 && cx.profile.supports_deactivation {
+        // The server took the oversized file and a seat with it: give the seat back.
+        if let Some(hw) = &r.hardware_id {
+            deactivate(cx, "perpetual", hw).await?;
+        }
+    }
+    result
 }

@@ -150,7 +150,10 @@ pub fn prepare(case: &DataCase, profile: &Profile, now: SystemTime) -> Result<Pr
             && codes.iter().all(|c| {
                 matches!(
                     c,
-                    ErrorCode::NotFound | ErrorCode::MethodNotAllowed | ErrorCode::PayloadTooLarge | ErrorCode::MissingHeaders
+                    ErrorCode::NotFound
+                        | ErrorCode::MethodNotAllowed
+                        | ErrorCode::PayloadTooLarge
+                        | ErrorCode::MissingHeaders
                 )
             })
     });

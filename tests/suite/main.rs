@@ -1,0 +1,7 @@
+//! The conformance suite (`lsconform run`) proven against the reference server, its named faults,
+//! and servers that misbehave.
+
+mod faults;
+mod hostile;
+mod reports;
+mod support;
