@@ -87,7 +87,8 @@ fn endless_headers(mut s: TcpStream) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_case_against_a_hostile_target_is_an_error_and_the_run_ends() {
-    let targets: [(&str, fn(TcpStream)); 7] = [
+    type Behaviour = fn(TcpStream);
+    let targets: [(&str, Behaviour); 7] = [
         ("silent", silent),
         ("byte-at-a-time", byte_at_a_time),
         ("endless", endless),
