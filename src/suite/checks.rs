@@ -6,11 +6,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::case::{DataCase, Endpoint, Expectation, RequestTemplate, Tag};
+use super::case::{Endpoint, Expectation, RequestTemplate, Tag};
 use super::http::{Client, Response};
 use super::judge::{self, Mismatch};
 use super::profile::Profile;
-use super::render::{prepare, Prepared, Skip};
+use super::render::{prepare_template, seat_request, LicenseRef, Prepared, Skip};
 use crate::protocol::ErrorCode;
 
 /// What a check needs from a run.
@@ -116,29 +116,7 @@ pub static ALL: &[Check] = &[
 
 /// A correctly signed request of `endpoint` for `role` from `hardware_id`.
 fn request(cx: &Context, endpoint: Endpoint, role: &str, hardware_id: &str) -> Result<Prepared, Skip> {
-    let mut template = RequestTemplate {
-        endpoint,
-        ..RequestTemplate::default()
-    };
-    template.payload.license = Some(role.to_owned());
-    template.payload.hardware_id = Some(hardware_id.to_owned());
-    let case = DataCase {
-        id: String::new(),
-        spec: String::new(),
-        tag: Tag::Pinned,
-        safety: false,
-        severity: None,
-        title: String::new(),
-        quote: None,
-        request: template,
-        expect: Expectation {
-            error: None,
-            errors: vec![],
-            activated: true,
-            deactivated: false,
-        },
-    };
-    prepare(&case, &cx.profile, std::time::SystemTime::now())
+    seat_request(&cx.profile, endpoint, LicenseRef::Role(role), hardware_id)
 }
 
 fn device() -> String {
@@ -277,23 +255,13 @@ async fn request_id_conflict(cx: &Context) -> Result<(), Failure> {
         "request_id".into(),
         serde_json::Value::from(sent.request_id.clone().unwrap_or_default()),
     );
-    let case = DataCase {
-        id: String::new(),
-        spec: String::new(),
-        tag: Tag::Pinned,
-        safety: true,
-        severity: None,
-        title: String::new(),
-        quote: None,
-        request: template,
-        expect: Expectation {
-            error: Some("request_id_conflict".into()),
-            errors: vec![],
-            activated: false,
-            deactivated: false,
-        },
+    let expect = Expectation {
+        error: Some("request_id_conflict".into()),
+        errors: vec![],
+        activated: false,
+        deactivated: false,
     };
-    let conflicting = prepare(&case, &cx.profile, std::time::SystemTime::now())?;
+    let conflicting = prepare_template(&template, &expect, &cx.profile, std::time::SystemTime::now())?;
     let answer = send(cx, &conflicting).await?;
     let result =
         judge::judge_error(&[ErrorCode::RequestIdConflict], &answer).map_err(|m| fail(m, &conflicting));

@@ -4,7 +4,9 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 
-use super::case::{AuthorizationTemplate, DataCase, DateTemplate, Endpoint, SignatureTemplate};
+use super::case::{
+    AuthorizationTemplate, DataCase, DateTemplate, Endpoint, Expectation, RequestTemplate, SignatureTemplate,
+};
 use super::profile::{Credentials, Profile};
 use crate::protocol::{
     encode_request_file, format_http_date, header_signature, AuthorizationHeader, ErrorCode, RequestBuilder,
@@ -136,7 +138,55 @@ fn multipart(transport: &str, text: &[u8]) -> Result<Vec<u8>, String> {
 
 /// Fills in a case for a target, or says why it cannot run there.
 pub fn prepare(case: &DataCase, profile: &Profile, now: SystemTime) -> Result<Prepared, Skip> {
-    let t = &case.request;
+    prepare_template(&case.request, &case.expect, profile, now)
+}
+
+/// Which license a set-up or clean-up request names.
+#[derive(Debug, Clone, Copy)]
+pub enum LicenseRef<'a> {
+    /// A role of the profile.
+    Role(&'a str),
+    /// A license key.
+    Key(&'a str),
+}
+
+/// A correctly signed request of `endpoint` for a license from `hardware_id`: the set-up and
+/// clean-up requests of cases and checks (activate first, give the seat back).
+pub fn seat_request(
+    profile: &Profile,
+    endpoint: Endpoint,
+    license: LicenseRef<'_>,
+    hardware_id: &str,
+) -> Result<Prepared, Skip> {
+    let mut template = RequestTemplate {
+        endpoint,
+        ..RequestTemplate::default()
+    };
+    match license {
+        LicenseRef::Role(role) => template.payload.license = Some(role.to_owned()),
+        LicenseRef::Key(key) => {
+            template.payload.license = None;
+            template.payload.license_key = Some(key.to_owned());
+        }
+    }
+    template.payload.hardware_id = Some(hardware_id.to_owned());
+    let expect = Expectation {
+        error: None,
+        errors: vec![],
+        activated: endpoint == Endpoint::Activate,
+        deactivated: endpoint == Endpoint::Deactivate,
+    };
+    prepare_template(&template, &expect, profile, SystemTime::now())
+}
+
+/// Fills in a request template for a target; `expect` tells which answers come before the API
+/// key is looked up (those run without credentials).
+pub fn prepare_template(
+    t: &RequestTemplate,
+    expect: &Expectation,
+    profile: &Profile,
+    now: SystemTime,
+) -> Result<Prepared, Skip> {
     let kind = match t.endpoint {
         Endpoint::Activate => RequestKind::Activation,
         Endpoint::Deactivate => RequestKind::Deactivation,
@@ -145,7 +195,7 @@ pub fn prepare(case: &DataCase, profile: &Profile, now: SystemTime) -> Result<Pr
     let needs_credentials = !matches!(t.headers.authorization, AuthorizationTemplate::Omit)
         || (t.body.literal.is_none() && t.body.json.is_none() && !t.body.omit);
     // SPEC §1a: these answers come before the API key is looked up, so any key will do.
-    let before_the_key = case.expect.error_codes().is_ok_and(|codes| {
+    let before_the_key = expect.error_codes().is_ok_and(|codes| {
         !codes.is_empty()
             && codes.iter().all(|c| {
                 matches!(

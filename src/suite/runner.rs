@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::case::{DataCase, Endpoint, RequestTemplate, Severity, Tag};
+use super::case::{DataCase, Endpoint, Severity, Tag};
 use super::catalogue::Case;
 use super::checks::{Context, Failure};
 use super::http::{Client, ExchangeError};
 use super::judge::{self, Mismatch};
 use super::profile::Profile;
-use super::render::{prepare, Prepared, Skip};
+use super::render::{prepare, seat_request, LicenseRef, Prepared, Skip};
 
 /// How a case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -137,7 +137,8 @@ async fn activate_first(client: &Client, profile: &Profile, sent: &Prepared) -> 
     let (Some(licensee), Some(hw)) = (&sent.licensee, &sent.hardware_id) else {
         return Err("activate_first needs a license and a hardware id".into());
     };
-    let set_up = seat_request(profile, Endpoint::Activate, licensee, hw).map_err(|Skip(s)| s)?;
+    let set_up =
+        seat_request(profile, Endpoint::Activate, LicenseRef::Key(licensee), hw).map_err(|Skip(s)| s)?;
     let answer = client
         .send(&set_up)
         .await
@@ -146,44 +147,13 @@ async fn activate_first(client: &Client, profile: &Profile, sent: &Prepared) -> 
         .map_err(|m| format!("set-up activation: expected {}, got {}", m.expected, m.actual))
 }
 
-fn seat_request(
-    profile: &Profile,
-    endpoint: Endpoint,
-    license_key: &str,
-    hw: &str,
-) -> Result<Prepared, Skip> {
-    let mut template = RequestTemplate {
-        endpoint,
-        ..RequestTemplate::default()
-    };
-    template.payload.license = None;
-    template.payload.license_key = Some(license_key.to_owned());
-    template.payload.hardware_id = Some(hw.to_owned());
-    let case = DataCase {
-        id: String::new(),
-        spec: String::new(),
-        tag: Tag::Pinned,
-        safety: false,
-        severity: None,
-        title: String::new(),
-        quote: None,
-        request: template,
-        expect: super::case::Expectation {
-            error: None,
-            errors: vec![],
-            activated: false,
-            deactivated: true,
-        },
-    };
-    prepare(&case, profile, SystemTime::now())
-}
-
 /// Gives back a seat a case took (SPEC §1, deactivate_offline), when the profile allows.
 async fn give_back(client: &Client, profile: &Profile, license_key: &str, hw: &str) -> Result<(), String> {
     if !profile.supports_deactivation {
         return Ok(());
     }
-    let r = seat_request(profile, Endpoint::Deactivate, license_key, hw).map_err(|Skip(s)| s)?;
+    let r =
+        seat_request(profile, Endpoint::Deactivate, LicenseRef::Key(license_key), hw).map_err(|Skip(s)| s)?;
     let answer = client
         .send(&r)
         .await
