@@ -37,6 +37,16 @@
 //!
 //! `lsconform mock` runs the same double on a port for clients in other languages, configured by a
 //! TOML file ([`ActivationDoubleBuilder::from_toml`]).
+//!
+//! Where it differs from the reference server (`tests/double/parity.rs` checks the rest):
+//! - it keeps its state in memory: nothing survives the double (SPEC §5.6 is out of its scope),
+//!   and a replayed request id is recognised among the last 1000 handled (SPEC §5.5);
+//! - wiremock reads a whole body before the double sees it: an oversized body gets the same 413
+//!   `payload_too_large`, but only once it has been received;
+//! - wiremock resolves dot segments in the path (`/api/v4/./activate_offline` reaches the endpoint;
+//!   the reference server answers 404). HTTP clients resolve them before sending anyway;
+//! - requests are answered one at a time (wiremock holds a lock while a mock responds), so seats
+//!   hold under concurrency trivially, and a slow answer ([`Fault::delay`]) waits outside that lock.
 
 mod config;
 mod expect;
@@ -108,7 +118,8 @@ impl std::fmt::Debug for ActivationDoubleBuilder {
 }
 
 impl ActivationDouble {
-    /// A double on 127.0.0.1 on a free port, with no API key, no license, a journal of
+    /// A double on 127.0.0.1 on a free port, with no API key (every request is then refused,
+    /// `invalid_api_key`: add one with [`api_key`](ActivationDoubleBuilder::api_key)), no license, a journal of
     /// [`DEFAULT_JOURNAL_CAP`] requests, answers signed with the test key of `fixtures/keys/`
     /// ([`TEST_PRIVATE_KEY`](crate::server::TEST_PRIVATE_KEY)).
     pub fn builder() -> ActivationDoubleBuilder {

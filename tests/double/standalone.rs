@@ -162,3 +162,25 @@ fn a_bad_configuration_is_a_usage_error() {
     assert!(stderr.contains("unknown answer \"explode\""), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn sigterm_stops_it_cleanly() {
+    let (mut mock, url, log) = mock(&[]);
+    let client = Client::new(url);
+    let (api, shared) = ("lsconform-test-api-key", "lsconform-test-shared-key");
+    activate(&client, api, shared, "PERP-0000-0000-0001", "hw-1").await;
+    let pid = mock.0.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = mock.0.wait().expect("it exits");
+    assert_eq!(status.code(), Some(0));
+    let stopped = std::iter::from_fn(|| log.recv_timeout(Duration::from_secs(10)).ok())
+        .find(|l| l.starts_with("lsconform mock: stopped"));
+    assert_eq!(
+        stopped.as_deref(),
+        Some("lsconform mock: stopped after 1 request(s)")
+    );
+}
