@@ -2,7 +2,8 @@
 //! and the reference server's target profile: the double must pass what the reference passes.
 
 use lsconform::double::ActivationDoubleBuilder;
-use lsconform::server::REFERENCE_SEED;
+use lsconform::protocol::ErrorBody;
+use lsconform::server::{ReferenceServer, REFERENCE_SEED};
 use lsconform::suite::{cases, run, Baseline, Profile, Report, RunOptions, Verdict};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,4 +56,59 @@ async fn the_suite_catches_a_double_scripted_to_misbehave() {
     eprintln!("{} cases catch the faults: {failing:?}", failing.len());
     assert!(!failing.is_empty());
     assert_eq!(report.exit_code(), 1);
+}
+
+/// Status and error code of each case's answer, by case id.
+fn answers(results: &[lsconform::suite::CaseResult]) -> std::collections::BTreeMap<String, (u16, String)> {
+    results
+        .iter()
+        .filter_map(|r| {
+            let a = r.answer.as_ref()?;
+            let code = ErrorBody::parse(a.body.as_bytes(), a.status)
+                .map(|b| b.code)
+                .unwrap_or_default();
+            Some((r.id.clone(), (a.status, code)))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_s_cases_get_the_same_status_and_code_from_the_double_as_from_the_reference() {
+    let reference = ReferenceServer::builder()
+        .start()
+        .await
+        .expect("the reference server starts");
+    let double = ActivationDoubleBuilder::from_toml(REFERENCE_SEED)
+        .expect("the seed is a configuration")
+        .start()
+        .await;
+    let options = RunOptions {
+        jobs: 1,
+        ..RunOptions::default()
+    };
+    let on_reference = run(
+        cases().expect("valid"),
+        &Profile::reference(reference.uri()),
+        &options,
+        |_| {},
+    )
+    .await;
+    let on_double = run(
+        cases().expect("valid"),
+        &Profile::reference(double.uri()),
+        &options,
+        |_| {},
+    )
+    .await;
+    let (r, d) = (answers(&on_reference), answers(&on_double));
+    assert_eq!(r.keys().collect::<Vec<_>>(), d.keys().collect::<Vec<_>>());
+    let differences: Vec<String> = r
+        .iter()
+        .filter(|(id, answer)| d.get(*id) != Some(answer))
+        .map(|(id, answer)| format!("{id}: reference {answer:?}, double {:?}", d.get(id)))
+        .collect();
+    eprintln!("{} cases with an answer compared", r.len());
+    assert!(differences.is_empty(), "differences:\n{}", differences.join("\n"));
+    assert!(r.len() > 90, "only {} cases kept an answer", r.len());
+    reference.shutdown().await;
 }
