@@ -7,8 +7,8 @@ use std::time::SystemTime;
 use sha2::{Digest, Sha256};
 
 use crate::protocol::{
-    format_http_date, format_validity_period, ActivationAnswer, AnswerLicensee, CheckedRequest, ErrorCode,
-    Licensee, ProductDetails, Rejection, SigningKey,
+    activation_rules, format_http_date, format_validity_period, is_expired, ActivationAnswer, AnswerLicensee,
+    CheckedRequest, ErrorCode, LicenseState, Licensee, ProductDetails, Rejection, Seat, SigningKey,
 };
 
 /// The product a [`License`] belongs to unless [`License::product`] says otherwise.
@@ -279,35 +279,20 @@ impl Model {
     ) -> Result<Accepted, Rejection> {
         let (product_name, seats) = self.find(request)?;
         let license = &seats.license;
-        // SPEC §5.2: enabled, active, within validity (a trial past its end is trial_expired).
-        if !license.enabled {
-            return Err(ErrorCode::LicenseNotEnabled.into());
-        }
-        if !license.active {
-            return Err(ErrorCode::LicenseNotActive.into());
-        }
-        let is_expired = license.valid_until.is_some_and(|end| end <= now);
-        if is_expired {
-            let code = if license.trial {
-                ErrorCode::TrialExpired
-            } else {
-                ErrorCode::LicenseExpired
-            };
-            return Err(code.into());
-        }
-        // SPEC §5.3, the seed: "we support trial, perpetual and consumption license types".
-        if !matches!(license.license_type.as_str(), "perpetual" | "consumption") {
-            return Err(Rejection::new(
-                ErrorCode::LicenseTypeNotSupportedOffline,
-                &license.license_type,
-            ));
-        }
-        // SPEC §5.4: the same device again keeps its seat; otherwise a free seat is needed.
+        // SPEC §5.2–§5.4, decided as the reference server decides them.
         let already = seats.devices.iter().any(|d| d == request.hardware_id);
-        if !already {
-            if seats.devices.len() as u64 >= license.seats {
-                return Err(ErrorCode::LicenseActivatedMaxTimes.into());
-            }
+        let state = LicenseState {
+            enabled: license.enabled,
+            active: license.active,
+            is_trial: license.trial,
+            license_type: &license.license_type,
+            valid_until: license.valid_until,
+            max_activations: license.seats,
+            times_activated: seats.devices.len() as u64,
+            device_holds_seat: already,
+        };
+        let is_expired = is_expired(license.valid_until, now);
+        if activation_rules(&state, now)? == Seat::Taken {
             seats.devices.push(request.hardware_id.to_owned());
             seats.transfer_count += u64::from(seats.transfer_pending);
             seats.transfer_pending = false;

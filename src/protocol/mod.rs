@@ -6,6 +6,7 @@
 //! | §2 the Authorization header, HTTP dates | [`authenticate`], [`AuthorizationHeader`], [`check_date`] |
 //! | §3 the body transport, Base64, JSON | [`request_file_text`], [`decode_request_file`], [`decode_request`] |
 //! | §4 schema 1 and 2, required fields, signatures | [`DecodedRequest::check`], [`CheckedRequest::verify`] |
+//! | §5 the business rules (a license's state) | [`activation_rules`] |
 //! | §6 the success answer | [`ActivationAnswer::sign`], [`check_answer`] |
 //! | §7 the error answer | [`ErrorCode`], [`ErrorBody`] |
 //! | what the SDKs write | [`RequestBuilder`], [`Style`] |
@@ -17,6 +18,7 @@ mod error;
 mod keys;
 mod payload;
 mod request;
+mod rules;
 mod signature;
 mod transport;
 
@@ -33,6 +35,7 @@ pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
 pub use payload::{Payload, Schema, MAX_DEPTH};
 pub use request::{decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, RequestKind};
+pub use rules::{activates_offline, activation_rules, is_expired, LicenseState, Seat};
 pub use signature::{
     hmac_sha256, inner_signature, inner_signing_string, outer_signature, verify_inner_signature,
     verify_outer_signature, MacEncoding,

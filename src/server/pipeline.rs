@@ -16,9 +16,9 @@ use super::faults::Fault;
 use super::store::{self, HandledRequest, LicenseRow};
 use super::App;
 use crate::protocol::{
-    authenticate, decode_request_file, format_http_date, format_validity_period, parse_http_date,
-    request_file_text, ActivationAnswer, AnswerLicensee, CheckedRequest, DecodedRequest, ErrorCode, Licensee,
-    ProductDetails, Rejection, RequestKind, Transport,
+    authenticate, decode_request_file, format_http_date, format_validity_period, is_expired, parse_http_date,
+    request_file_text, ActivationAnswer, AnswerLicensee, CheckedRequest, DecodedRequest, ErrorCode,
+    LicenseState, Licensee, ProductDetails, Rejection, RequestKind, Transport,
 };
 
 /// The body a successful deactivation answers (SPEC §1).
@@ -353,12 +353,8 @@ fn find_license(tx: &rusqlite::Transaction<'_>, r: &StoreRequest) -> Result<(Str
     Ok((product_name, license))
 }
 
-fn is_expired(license: &LicenseRow, now: SystemTime) -> bool {
-    license.valid_until.is_some_and(|end| end <= now)
-}
-
 /// SPEC §5.1–§5.5 for an activation, in one write transaction.
-fn activation_rules(
+fn decide_activation(
     app: &App,
     tx: &rusqlite::Transaction<'_>,
     r: &StoreRequest,
@@ -367,43 +363,25 @@ fn activation_rules(
         return Ok(decision);
     }
     let (product_name, license) = find_license(tx, r)?;
-    // SPEC §5.2: enabled, active, within validity (a trial past its end is trial_expired).
-    if !license.enabled {
-        return Err(ErrorCode::LicenseNotEnabled.into());
-    }
-    if !license.active {
-        return Err(ErrorCode::LicenseNotActive.into());
-    }
-    if is_expired(&license, r.now) {
-        let code = if license.is_trial {
-            ErrorCode::TrialExpired
-        } else {
-            ErrorCode::LicenseExpired
-        };
-        return Err(code.into());
-    }
-    // SPEC §5.3, the seed: "we support trial, perpetual and consumption license types".
-    if !matches!(license.license_type.as_str(), "perpetual" | "consumption") {
-        return Err(Rejection::new(
-            ErrorCode::LicenseTypeNotSupportedOffline,
-            &license.license_type,
-        ));
-    }
-    // SPEC §5.4: the same device again holds its seat; otherwise a free seat is needed.
+    // SPEC §5.2–§5.4, decided by `protocol::activation_rules`; two faults bend its inputs.
     let already = store::is_activated(tx, license.id, &r.hardware_id)?;
     let mut times_activated = store::times_activated(tx, license.id)?;
-    let needs_seat = !already || app.faults.has(Fault::ReactivationTakesSeat);
-    if needs_seat {
-        let seats = license.max_activations + u64::from(app.faults.has(Fault::SeatsOffByOne));
-        if times_activated >= seats {
-            return Err(ErrorCode::LicenseActivatedMaxTimes.into());
-        }
-        if !already {
-            times_activated += 1;
-            // The non-atomic-seats fault takes the seat in a second transaction (see `activate`).
-            if !app.faults.has(Fault::NonAtomicSeats) {
-                store::insert_activation(tx, license.id, &r.hardware_id, r.now)?;
-            }
+    let state = LicenseState {
+        enabled: license.enabled,
+        active: license.active,
+        is_trial: license.is_trial,
+        license_type: &license.license_type,
+        valid_until: license.valid_until,
+        max_activations: license.max_activations + u64::from(app.faults.has(Fault::SeatsOffByOne)),
+        times_activated,
+        device_holds_seat: already && !app.faults.has(Fault::ReactivationTakesSeat),
+    };
+    crate::protocol::activation_rules(&state, r.now)?;
+    if !already {
+        times_activated += 1;
+        // The non-atomic-seats fault takes the seat in a second transaction (see `activate`).
+        if !app.faults.has(Fault::NonAtomicSeats) {
+            store::insert_activation(tx, license.id, &r.hardware_id, r.now)?;
         }
     }
     if let Some(request_id) = r.request_id.as_deref() {
@@ -424,7 +402,7 @@ async fn activate(app: &Arc<App>, r: StoreRequest) -> Result<Vec<u8>, Rejection>
     let decision = loop {
         let rr = Arc::clone(&r);
         let decision = blocking(app, move |app| {
-            app.store.transaction(|tx| activation_rules(app, tx, &rr))
+            app.store.transaction(|tx| decide_activation(app, tx, &rr))
         })
         .await?;
         match decision {
@@ -481,7 +459,7 @@ async fn activate(app: &Arc<App>, r: StoreRequest) -> Result<Vec<u8>, Rejection>
         is_trial: license.is_trial,
         license_enabled: license.enabled,
         license_active: license.active,
-        is_expired: is_expired(&license, r.now),
+        is_expired: is_expired(license.valid_until, r.now),
         validity_period: license.valid_until.map(format_validity_period),
         max_activations: license.max_activations,
         times_activated,
