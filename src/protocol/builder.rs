@@ -205,12 +205,13 @@ impl Tamper {
             Tamper::Corrupt => {
                 let mut chars: Vec<char> = computed.chars().collect();
                 if let Some(first) = chars.first_mut() {
-                    // '0'/'1' stay hex digits, 'A'/'B' stay Base64: the result still decodes.
+                    // Digits and 'a'/'b' are both lowercase hex and Base64: the result still decodes
+                    // in the MAC's own encoding (an 'A' would turn a hex MAC malformed).
                     *first = match *first {
                         '0' => '1',
                         c if c.is_ascii_digit() => '0',
-                        'A' => 'B',
-                        _ => 'A',
+                        'a' => 'b',
+                        _ => 'a',
                     };
                 }
                 Some(chars.into_iter().collect())
@@ -664,6 +665,21 @@ mod tests {
                     "{style}: still hex or Base64"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn corrupting_a_hex_mac_that_starts_with_a_letter_keeps_it_lowercase_hex() {
+        // Found by the roundtrip fuzz target (fuzz/regressions/roundtrip/).
+        for first in ['a', 'b', 'f'] {
+            let mac = format!("{first}{}", "0".repeat(63));
+            let corrupted = Tamper::Corrupt.apply(mac.clone()).unwrap();
+            assert_ne!(corrupted, mac);
+            assert_eq!(
+                MacEncoding::decode(&corrupted).map(|(e, _)| e),
+                Some(MacEncoding::Hex),
+                "{corrupted}"
+            );
         }
     }
 
