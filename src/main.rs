@@ -81,6 +81,14 @@ struct RunArgs {
     /// in-process reference server, which implements them).
     #[arg(long)]
     strict: bool,
+    /// Generated requests (proptest: valid and hostile) judged by properties that hold on any
+    /// target (`generated/*`); 0 turns them off.
+    #[arg(long, value_name = "N", default_value_t = lsconform::suite::generate::DEFAULT_REQUESTS)]
+    generated: usize,
+    /// The seed of the generated requests: the same seed sends the same requests (default: a
+    /// random one, printed).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
 }
 
 #[derive(Args)]
@@ -394,6 +402,18 @@ fn list() -> Result<ExitCode, UsageError> {
             case.title()
         );
     }
+    // The generated properties (lsconform run --generated N); for oracle-agreement, the tag and
+    // severity of a failure are those of the rule the failing request tests.
+    for property in lsconform::suite::generate::Property::ALL {
+        let rule = property.rule();
+        println!(
+            "{:<48} {:<7} {:<6} {}",
+            property.id(),
+            format!("{:?}", rule.tag).to_lowercase(),
+            format!("{:?}", rule.severity()).to_uppercase(),
+            property.title()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -439,10 +459,16 @@ fn run_options(args: &TargetArgs, jobs: usize) -> Result<lsconform::suite::RunOp
 }
 
 fn run_suite(args: RunArgs) -> Result<ExitCode, UsageError> {
+    use lsconform::suite::generate::{self, GenerateOptions};
     use lsconform::suite::{cases, report, run, select, Baseline, Report};
     let all = cases().map_err(|e| UsageError(e.to_string()))?;
     let selected = select(all, &args.only, &args.skip).map_err(UsageError)?;
-    if selected.is_empty() {
+    let mut generated = GenerateOptions::new(args.generated, args.seed.unwrap_or_else(generate::random_seed));
+    generated.properties = generate::select_properties(&args.only, &args.skip).map_err(UsageError)?;
+    if args.generated == 0 {
+        generated.properties.clear();
+    }
+    if selected.is_empty() && generated.properties.is_empty() {
         return Err(UsageError("no case matches --only/--skip".into()));
     }
     let baseline = match &args.baseline {
@@ -458,18 +484,32 @@ fn run_suite(args: RunArgs) -> Result<ExitCode, UsageError> {
     let runtime = runtime()?;
     let report = runtime.block_on(async {
         let (profile, server) = target(&args.target).await?;
-        let total = selected.len();
-        let done = std::sync::atomic::AtomicUsize::new(0);
+        let total = selected.len() + generated.properties.len();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        eprintln!("lsconform: {total} cases against {}", profile.base_url);
+        if generated.properties.is_empty() {
+            eprintln!("lsconform: {total} cases against {}", profile.base_url);
+        } else {
+            eprintln!(
+                "lsconform: {} cases and {} generated requests (--seed {}) against {}",
+                selected.len(),
+                generated.requests,
+                generated.seed,
+                profile.base_url
+            );
+        }
         let started = std::time::Instant::now();
-        let results = run(selected, &profile, &options, move |r| {
-            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let shown = std::sync::Arc::clone(&done);
+        let show = move |r: &lsconform::suite::CaseResult| {
+            let n = shown.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if tty {
                 eprint!("\r[{n:>4}/{total}] {:<60}", r.id);
             }
-        })
-        .await;
+        };
+        let mut results = run(selected, &profile, &options, show.clone()).await;
+        // After the cases, so that the generated requests never compete with the seat race.
+        results.extend(generate::run(&profile, &generated, &options, show).await);
+        results.sort_by(|a, b| a.id.cmp(&b.id));
         if tty {
             eprintln!();
         }
@@ -482,6 +522,12 @@ fn run_suite(args: RunArgs) -> Result<ExitCode, UsageError> {
         )
     })?;
     print!("{}", report::terminal(&report, show_secrets));
+    if !generated.properties.is_empty() {
+        println!(
+            "generated: {} requests from seed {}; `lsconform run --seed {} --generated {}` sends the same ones",
+            generated.requests, generated.seed, generated.seed, generated.requests
+        );
+    }
     if let Some(path) = &args.report_json {
         std::fs::write(path, report::json(&report, show_secrets))
             .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;

@@ -15,6 +15,7 @@
 pub mod case;
 mod catalogue;
 pub mod checks;
+pub mod generate;
 mod http;
 mod judge;
 mod profile;
@@ -24,6 +25,7 @@ mod runner;
 
 pub use catalogue::{all as cases, Case, CaseFileError};
 pub use profile::{Credentials, Profile, ProfileError, ROLES};
+pub use render::Prepared;
 pub use report::{Baseline, Report};
 pub use runner::{run, Answer, CaseResult, RunOptions, Verdict};
 

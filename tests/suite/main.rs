@@ -2,6 +2,7 @@
 //! and servers that misbehave.
 
 mod faults;
+mod generated;
 mod hostile;
 mod reports;
 mod support;

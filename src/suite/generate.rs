@@ -1,0 +1,1678 @@
+//! Generated cases: `lsconform run --generated N [--seed S]` sends N requests made by proptest
+//! strategies ([`strategies`]) and holds every answer to properties that must hold on any target:
+//!
+//! 1. [`Property::NoServerError`]: no request, valid or hostile, gets a 5xx (or no answer);
+//! 2. [`Property::ErrorShape`]: every error answer has the shape of SPEC §7;
+//! 3. [`Property::OracleAgreement`]: a request is accepted exactly when the local oracle
+//!    ([`oracle`]: `protocol`'s transport, Base64, JSON, field and signature checks, with the
+//!    profile's shared key) accepts it: refused with the oracle's code when it refuses, and when it
+//!    accepts, refused with nothing decided before SPEC §5 (the business codes of §5 are fine);
+//! 4. [`Property::SignedAnswer`]: an accepted request gets a signed answer of SPEC §6 that echoes it.
+//!
+//! The requests are valid ones (every [`Style`], random but valid values with non-ASCII and
+//! control characters and long strings, extra members of any JSON type, the profile's licenses,
+//! odd payload dates, every transport) and hostile ones: semantic mutations re-signed correctly,
+//! envelope mutations left broken ([`Mutation`]). Request *i* of a run comes from its own
+//! ChaCha RNG seeded with the run's seed and *i*, so a seed reproduces a run. The first request
+//! that breaks a property is shrunk with proptest (each step sends the smaller request again) and
+//! reported as an ordinary [`CaseResult`] `generated/<property>`, with the decoded payload, the
+//! answer and a curl line. A seat an accepted request took is given back with
+//! `deactivate_offline` when the profile says the target supports it.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use lsconform::suite::generate::{self, GenerateOptions};
+//! use lsconform::suite::{Profile, RunOptions};
+//! let profile = Profile::reference("http://127.0.0.1:8080");
+//! let options = GenerateOptions::new(200, 42);
+//! for result in generate::run(&profile, &options, &RunOptions::default(), |_| {}).await {
+//!     println!("{} {:?}", result.id, result.verdict);
+//! }
+//! # }
+//! ```
+
+pub mod strategies;
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine as _;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::case::{Severity, Tag};
+use super::http::{Client, ExchangeError, Response};
+use super::judge::{self, Mismatch};
+use super::profile::Profile;
+use super::render::{http_date, Prepared};
+use super::runner::{Answer, CaseResult, RunOptions, Verdict};
+use crate::protocol::{
+    decode_request, encode_request_file, format_http_date, inner_signature, AuthorizationHeader, ErrorBody,
+    ErrorCode, Rejection, RequestBuilder, RequestKind, Style, Tamper,
+};
+
+/// How many requests `lsconform run` generates when `--generated` is not given.
+pub const DEFAULT_REQUESTS: usize = 200;
+
+/// After this many requests got no answer at all (refused connection, timeout), the rest are not
+/// sent: a target that does not answer costs at most this many timeouts.
+const MAX_NO_ANSWER: usize = 3;
+
+/// Shrinking stops after this many steps (each one an exchange with the target) …
+const MAX_SHRINK_STEPS: u32 = 1024;
+/// … or this long.
+const MAX_SHRINK_TIME: Duration = Duration::from_secs(10);
+
+/// What a run of generated cases does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateOptions {
+    /// How many requests (0: none).
+    pub requests: usize,
+    /// The seed: the same seed, profile and count send the same requests.
+    pub seed: u64,
+    /// The properties to report (all of them by default; the requests are the same).
+    pub properties: Vec<Property>,
+}
+
+impl GenerateOptions {
+    /// `requests` requests from `seed`, every property.
+    pub fn new(requests: usize, seed: u64) -> GenerateOptions {
+        GenerateOptions {
+            requests,
+            seed,
+            properties: Property::ALL.to_vec(),
+        }
+    }
+}
+
+/// A seed for a run that was given none.
+pub fn random_seed() -> u64 {
+    uuid::Uuid::new_v4().as_u64_pair().0
+}
+
+/// A property every generated request must satisfy, on any target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Property {
+    /// Never a 5xx, never no answer.
+    NoServerError,
+    /// Every error answer has the shape of SPEC §7.
+    ErrorShape,
+    /// Accepted exactly when the oracle accepts; refused with the oracle's code.
+    OracleAgreement,
+    /// An accepted request gets a signed SPEC §6 answer that echoes it.
+    SignedAnswer,
+}
+
+impl Property {
+    /// Every property.
+    pub const ALL: [Property; 4] = [
+        Property::NoServerError,
+        Property::ErrorShape,
+        Property::OracleAgreement,
+        Property::SignedAnswer,
+    ];
+
+    /// Its case id.
+    ///
+    /// ```
+    /// use lsconform::suite::generate::Property;
+    /// assert_eq!(Property::OracleAgreement.id(), "generated/oracle-agreement");
+    /// ```
+    pub const fn id(self) -> &'static str {
+        match self {
+            Property::NoServerError => "generated/no-server-error",
+            Property::ErrorShape => "generated/error-shape",
+            Property::OracleAgreement => "generated/oracle-agreement",
+            Property::SignedAnswer => "generated/signed-answer",
+        }
+    }
+
+    /// One line.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Property::NoServerError => "No generated request, valid or hostile, gets a 5xx or no answer",
+            Property::ErrorShape => {
+                "Every error answer to a generated request is {status, code, message} with the HTTP status"
+            }
+            Property::OracleAgreement => {
+                "A generated request is accepted exactly when protocol accepts it, else refused with its code"
+            }
+            Property::SignedAnswer => {
+                "An accepted generated request gets a signed SPEC §6 answer that echoes what was sent"
+            }
+        }
+    }
+
+    /// The rule it holds the target to (for [`Property::OracleAgreement`], the rule at stake
+    /// depends on the request: see [`GeneratedCase::rule`]).
+    pub const fn rule(self) -> Rule {
+        match self {
+            Property::NoServerError => Rule::new("§7", Tag::Pinned, true, "never a 5xx"),
+            Property::ErrorShape => Rule::new("§7", Tag::Docs, false, "the error answer's shape"),
+            Property::OracleAgreement => Rule::new("§4", Tag::Sdk, false, "what the SDKs send is accepted"),
+            Property::SignedAnswer => Rule::new("§6", Tag::Docs, false, "the success answer"),
+        }
+    }
+}
+
+/// Keeps the properties whose id matches one of `only` (all when empty) and none of `skip`
+/// (globs, as `lsconform run --only/--skip`).
+///
+/// ```
+/// use lsconform::suite::generate::{select_properties, Property};
+/// let all = select_properties(&[], &[]).unwrap();
+/// assert_eq!(all, Property::ALL.to_vec());
+/// let none = select_properties(&["envelope/*".into()], &[]).unwrap();
+/// assert!(none.is_empty());
+/// let one = select_properties(&["generated/*".into()], &["*shape*".into(), "*error*".into(), "*signed*".into()]).unwrap();
+/// assert_eq!(one, vec![Property::OracleAgreement]);
+/// ```
+pub fn select_properties(only: &[String], skip: &[String]) -> Result<Vec<Property>, String> {
+    let set = |globs: &[String]| -> Result<globset::GlobSet, String> {
+        let mut b = globset::GlobSetBuilder::new();
+        for g in globs {
+            b.add(globset::Glob::new(g).map_err(|e| format!("{g:?}: {e}"))?);
+        }
+        b.build().map_err(|e| e.to_string())
+    };
+    let (only_set, skip_set) = (set(only)?, set(skip)?);
+    Ok(Property::ALL
+        .into_iter()
+        .filter(|p| (only.is_empty() || only_set.is_match(p.id())) && !skip_set.is_match(p.id()))
+        .collect())
+}
+
+/// A rule of SPEC: its section, its tag, whether it is a safety property, and a few words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// The section, e.g. `§3`.
+    pub spec: &'static str,
+    /// The tag.
+    pub tag: Tag,
+    /// A safety property (a [pinned] one is then MUST).
+    pub safety: bool,
+    /// What it is about.
+    pub what: &'static str,
+}
+
+impl Rule {
+    const fn new(spec: &'static str, tag: Tag, safety: bool, what: &'static str) -> Rule {
+        Rule {
+            spec,
+            tag,
+            safety,
+            what,
+        }
+    }
+
+    /// MUST or SHOULD, by SPEC's table.
+    pub fn severity(&self) -> Severity {
+        self.tag.severity(self.safety)
+    }
+}
+
+// ------------------------------------------------------------------ the generated request
+
+/// One generated request, before it is written: what [`strategies::generated_request`] makes and
+/// shrinks. [`render`](GeneratedRequest::render) writes it for a target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedRequest {
+    /// The layout.
+    pub style: Style,
+    /// The license.
+    pub license: LicenseChoice,
+    /// The hardware id's text (`#<index>` is appended, so every request of a run has its own).
+    pub hardware_id: String,
+    /// The product.
+    pub product: ProductChoice,
+    /// The payload `date`.
+    pub date: DateChoice,
+    /// Whether the file carries a `request_id` (derived from the seed, the index and the request).
+    pub request_id: bool,
+    /// Extra members of the flat object, in order.
+    pub extras: Vec<(String, Value)>,
+    /// How the Base64 text is written.
+    pub encoding: Encoding,
+    /// How the body carries it.
+    pub transport: TransportChoice,
+    /// What is changed or broken.
+    pub mutation: Mutation,
+}
+
+/// The license of a generated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LicenseChoice {
+    /// One of the profile's licenses.
+    Role {
+        /// The role (`perpetual`, …).
+        role: String,
+        /// Its key.
+        key: String,
+    },
+    /// A license key the target does not know (refused with a business code).
+    Key(String),
+    /// The profile's user-based license.
+    User {
+        /// `username`.
+        username: String,
+        /// `password`, when sent.
+        password: Option<String>,
+    },
+}
+
+impl LicenseChoice {
+    fn value(&self) -> &str {
+        match self {
+            LicenseChoice::Role { key, .. } | LicenseChoice::Key(key) => key,
+            LicenseChoice::User { username, .. } => username,
+        }
+    }
+}
+
+/// The product of a generated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProductChoice {
+    /// The profile's product.
+    Profile(String),
+    /// The profile's other product.
+    Other(String),
+    /// A product the target does not know.
+    Unknown(String),
+}
+
+impl ProductChoice {
+    fn code(&self) -> &str {
+        match self {
+            ProductChoice::Profile(c) | ProductChoice::Other(c) | ProductChoice::Unknown(c) => c,
+        }
+    }
+}
+
+/// The payload `date` (SPEC §4: opaque text, never a reason to refuse).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateChoice {
+    /// The time of the run, in the style's form.
+    Now,
+    /// Days before the run, in a form.
+    DaysAgo {
+        /// How many days.
+        days_ago: u32,
+        /// The form.
+        form: DateForm,
+    },
+    /// Any text.
+    Text(String),
+}
+
+/// A form of date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateForm {
+    /// `Thu, 17 Nov 2022 20:51:35 GMT`.
+    Imf,
+    /// `Thu, 17 Nov 2022 20:51:35 UTC`.
+    ImfUtc,
+    /// `Thursday, 17-Nov-22 20:51:35 GMT`.
+    Rfc850,
+    /// `Thu Nov 17 20:51:35 2022`.
+    Asctime,
+    /// `Thu Nov 17 2022 20:51:35 GMT+0000` (the Node SDK's).
+    JavaScript,
+}
+
+impl DateForm {
+    fn format(self, time: SystemTime) -> String {
+        let form = match self {
+            DateForm::Imf => return format_http_date(time),
+            DateForm::JavaScript => return Style::JavaScript.date(time),
+            DateForm::ImfUtc => "imf-utc",
+            DateForm::Rfc850 => "rfc850",
+            DateForm::Asctime => "asctime",
+        };
+        http_date(time, Some(form)).unwrap_or_else(|_| format_http_date(time))
+    }
+}
+
+/// How the Base64 text is written (SPEC §3: whitespace and one leading BOM are ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// One line, padded.
+    Standard,
+    /// With a trailing LF (the Python SDK's `print`).
+    TrailingNewline,
+    /// Lines of 76 ending in CRLF.
+    Crlf76,
+    /// Lines of 64 ending in LF.
+    Lf64,
+    /// A UTF-8 byte-order mark first.
+    Bom,
+    /// Spaces and tabs every 16 characters.
+    Spaces,
+}
+
+impl Encoding {
+    fn apply(self, standard: &str) -> Vec<u8> {
+        let wrap = |width: usize, eol: &str| {
+            let lines: Vec<&[u8]> = standard.as_bytes().chunks(width).collect();
+            let mut out = lines.join(eol.as_bytes());
+            out.extend_from_slice(eol.as_bytes());
+            out
+        };
+        match self {
+            Encoding::Standard => standard.as_bytes().to_vec(),
+            Encoding::TrailingNewline => format!("{standard}\n").into_bytes(),
+            Encoding::Crlf76 => wrap(76, "\r\n"),
+            Encoding::Lf64 => wrap(64, "\n"),
+            Encoding::Bom => [b"\xEF\xBB\xBF".as_slice(), standard.as_bytes()].concat(),
+            Encoding::Spaces => wrap(16, " \t "),
+        }
+    }
+}
+
+/// How the body carries the request file (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportChoice {
+    /// Raw, `Content-Type: text/plain` (the SDKs).
+    TextPlain,
+    /// Raw, no Content-Type.
+    NoContentType,
+    /// Raw, `application/x-www-form-urlencoded` (curl's `--data`).
+    FormUrlEncoded,
+    /// Raw, `application/octet-stream`.
+    OctetStream,
+    /// `multipart/form-data`, the file in the part named `file`.
+    Multipart,
+}
+
+/// A member of the flat object the protocol reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `license_key`, or `username` for a user-based license.
+    Licensee,
+    /// `hardware_id`.
+    HardwareId,
+    /// `product`.
+    Product,
+    /// `date`.
+    Date,
+    /// `api_key`.
+    ApiKey,
+    /// The inner `signature`.
+    InnerSignature,
+    /// `request_id`.
+    RequestId,
+}
+
+impl Field {
+    /// Every field.
+    pub const ALL: [Field; 7] = [
+        Field::Licensee,
+        Field::HardwareId,
+        Field::Product,
+        Field::Date,
+        Field::ApiKey,
+        Field::InnerSignature,
+        Field::RequestId,
+    ];
+
+    fn name(self, license: &LicenseChoice) -> &'static str {
+        match self {
+            Field::Licensee => match license {
+                LicenseChoice::User { .. } => "username",
+                _ => "license_key",
+            },
+            Field::HardwareId => "hardware_id",
+            Field::Product => "product",
+            Field::Date => "date",
+            Field::ApiKey => "api_key",
+            Field::InnerSignature => "signature",
+            Field::RequestId => "request_id",
+        }
+    }
+
+    /// SPEC §4: the seed names license_key/username, hardware_id and api_key; product, date and
+    /// the signature are this project's [pinned] decision; request_id is optional.
+    fn rule(self) -> Rule {
+        match self {
+            Field::Licensee | Field::HardwareId | Field::ApiKey => {
+                Rule::new("§4", Tag::Seed, false, "a missing required member")
+            }
+            Field::RequestId => Rule::new("§4", Tag::Sdk, false, "request_id is optional"),
+            _ => Rule::new("§4", Tag::Pinned, false, "a missing product, date or signature"),
+        }
+    }
+}
+
+/// A place in a sequence of any length: a fraction of it, so that a request shrinks towards the
+/// start of the text it changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Position(pub u64);
+
+impl Position {
+    /// The place in a sequence of `len` items (`len` > 0): below `len`.
+    ///
+    /// ```
+    /// use lsconform::suite::generate::Position;
+    /// assert_eq!(Position(0).index(10), 0);
+    /// assert_eq!(Position(u64::MAX).index(10), 9);
+    /// ```
+    pub fn index(self, len: usize) -> usize {
+        ((u128::from(self.0) * len as u128) >> 64) as usize
+    }
+}
+
+/// What is written in place of a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureTamper {
+    /// The right one with its first character changed (still well-formed).
+    Corrupt,
+    /// The right one in upper case (hex MACs are lowercase only; Base64 is case-sensitive).
+    Uppercase,
+    /// This text.
+    Replace(String),
+    /// A JSON value that is not a string.
+    NotAString(Value),
+}
+
+/// Where the padding goes wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Padding {
+    /// The `=` removed (or one added when there was none).
+    Strip,
+    /// This many `=` more.
+    Extra(usize),
+    /// A `=` inside the text.
+    Inside(Position),
+}
+
+/// What the decoded JSON is made into instead of one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrap {
+    /// `[<object>]`.
+    Array,
+    /// The object's text as a JSON string.
+    String,
+    /// `null`.
+    Null,
+    /// `42`.
+    Number,
+    /// The object twice in a row.
+    Twice,
+}
+
+impl Wrap {
+    fn apply(self, json: &[u8]) -> Vec<u8> {
+        match self {
+            Wrap::Array => [b"[".as_slice(), json, b"]"].concat(),
+            Wrap::String => serde_json::to_vec(&String::from_utf8_lossy(json)).unwrap_or_default(),
+            Wrap::Null => b"null".to_vec(),
+            Wrap::Number => b"42".to_vec(),
+            Wrap::Twice => [json, json].concat(),
+        }
+    }
+}
+
+/// What a generated request changes or breaks. The semantic mutations are applied through the
+/// request builder, so the signatures cover them; the envelope mutations change the written file
+/// after signing and leave it broken.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mutation {
+    /// Nothing: a valid request.
+    None,
+    /// Semantic: the `request` member set to this (SPEC §4, `validation_error`).
+    RequestKind(Value),
+    /// Semantic: a member removed.
+    Remove(Field),
+    /// Semantic: a member set to `null`.
+    Null(Field),
+    /// Semantic: a member set to a value of another type.
+    WrongType {
+        /// Which member.
+        field: Field,
+        /// Its value.
+        value: Value,
+    },
+    /// Semantic: a member set to `""`.
+    Empty(Field),
+    /// Semantic: a member written twice (SPEC §3).
+    Duplicate {
+        /// Which member.
+        field: Field,
+        /// The second copy has the same value.
+        same_value: bool,
+    },
+    /// Semantic: an extra member written twice (one is added when there is none).
+    DuplicateExtra {
+        /// Which extra member.
+        at: Position,
+        /// The second copy has the same value.
+        same_value: bool,
+    },
+    /// Semantic: an API key the target does not know, in the payload.
+    UnknownApiKey(String),
+    /// Semantic: a member nested this deep (SPEC §3: deeper than 32 is refused).
+    Deep {
+        /// Levels of arrays or objects in the member's value.
+        depth: usize,
+        /// Arrays, or objects.
+        arrays: bool,
+        /// In the schema-2 envelope rather than in the flat object.
+        in_envelope: bool,
+    },
+    /// Semantic: an extra member of the schema-2 envelope.
+    EnvelopeMember {
+        /// Its name.
+        name: String,
+        /// Its value.
+        value: Value,
+    },
+    /// Envelope: a byte of the Base64 text XORed with a mask.
+    Base64Flip {
+        /// Where.
+        at: Position,
+        /// The mask (never 0).
+        mask: u8,
+    },
+    /// Envelope: a byte of the Base64 text removed.
+    Base64Remove(Position),
+    /// Envelope: a byte inserted into the Base64 text.
+    Base64Insert {
+        /// Where.
+        at: Position,
+        /// What.
+        byte: u8,
+    },
+    /// Envelope: the URL-safe alphabet (`-` and `_`).
+    UrlSafe,
+    /// Envelope: the Base64 text cut short.
+    Truncate(Position),
+    /// Envelope: wrong padding.
+    BadPadding(Padding),
+    /// Envelope: the inner signature broken (the outer MAC still covers the broken one).
+    CorruptInner(SignatureTamper),
+    /// Envelope: the schema-2 outer MAC broken.
+    CorruptOuter(SignatureTamper),
+    /// Envelope: a byte of the decoded JSON XORed with a mask.
+    JsonFlip {
+        /// Where.
+        at: Position,
+        /// The mask (never 0).
+        mask: u8,
+    },
+    /// Envelope: text after the JSON object.
+    JunkAfterJson(String),
+    /// Envelope: JSON that is not one object.
+    NotAnObject(Wrap),
+}
+
+impl Mutation {
+    /// The rule the mutation tests; what a server breaks when it answers otherwise than the oracle.
+    fn rule(&self, style: Style) -> Rule {
+        let base64 = Rule::new("§3", Tag::Seed, false, "not proper Base64");
+        match self {
+            Mutation::None => Rule::new("§4", Tag::Sdk, false, "what the SDKs send is accepted"),
+            Mutation::RequestKind(_) => Rule::new("§4", Tag::Pinned, true, "the request member"),
+            Mutation::Remove(f) | Mutation::Null(f) => match (f, style) {
+                (Field::InnerSignature, Style::Schema1) => f.rule(),
+                (Field::InnerSignature, _) => Rule::new(
+                    "§4",
+                    Tag::Sdk,
+                    false,
+                    "the inner signature is optional in schema 2",
+                ),
+                _ => f.rule(),
+            },
+            Mutation::WrongType { .. } | Mutation::Empty(_) => Rule::new(
+                "§4",
+                Tag::Pinned,
+                false,
+                "a required member of the wrong type or empty",
+            ),
+            Mutation::Duplicate { .. } | Mutation::DuplicateExtra { .. } => {
+                Rule::new("§3", Tag::Pinned, true, "a duplicated key")
+            }
+            Mutation::UnknownApiKey(_) => Rule::new("§4", Tag::Pinned, false, "an unknown api_key"),
+            Mutation::Deep { .. } => Rule::new("§3", Tag::Pinned, true, "nesting deeper than 32"),
+            Mutation::EnvelopeMember { .. } => {
+                Rule::new("§4", Tag::Pinned, false, "an extra member of the envelope")
+            }
+            Mutation::Base64Flip { .. } | Mutation::Base64Remove(_) | Mutation::Truncate(_) => base64,
+            Mutation::Base64Insert {
+                byte: b' ' | b'\t' | b'\r' | b'\n',
+                ..
+            } => Rule::new(
+                "§3",
+                Tag::Pinned,
+                true,
+                "whitespace in the Base64 text is ignored",
+            ),
+            Mutation::Base64Insert { .. } => base64,
+            Mutation::UrlSafe => Rule::new("§3", Tag::Pinned, true, "the URL-safe alphabet"),
+            Mutation::BadPadding(_) => Rule::new("§3", Tag::Pinned, true, "Base64 padding"),
+            Mutation::CorruptInner(_) | Mutation::CorruptOuter(_) => {
+                Rule::new("§4", Tag::Docs, false, "a signature mismatch")
+            }
+            Mutation::JsonFlip { .. } | Mutation::JunkAfterJson(_) | Mutation::NotAnObject(_) => {
+                Rule::new("§3", Tag::Seed, false, "one JSON object")
+            }
+        }
+    }
+
+    fn on_base64(&self) -> bool {
+        matches!(
+            self,
+            Mutation::Base64Flip { .. }
+                | Mutation::Base64Remove(_)
+                | Mutation::Base64Insert { .. }
+                | Mutation::UrlSafe
+                | Mutation::Truncate(_)
+                | Mutation::BadPadding(_)
+        )
+    }
+}
+
+/// A generated request written for a target: the exact bytes, and what the oracle makes of them.
+#[derive(Debug, Clone)]
+pub struct GeneratedCase {
+    /// Its place in the run.
+    pub index: usize,
+    /// What it was made from.
+    pub value: GeneratedRequest,
+    /// The request (headers signed at the time it was written).
+    pub request: Prepared,
+    /// What the oracle says: `Ok` when a conforming server accepts the request up to SPEC §5.
+    pub oracle: Result<(), Rejection>,
+}
+
+impl GeneratedCase {
+    /// The rule a server breaks when it answers this request otherwise than the oracle.
+    pub fn rule(&self) -> Rule {
+        let v = &self.value;
+        match (&v.mutation, &self.oracle) {
+            (Mutation::None, _) if matches!(v.date, DateChoice::DaysAgo { .. } | DateChoice::Text(_)) => {
+                Rule::new("§4", Tag::Pinned, false, "an old or odd payload date is accepted")
+            }
+            (Mutation::None, _) if v.encoding != Encoding::Standard => Rule::new(
+                "§3",
+                Tag::Pinned,
+                true,
+                "whitespace and a BOM in the Base64 text are ignored",
+            ),
+            (Mutation::None, _) if v.transport != TransportChoice::TextPlain => {
+                Rule::new("§3", Tag::Seed, false, "raw or multipart, any content type")
+            }
+            (m, _) => m.rule(v.style),
+        }
+    }
+}
+
+const BOUNDARY: &str = "lsconform-generated-5e2a";
+
+fn multipart(text: &[u8]) -> Vec<u8> {
+    [
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ls_activation.req\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+        text,
+        format!("\r\n--{BOUNDARY}--\r\n").as_bytes(),
+    ]
+    .concat()
+}
+
+fn nested(depth: usize, arrays: bool) -> Value {
+    let mut v = if arrays {
+        Value::Array(vec![])
+    } else {
+        Value::Object(Default::default())
+    };
+    for _ in 1..depth {
+        v = if arrays {
+            Value::Array(vec![v])
+        } else {
+            Value::Object([("a".to_owned(), v)].into_iter().collect())
+        };
+    }
+    v
+}
+
+/// JSON bytes for people: lossy UTF-8, control characters escaped.
+fn for_people(json: &[u8]) -> String {
+    String::from_utf8_lossy(json)
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+impl GeneratedRequest {
+    /// Writes the request for `profile`'s target as request `index` of a run from `seed`, at
+    /// `now` (the payload date and the signed headers). The same arguments write the same bytes.
+    /// Fails only when the profile has no credentials.
+    pub fn render(
+        &self,
+        profile: &Profile,
+        index: usize,
+        seed: u64,
+        now: SystemTime,
+    ) -> Result<GeneratedCase, String> {
+        self.render_at(profile, index, seed, now, now)
+    }
+
+    /// A request id derived from the seed, the index, the request and the payload time: the same
+    /// run writes the same one, another request (a shrinking step) another one.
+    fn request_id_for(&self, seed: u64, index: usize, payload_time: SystemTime) -> String {
+        let mut h = Sha256::new();
+        h.update(b"lsconform generated request_id\n");
+        h.update(seed.to_le_bytes());
+        h.update((index as u64).to_le_bytes());
+        let secs = payload_time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        h.update(secs.to_le_bytes());
+        h.update(format!("{self:?}").as_bytes());
+        let digest = h.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    }
+
+    fn render_at(
+        &self,
+        profile: &Profile,
+        index: usize,
+        seed: u64,
+        payload_time: SystemTime,
+        header_time: SystemTime,
+    ) -> Result<GeneratedCase, String> {
+        let c = profile
+            .credentials
+            .as_ref()
+            .ok_or("generated requests need api_key and shared_key in the profile")?;
+        let hardware_id = format!("{}#{index}", self.hardware_id);
+        let date = match &self.date {
+            DateChoice::Now => self.style.date(payload_time),
+            DateChoice::DaysAgo { days_ago, form } => {
+                form.format(payload_time - Duration::from_secs(u64::from(*days_ago) * 86_400))
+            }
+            DateChoice::Text(text) => text.clone(),
+        };
+        let request_id = self
+            .request_id
+            .then(|| self.request_id_for(seed, index, payload_time));
+        let product = self.product.code();
+        let licensee = self.license.value();
+        let mut b = RequestBuilder::activation()
+            .style(self.style)
+            .hardware_id(&hardware_id)
+            .product(product)
+            .date(&date);
+        b = match &self.license {
+            LicenseChoice::Role { key, .. } | LicenseChoice::Key(key) => b.license_key(key),
+            LicenseChoice::User { username, password } => {
+                let b = b.username(username);
+                match password {
+                    Some(p) => b.password(p),
+                    None => b,
+                }
+            }
+        };
+        if let Some(id) = &request_id {
+            b = b.request_id(id);
+        }
+        for (name, value) in &self.extras {
+            b = b.field(name, value.clone());
+        }
+        if self.mutation == Mutation::UrlSafe {
+            // Five `~` in a row hold a whole Base64 group `fn5+`: the URL-safe text always differs
+            // from the standard one (`fn5-`), whatever the other values.
+            b = b.field("lsconform_url_safe", "~~~~~~");
+        }
+        let inner = || inner_signature(&c.shared_key, &date, licensee, &hardware_id, &c.api_key);
+        let current = |f: Field| -> Value {
+            Value::from(match f {
+                Field::Licensee => licensee.to_owned(),
+                Field::HardwareId => hardware_id.clone(),
+                Field::Product => product.to_owned(),
+                Field::Date => date.clone(),
+                Field::ApiKey => c.api_key.clone(),
+                Field::InnerSignature => inner(),
+                Field::RequestId => request_id.clone().unwrap_or_default(),
+            })
+        };
+        let other = Value::from("lsconform-other-value");
+        match &self.mutation {
+            Mutation::RequestKind(v) => b = b.set("request", v.clone()),
+            Mutation::Remove(Field::InnerSignature) => b = b.inner_signature(Tamper::Omit),
+            Mutation::Remove(f) => b = b.remove(f.name(&self.license)),
+            Mutation::Null(f) => b = b.set(f.name(&self.license), Value::Null),
+            Mutation::WrongType { field, value } => b = b.set(field.name(&self.license), value.clone()),
+            Mutation::Empty(f) => b = b.set(f.name(&self.license), ""),
+            Mutation::Duplicate { field, same_value } => {
+                let value = if *same_value { current(*field) } else { other };
+                b = b.duplicate(field.name(&self.license), value);
+            }
+            Mutation::DuplicateExtra { at, same_value } => match self.extras.len() {
+                0 => {
+                    let value = if *same_value {
+                        Value::from("lsconform")
+                    } else {
+                        other
+                    };
+                    b = b.field("hostname", "lsconform").duplicate("hostname", value);
+                }
+                n => {
+                    let (name, value) = &self.extras[at.index(n)];
+                    b = b.duplicate(name, if *same_value { value.clone() } else { other });
+                }
+            },
+            Mutation::UnknownApiKey(key) => {
+                let key = if *key == c.api_key {
+                    format!("{key}-unknown")
+                } else {
+                    key.clone()
+                };
+                b = b.set("api_key", key);
+            }
+            Mutation::Deep {
+                depth,
+                arrays,
+                in_envelope,
+            } => {
+                let value = nested(*depth, *arrays);
+                b = if *in_envelope {
+                    b.envelope_member("lsconform_nested", value)
+                } else {
+                    b.field("lsconform_nested", value)
+                };
+            }
+            Mutation::EnvelopeMember { name, value } => b = b.envelope_member(name, value.clone()),
+            Mutation::CorruptInner(t) => {
+                b = match t {
+                    SignatureTamper::Corrupt => b.inner_signature(Tamper::Corrupt),
+                    SignatureTamper::Uppercase => b.inner_signature(Tamper::Replace(inner().to_uppercase())),
+                    SignatureTamper::Replace(text) => b.inner_signature(Tamper::Replace(text.clone())),
+                    SignatureTamper::NotAString(v) => b.set("signature", v.clone()),
+                }
+            }
+            Mutation::CorruptOuter(t) => {
+                b = match t {
+                    SignatureTamper::Corrupt => b.outer_signature(Tamper::Corrupt),
+                    SignatureTamper::Uppercase => {
+                        let right = b.sign(&c.api_key, &c.shared_key);
+                        let mac = decode_request(None, right.text.as_bytes())
+                            .ok()
+                            .and_then(|d| d.outer_signature)
+                            .unwrap_or_default();
+                        b.outer_signature(Tamper::Replace(mac.to_uppercase()))
+                    }
+                    SignatureTamper::Replace(text) => b.outer_signature(Tamper::Replace(text.clone())),
+                    SignatureTamper::NotAString(v) => b.envelope_member("signature", v.clone()),
+                }
+            }
+            _ => {}
+        }
+        let file = b.sign(&c.api_key, &c.shared_key);
+        let mut json = file.json;
+        match &self.mutation {
+            Mutation::JsonFlip { at, mask } if !json.is_empty() => {
+                let i = at.index(json.len());
+                json[i] ^= *mask;
+            }
+            Mutation::JunkAfterJson(junk) => json.extend_from_slice(junk.as_bytes()),
+            Mutation::NotAnObject(wrap) => json = wrap.apply(&json),
+            _ => {}
+        }
+        let standard = encode_request_file(&json);
+        let mut text = match &self.mutation {
+            Mutation::UrlSafe => base64::engine::general_purpose::URL_SAFE
+                .encode(&json)
+                .into_bytes(),
+            m if m.on_base64() => standard.into_bytes(),
+            _ => self.encoding.apply(&standard),
+        };
+        match &self.mutation {
+            Mutation::Base64Flip { at, mask } if !text.is_empty() => {
+                let i = at.index(text.len());
+                text[i] ^= *mask;
+            }
+            Mutation::Base64Remove(at) if !text.is_empty() => {
+                text.remove(at.index(text.len()));
+            }
+            Mutation::Base64Insert { at, byte } => text.insert(at.index(text.len() + 1), *byte),
+            Mutation::Truncate(at) if !text.is_empty() => text.truncate(at.index(text.len())),
+            Mutation::BadPadding(Padding::Strip) => {
+                let padded = text.len();
+                while text.last() == Some(&b'=') {
+                    text.pop();
+                }
+                if text.len() == padded {
+                    text.push(b'=');
+                }
+            }
+            Mutation::BadPadding(Padding::Extra(n)) => text.extend(std::iter::repeat_n(b'=', *n)),
+            Mutation::BadPadding(Padding::Inside(at)) => text.insert(at.index(text.len() + 1), b'='),
+            _ => {}
+        }
+        let (content_type, body) = match self.transport {
+            TransportChoice::TextPlain => (Some("text/plain".to_owned()), text),
+            TransportChoice::NoContentType => (None, text),
+            TransportChoice::FormUrlEncoded => (Some("application/x-www-form-urlencoded".to_owned()), text),
+            TransportChoice::OctetStream => (Some("application/octet-stream".to_owned()), text),
+            TransportChoice::Multipart => (
+                Some(format!("multipart/form-data; boundary={BOUNDARY}")),
+                multipart(&text),
+            ),
+        };
+        let header_date = format_http_date(header_time);
+        let mut headers = vec![
+            ("Date".to_owned(), header_date.clone()),
+            (
+                "Authorization".to_owned(),
+                AuthorizationHeader::signed(&c.api_key, &c.shared_key, &header_date).to_string(),
+            ),
+        ];
+        if let Some(ct) = &content_type {
+            headers.push(("Content-Type".to_owned(), ct.clone()));
+        }
+        let oracle = oracle(profile, content_type.as_deref(), Some(&body));
+        // What a conforming server reads (an empty value is an absent one), for the echo checks
+        // of SPEC §6.
+        let present = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let (read_hw, read_id, read_licensee) = match decode_request(content_type.as_deref(), &body) {
+            Ok(d) => (
+                present(&d.payload.hardware_id),
+                present(&d.payload.request_id),
+                present(&d.payload.license_key).or_else(|| present(&d.payload.username)),
+            ),
+            Err(_) => (
+                Some(hardware_id.clone()),
+                request_id.clone(),
+                Some(licensee.to_owned()),
+            ),
+        };
+        let seat = match &self.license {
+            LicenseChoice::User { .. } => None,
+            _ => Some((licensee.to_owned(), hardware_id.clone())),
+        };
+        Ok(GeneratedCase {
+            index,
+            value: self.clone(),
+            request: Prepared {
+                method: "POST".into(),
+                url: format!("{}{}", profile.base_url, RequestKind::Activation.path()),
+                headers,
+                body: Some(body),
+                payload: Some(for_people(&json)),
+                seat,
+                request_id: read_id,
+                hardware_id: read_hw,
+                licensee: read_licensee,
+            },
+            oracle,
+        })
+    }
+
+    /// One line: the layout, the license, the transport and the mutation.
+    pub fn describe(&self) -> String {
+        let license = match &self.license {
+            LicenseChoice::Role { role, .. } => format!("license {role}"),
+            LicenseChoice::Key(_) => "an unknown license key".to_owned(),
+            LicenseChoice::User { password, .. } => format!(
+                "the user license{}",
+                if password.is_some() {
+                    ""
+                } else {
+                    " without a password"
+                }
+            ),
+        };
+        let mutation = match &self.mutation {
+            Mutation::None => "valid".to_owned(),
+            m => format!("{m:?}"),
+        };
+        let mutation: String = mutation.chars().take(200).collect();
+        format!(
+            "{} file for {license}, {:?}, {:?}: {mutation}",
+            self.style, self.transport, self.encoding
+        )
+    }
+}
+
+/// The oracle: what a conforming server decides about an activation body before SPEC §5, by
+/// `protocol`'s own checks in the order of SPEC §1a (headers aside: generated requests always carry
+/// good ones): the body cap, the transport, Base64, one strict JSON object, the required fields
+/// and the `request` member, the API key (the profile's is the only one known), then both payload
+/// signatures with the profile's shared key. `Ok` means only a business rule may refuse it.
+///
+/// ```
+/// use lsconform::protocol::{ErrorCode, RequestBuilder};
+/// use lsconform::suite::generate::oracle;
+/// use lsconform::suite::Profile;
+/// let profile = Profile::reference("http://127.0.0.1:8080");
+/// let file = RequestBuilder::activation().license_key("K").hardware_id("h").product("TP").date("d")
+///     .sign("lsconform-test-api-key", "lsconform-test-shared-key");
+/// assert!(oracle(&profile, Some("text/plain"), Some(file.text.as_bytes())).is_ok());
+/// let other = RequestBuilder::activation().license_key("K").hardware_id("h").product("TP").date("d")
+///     .sign("lsconform-test-api-key", "another-shared-key");
+/// let refused = oracle(&profile, Some("text/plain"), Some(other.text.as_bytes())).unwrap_err();
+/// assert_eq!(refused.code, ErrorCode::SignatureMismatch);
+/// ```
+pub fn oracle(profile: &Profile, content_type: Option<&str>, body: Option<&[u8]>) -> Result<(), Rejection> {
+    let body = body.unwrap_or_default();
+    if body.len() > profile.max_body {
+        return Err(Rejection::new(
+            ErrorCode::PayloadTooLarge,
+            "over the profile's max_body",
+        ));
+    }
+    let decoded = decode_request(content_type, body)?;
+    let checked = decoded.check(RequestKind::Activation)?;
+    let Some(c) = &profile.credentials else {
+        return Err(Rejection::new(
+            ErrorCode::InvalidApiKey,
+            "the profile has no credentials",
+        ));
+    };
+    if checked.identity.value() != c.api_key {
+        return Err(Rejection::new(ErrorCode::InvalidApiKey, "the payload's api_key"));
+    }
+    checked.verify_inner(&c.shared_key)?;
+    checked.verify_outer(&c.shared_key)
+}
+
+/// The RNG of request `index` of a run from `seed`.
+fn rng(seed: u64, index: usize) -> TestRng {
+    let mut h = Sha256::new();
+    h.update(b"lsconform generated request\n");
+    h.update(seed.to_le_bytes());
+    h.update((index as u64).to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &h.finalize())
+}
+
+fn config() -> Config {
+    Config {
+        cases: 1,
+        failure_persistence: None,
+        max_shrink_iters: MAX_SHRINK_STEPS,
+        max_shrink_time: MAX_SHRINK_TIME.as_millis() as u32,
+        max_local_rejects: 65_536,
+        max_global_rejects: 1024,
+        verbose: 0,
+        ..Config::default()
+    }
+}
+
+/// The value tree of request `index` of a run from `seed`: the same arguments, the same tree.
+fn tree(
+    profile: &Profile,
+    seed: u64,
+    index: usize,
+) -> Result<(TestRunner, Box<dyn ValueTree<Value = GeneratedRequest>>), String> {
+    let mut runner = TestRunner::new_with_rng(config(), rng(seed, index));
+    let tree = strategies::generated_request(profile)
+        .new_tree(&mut runner)
+        .map_err(|e| format!("request {index} could not be generated: {e}"))?;
+    Ok((runner, tree))
+}
+
+/// The requests of a run, as a target would receive them at `now`: the same profile, options and
+/// `now` give the same bytes.
+///
+/// ```
+/// use lsconform::suite::generate::{requests, GenerateOptions};
+/// use lsconform::suite::Profile;
+/// let profile = Profile::reference("http://127.0.0.1:8080");
+/// let now = std::time::SystemTime::now();
+/// let a = requests(&profile, &GenerateOptions::new(5, 7), now).unwrap();
+/// let b = requests(&profile, &GenerateOptions::new(5, 7), now).unwrap();
+/// assert_eq!(a.len(), 5);
+/// assert!(a.iter().zip(&b).all(|(x, y)| x.request.body == y.request.body));
+/// ```
+pub fn requests(
+    profile: &Profile,
+    options: &GenerateOptions,
+    now: SystemTime,
+) -> Result<Vec<GeneratedCase>, String> {
+    (0..options.requests)
+        .map(|i| {
+            let (_, tree) = tree(profile, options.seed, i)?;
+            tree.current().render(profile, i, options.seed, now)
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------ judging
+
+/// One request sent, and what came back.
+#[derive(Debug, Clone)]
+struct Exchange {
+    case: GeneratedCase,
+    response: Result<Response, ExchangeError>,
+    /// Why a seat the request took could not be given back.
+    give_back: Option<String>,
+}
+
+/// A property that does not hold for one request.
+#[derive(Debug, Clone)]
+struct Violation {
+    rule: Rule,
+    mismatch: Mismatch,
+    /// No answer at all (an error of the case, never a pass; not shrunk).
+    no_answer: bool,
+}
+
+/// SPEC §5's codes: a request the oracle accepts may still be refused with one of these.
+const BUSINESS: &[ErrorCode] = &[
+    ErrorCode::UnknownProduct,
+    ErrorCode::LicenseNotFound,
+    ErrorCode::LicenseNotEnabled,
+    ErrorCode::LicenseNotActive,
+    ErrorCode::LicenseExpired,
+    ErrorCode::TrialExpired,
+    ErrorCode::LicenseTypeNotSupportedOffline,
+    ErrorCode::LicenseActivatedMaxTimes,
+    ErrorCode::RequestIdConflict,
+];
+
+fn code_of(response: &Response) -> Option<String> {
+    serde_json::from_slice::<Value>(&response.body)
+        .ok()?
+        .get("code")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn is_error(code: ErrorCode, response: &Response, answered: Option<&str>) -> bool {
+    code.accepted_statuses().contains(&response.status)
+        && answered.is_some_and(|a| code.accepted_codes().contains(&a))
+}
+
+fn judge(property: Property, ex: &Exchange, profile: &Profile) -> Option<Violation> {
+    let violation = |rule: Rule, expected: String, actual: String| {
+        Some(Violation {
+            rule,
+            mismatch: Mismatch { expected, actual },
+            no_answer: false,
+        })
+    };
+    let response = match (&ex.response, property) {
+        (Err(e), Property::NoServerError) => {
+            return Some(Violation {
+                rule: property.rule(),
+                mismatch: Mismatch {
+                    expected: "an HTTP answer".into(),
+                    actual: e.to_string(),
+                },
+                no_answer: true,
+            })
+        }
+        (Err(_), _) => return None,
+        (Ok(r), _) => r,
+    };
+    match property {
+        Property::NoServerError if response.status >= 500 => violation(
+            property.rule(),
+            "an answer below 500".into(),
+            judge::summarize(response),
+        ),
+        Property::NoServerError => None,
+        Property::ErrorShape if response.status >= 400 => {
+            let shape = ErrorBody::parse(&response.body, response.status).map_err(|e| e.to_string());
+            let json = response
+                .content_type
+                .as_deref()
+                .is_some_and(|ct| ct.starts_with("application/json"));
+            match (shape, json) {
+                (Ok(_), true) => None,
+                (Err(e), _) => violation(
+                    property.rule(),
+                    "{\"status\": <the HTTP status>, \"code\": …, \"message\": …} (SPEC §7)".into(),
+                    format!("{}: {e}", judge::summarize(response)),
+                ),
+                (Ok(_), false) => violation(
+                    property.rule(),
+                    "the error body with Content-Type: application/json".into(),
+                    format!(
+                        "{} with Content-Type: {}",
+                        judge::summarize(response),
+                        response.content_type.as_deref().unwrap_or("(none)")
+                    ),
+                ),
+            }
+        }
+        Property::ErrorShape => None,
+        // A 5xx is the first property's.
+        Property::OracleAgreement if response.status >= 500 => None,
+        Property::OracleAgreement => {
+            let code = code_of(response);
+            match &ex.case.oracle {
+                Err(r) if is_error(r.code, response, code.as_deref()) => None,
+                Err(r) => violation(
+                    ex.case.rule(),
+                    format!(
+                        "{}, as protocol refuses it ({})",
+                        judge::describe_errors(&[r.code]),
+                        r.detail
+                    ),
+                    judge::summarize(response),
+                ),
+                Ok(()) if response.status == 200 => None,
+                Ok(()) if BUSINESS.iter().any(|b| is_error(*b, response, code.as_deref())) => None,
+                Ok(()) => violation(
+                    ex.case.rule(),
+                    "200, or a refusal of SPEC §5 (unknown_product, license_*, …): protocol accepts it"
+                        .into(),
+                    judge::summarize(response),
+                ),
+            }
+        }
+        Property::SignedAnswer if response.status == 200 && ex.case.oracle.is_ok() => {
+            judge::judge_activated(response, &ex.case.request, profile)
+                .err()
+                .and_then(|m| violation(property.rule(), m.expected, m.actual))
+        }
+        Property::SignedAnswer => None,
+    }
+}
+
+fn rank(s: Severity) -> u8 {
+    match s {
+        Severity::Must => 1,
+        Severity::Should => 0,
+    }
+}
+
+// ------------------------------------------------------------------ giving seats back
+
+fn text_at<'a>(answer: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(answer, |v, k| v.get(k))
+        .and_then(Value::as_str)
+}
+
+/// Gives back the seat an accepted request took: the device, license and product the answer
+/// names (what the server activated), else what was sent.
+async fn give_back(
+    client: &Client,
+    profile: &Profile,
+    case: &GeneratedCase,
+    answer: &Response,
+) -> Option<String> {
+    if !profile.supports_deactivation {
+        return None;
+    }
+    let c = profile.credentials.as_ref()?;
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    let hw = text_at(&body, &["hardware_id"])
+        .map(str::to_owned)
+        .or_else(|| case.request.hardware_id.clone())?;
+    let product = text_at(&body, &["product_details", "short_code"])
+        .unwrap_or(case.value.product.code())
+        .to_owned();
+    let now = SystemTime::now();
+    let mut b = RequestBuilder::deactivation()
+        .style(Style::Python)
+        .hardware_id(&hw)
+        .product(product)
+        .date(Style::Python.date(now))
+        .request_id(uuid::Uuid::new_v4().to_string());
+    b = match (text_at(&body, &["license_key"]), text_at(&body, &["username"])) {
+        (Some(key), _) => b.license_key(key),
+        (None, Some(user)) => {
+            let b = b.username(user);
+            match &profile.user {
+                Some((u, Some(password))) if u == user => b.password(password),
+                _ => b,
+            }
+        }
+        (None, None) => b.license_key(case.request.licensee.clone()?),
+    };
+    let file = b.sign(&c.api_key, &c.shared_key);
+    let date = format_http_date(now);
+    let request = Prepared {
+        method: "POST".into(),
+        url: format!("{}{}", profile.base_url, RequestKind::Deactivation.path()),
+        headers: vec![
+            ("Date".into(), date.clone()),
+            (
+                "Authorization".into(),
+                AuthorizationHeader::signed(&c.api_key, &c.shared_key, &date).to_string(),
+            ),
+            ("Content-Type".into(), "text/plain".into()),
+        ],
+        body: Some(file.text.into_bytes()),
+        payload: Some(for_people(&file.json)),
+        seat: None,
+        request_id: None,
+        hardware_id: Some(hw),
+        licensee: None,
+    };
+    match client.send(&request).await {
+        Ok(r) => judge::judge_deactivated(&r)
+            .err()
+            .map(|m| format!("giving the seat back: got {}", m.actual)),
+        Err(e) => Some(format!("giving the seat back: {e}")),
+    }
+}
+
+/// Sends one case and gives back the seat it took.
+async fn exchange(client: &Client, profile: &Profile, case: GeneratedCase) -> Exchange {
+    let response = client.send(&case.request).await;
+    let give_back = match &response {
+        Ok(r) if r.status == 200 => give_back(client, profile, &case, r).await,
+        _ => None,
+    };
+    Exchange {
+        case,
+        response,
+        give_back,
+    }
+}
+
+// ------------------------------------------------------------------ shrinking
+
+/// The smallest request proptest found that still breaks the property (at the same severity).
+struct Shrunk {
+    exchange: Exchange,
+    violation: Violation,
+    steps: usize,
+    elapsed: Duration,
+}
+
+/// Shrinks request `index` against the live target: proptest's `run_one` on the request's own value
+/// tree, each step written and sent again (on the runtime of `handle`, from this blocking thread).
+#[allow(clippy::too_many_arguments)]
+fn shrink(
+    handle: &tokio::runtime::Handle,
+    property: Property,
+    profile: &Profile,
+    seed: u64,
+    index: usize,
+    severity: Severity,
+    client: &Client,
+    payload_time: SystemTime,
+) -> Option<Shrunk> {
+    let started = Instant::now();
+    let (mut runner, tree) = tree(profile, seed, index).ok()?;
+    let last: RefCell<Option<(Exchange, Violation)>> = RefCell::new(None);
+    let steps = Cell::new(0usize);
+    let outcome = runner.run_one(tree, |value: GeneratedRequest| {
+        steps.set(steps.get() + 1);
+        let Ok(case) = value.render_at(profile, index, seed, payload_time, SystemTime::now()) else {
+            return Ok(());
+        };
+        let ex = handle.block_on(exchange(client, profile, case));
+        match judge(property, &ex, profile) {
+            Some(v) if !v.no_answer && rank(v.rule.severity()) >= rank(severity) => {
+                let why = format!("{}: {}", v.mismatch.expected, v.mismatch.actual);
+                *last.borrow_mut() = Some((ex, v));
+                Err(TestCaseError::fail(why))
+            }
+            _ => Ok(()),
+        }
+    });
+    match outcome {
+        Err(TestError::Fail(..)) => last.into_inner().map(|(exchange, violation)| Shrunk {
+            exchange,
+            violation,
+            steps: steps.get().saturating_sub(1),
+            elapsed: started.elapsed(),
+        }),
+        _ => None,
+    }
+}
+
+// ------------------------------------------------------------------ the run
+
+fn result(property: Property, rule: Rule, verdict: Verdict, elapsed: Duration) -> CaseResult {
+    CaseResult {
+        id: property.id().to_owned(),
+        spec: rule.spec.to_owned(),
+        tag: rule.tag,
+        severity: rule.severity(),
+        title: property.title().to_owned(),
+        verdict,
+        expected: None,
+        actual: None,
+        request: None,
+        answer: None,
+        elapsed,
+    }
+}
+
+/// Sends `generate.requests` generated requests to `profile`'s target (`options.jobs` at a time,
+/// each bounded by `options.timeout`), judges every answer against each selected [`Property`],
+/// shrinks the first request that breaks one, and returns one [`CaseResult`] per property;
+/// `progress` hears of each as it ends. Without credentials in the profile, the properties are
+/// skipped; after three requests without an answer, the rest are not sent.
+pub async fn run(
+    profile: &Profile,
+    generate: &GenerateOptions,
+    options: &RunOptions,
+    progress: impl Fn(&CaseResult),
+) -> Vec<CaseResult> {
+    let started = Instant::now();
+    let properties = generate.properties.clone();
+    if generate.requests == 0 || properties.is_empty() {
+        return Vec::new();
+    }
+    let finish = |results: Vec<CaseResult>| {
+        for r in &results {
+            progress(r);
+        }
+        results
+    };
+    if profile.credentials.is_none() {
+        return finish(
+            properties
+                .iter()
+                .map(|p| CaseResult {
+                    actual: Some("needs api_key and shared_key in the profile".into()),
+                    ..result(*p, p.rule(), Verdict::Skipped, Duration::ZERO)
+                })
+                .collect(),
+        );
+    }
+    let harness_error = |why: String| {
+        properties
+            .iter()
+            .map(|p| CaseResult {
+                actual: Some(why.clone()),
+                ..result(*p, p.rule(), Verdict::Error, started.elapsed())
+            })
+            .collect::<Vec<_>>()
+    };
+    let payload_time = SystemTime::now();
+    // Written before anything is sent: the trees hold no Send types, and do not cross an await.
+    let values: Result<Vec<GeneratedRequest>, String> = (0..generate.requests)
+        .map(|i| tree(profile, generate.seed, i).map(|(_, t)| t.current()))
+        .collect();
+    let values = match values {
+        Ok(v) => v,
+        Err(e) => return finish(harness_error(e)),
+    };
+    let client = Client::new(options.timeout);
+    let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
+    let no_answer = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(profile.clone());
+    let seed = generate.seed;
+    let tasks: Vec<_> = values
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let (client, limit, no_answer, profile) = (
+                client.clone(),
+                Arc::clone(&limit),
+                Arc::clone(&no_answer),
+                Arc::clone(&shared),
+            );
+            tokio::spawn(async move {
+                let _permit = limit.acquire_owned().await.ok()?;
+                if no_answer.load(Ordering::Relaxed) >= MAX_NO_ANSWER {
+                    return None;
+                }
+                let case = value
+                    .render_at(&profile, i, seed, payload_time, SystemTime::now())
+                    .ok()?;
+                let ex = exchange(&client, &profile, case).await;
+                if ex.response.is_err() {
+                    no_answer.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(ex)
+            })
+        })
+        .collect();
+    let mut exchanges = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        exchanges.push(task.await.ok().flatten());
+    }
+    let sent = exchanges.iter().flatten().count();
+    let unsent = generate.requests - sent;
+    let mut results = Vec::new();
+    for property in properties {
+        let violations: Vec<(&Exchange, Violation)> = exchanges
+            .iter()
+            .flatten()
+            .filter_map(|ex| judge(property, ex, profile).map(|v| (ex, v)))
+            .collect();
+        let broken = violations.iter().filter(|(_, v)| !v.no_answer).count();
+        let first = violations
+            .iter()
+            .filter(|(_, v)| !v.no_answer)
+            .max_by_key(|(ex, v)| (rank(v.rule.severity()), std::cmp::Reverse(ex.case.index)));
+        let elapsed = || started.elapsed();
+        let Some((ex, found)) = first else {
+            // No answer to judge is an error of the case, never a pass.
+            let silent: Vec<&(&Exchange, Violation)> =
+                violations.iter().filter(|(_, v)| v.no_answer).collect();
+            let r = match silent.first() {
+                Some((ex, v)) => CaseResult {
+                    expected: Some(v.mismatch.expected.clone()),
+                    actual: Some(format!(
+                        "{} of {} requests got no answer ({}{}); the first, request #{}: {}",
+                        silent.len(),
+                        generate.requests,
+                        describe_seed(generate),
+                        if unsent > 0 {
+                            format!(", {unsent} not sent after {MAX_NO_ANSWER} without an answer")
+                        } else {
+                            String::new()
+                        },
+                        ex.case.index,
+                        v.mismatch.actual
+                    )),
+                    request: Some(ex.case.request.clone()),
+                    ..result(property, property.rule(), Verdict::Error, elapsed())
+                },
+                None => CaseResult {
+                    actual: Some(format!(
+                        "held for all {sent} generated requests ({})",
+                        describe_seed(generate)
+                    )),
+                    ..result(property, property.rule(), Verdict::Pass, elapsed())
+                },
+            };
+            results.push(r);
+            continue;
+        };
+        let severity = found.rule.severity();
+        let (index, fallback) = (ex.case.index, ((*ex).clone(), found.clone()));
+        let shrunk = {
+            let handle = tokio::runtime::Handle::current();
+            let (profile, client) = (profile.clone(), client.clone());
+            tokio::task::spawn_blocking(move || {
+                shrink(
+                    &handle,
+                    property,
+                    &profile,
+                    seed,
+                    index,
+                    severity,
+                    &client,
+                    payload_time,
+                )
+            })
+            .await
+            .ok()
+            .flatten()
+        };
+        let (ex, v, how) = match shrunk {
+            Some(s) => (
+                s.exchange,
+                s.violation,
+                format!(
+                    "shrunk in {} step(s){} from request #{index}",
+                    s.steps,
+                    if s.steps as u32 >= MAX_SHRINK_STEPS || s.elapsed >= MAX_SHRINK_TIME {
+                        " (the limit: it may shrink further)"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            None => (
+                fallback.0,
+                fallback.1,
+                format!("request #{index}; it did not fail again when re-sent, so it is not shrunk"),
+            ),
+        };
+        let verdict = match v.rule.severity() {
+            Severity::Must => Verdict::Fail,
+            Severity::Should => Verdict::Warning,
+        };
+        results.push(CaseResult {
+            expected: Some(format!(
+                "{} [SPEC {}: {}]",
+                v.mismatch.expected, v.rule.spec, v.rule.what
+            )),
+            actual: Some(format!(
+                "{}; {how} ({}), a {}; {broken} of {sent} generated requests break this property",
+                v.mismatch.actual,
+                describe_seed(generate),
+                ex.case.value.describe(),
+            )),
+            answer: ex.response.as_ref().ok().map(Answer::from),
+            request: Some(ex.case.request),
+            ..result(property, v.rule, verdict, elapsed())
+        });
+    }
+    // A seat a correctly accepted request took and could not give back is an error of the run.
+    let stuck: Vec<&Exchange> = exchanges
+        .iter()
+        .flatten()
+        .filter(|ex| ex.give_back.is_some() && ex.case.oracle.is_ok())
+        .collect();
+    if let Some(first) = stuck.first() {
+        let rule = Rule::new("§1", Tag::Docs, false, "deactivate_offline gives the seat back");
+        results.push(CaseResult {
+            id: "generated/give-back".into(),
+            actual: Some(format!(
+                "{} seat(s) taken by generated requests could not be given back; the first: {}",
+                stuck.len(),
+                first.give_back.clone().unwrap_or_default()
+            )),
+            title: "Every seat a generated request took is given back with deactivate_offline".into(),
+            request: Some(first.case.request.clone()),
+            ..result(Property::SignedAnswer, rule, Verdict::Error, started.elapsed())
+        });
+    }
+    finish(results)
+}
+
+/// `--seed S --generated N`, to say how to run the same requests again.
+fn describe_seed(generate: &GenerateOptions) -> String {
+    format!(
+        "lsconform run --seed {} --generated {} sends them again",
+        generate.seed, generate.requests
+    )
+}
