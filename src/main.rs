@@ -402,18 +402,6 @@ fn list() -> Result<ExitCode, UsageError> {
             case.title()
         );
     }
-    // The generated properties (lsconform run --generated N); for oracle-agreement, the tag and
-    // severity of a failure are those of the rule the failing request tests.
-    for property in lsconform::suite::generate::Property::ALL {
-        let rule = property.rule();
-        println!(
-            "{:<48} {:<7} {:<6} {}",
-            property.id(),
-            format!("{:?}", rule.tag).to_lowercase(),
-            format!("{:?}", rule.severity()).to_uppercase(),
-            property.title()
-        );
-    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1537,6 +1537,11 @@ pub async fn run(
         exchanges.push(task.await.ok().flatten());
     }
     let sent = exchanges.iter().flatten().count();
+    let answered = exchanges
+        .iter()
+        .flatten()
+        .filter(|ex| ex.response.is_ok())
+        .count();
     let unsent = generate.requests - sent;
     let mut results = Vec::new();
     for property in properties {
@@ -1559,24 +1564,33 @@ pub async fn run(
                 Some((ex, v)) => CaseResult {
                     expected: Some(v.mismatch.expected.clone()),
                     actual: Some(format!(
-                        "{} of {} requests got no answer ({}{}); the first, request #{}: {}",
+                        "{} of {} requests got no answer{}; the first, request #{}: {} ({})",
                         silent.len(),
                         generate.requests,
-                        describe_seed(generate),
                         if unsent > 0 {
-                            format!(", {unsent} not sent after {MAX_NO_ANSWER} without an answer")
+                            format!(" and {unsent} were not sent after {MAX_NO_ANSWER} without an answer")
                         } else {
                             String::new()
                         },
                         ex.case.index,
-                        v.mismatch.actual
+                        v.mismatch.actual,
+                        describe_seed(generate),
                     )),
                     request: Some(ex.case.request.clone()),
                     ..result(property, property.rule(), Verdict::Error, elapsed())
                 },
+                // Nothing to judge is an error, never a pass.
+                None if answered == 0 => CaseResult {
+                    actual: Some(format!(
+                        "none of the {} generated requests got an answer to judge",
+                        generate.requests
+                    )),
+                    ..result(property, property.rule(), Verdict::Error, elapsed())
+                },
                 None => CaseResult {
                     actual: Some(format!(
-                        "held for all {sent} generated requests ({})",
+                        "held for all {answered} answered of {} generated requests ({})",
+                        generate.requests,
                         describe_seed(generate)
                     )),
                     ..result(property, property.rule(), Verdict::Pass, elapsed())
@@ -1636,7 +1650,7 @@ pub async fn run(
                 v.mismatch.expected, v.rule.spec, v.rule.what
             )),
             actual: Some(format!(
-                "{}; {how} ({}), a {}; {broken} of {sent} generated requests break this property",
+                "{}; {how} ({}), a {}; {broken} of {answered} answered generated requests break this property",
                 v.mismatch.actual,
                 describe_seed(generate),
                 ex.case.value.describe(),
