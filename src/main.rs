@@ -235,20 +235,34 @@ fn name_json(s: &str) -> Result<(String, serde_json::Value), String> {
     Ok((name, value))
 }
 
-/// A failure that is the user's to fix (a file, a key): exit code 2, like a usage error.
-struct UsageError(String);
+/// Why a command could not do its job, and its exit code.
+struct CliError {
+    message: String,
+    /// 2: bad usage or configuration; 3: the harness itself broke (`lsconform run`'s exit codes).
+    code: u8,
+}
 
-fn read(path: &Path) -> Result<Vec<u8>, UsageError> {
+/// Bad usage, a bad file or profile: exit code 2.
+fn usage(message: String) -> CliError {
+    CliError { message, code: 2 }
+}
+
+/// Not the user's doing: the harness itself broke (exit code 3).
+fn harness(message: String) -> CliError {
+    CliError { message, code: 3 }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .map_err(|e| UsageError(format!("cannot read stdin: {e}")))?;
+            .map_err(|e| usage(format!("cannot read stdin: {e}")))?;
         return Ok(buf);
     }
-    std::fs::read(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
 }
 
-fn request(args: RequestArgs) -> Result<ExitCode, UsageError> {
+fn request(args: RequestArgs) -> Result<ExitCode, CliError> {
     let kind = if args.deactivation {
         RequestKind::Deactivation
     } else {
@@ -281,26 +295,25 @@ fn request(args: RequestArgs) -> Result<ExitCode, UsageError> {
     let file = builder.sign(&args.api_key, &args.shared_key);
     match args.out {
         Some(path) => std::fs::write(&path, &file.text)
-            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?,
+            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?,
         None => println!("{}", file.text),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(args: VerifyArgs) -> Result<ExitCode, UsageError> {
+fn verify(args: VerifyArgs) -> Result<ExitCode, CliError> {
     let pem = read(&args.public_key)?;
     let pem = String::from_utf8(pem)
-        .map_err(|_| UsageError(format!("{} is not PEM text", args.public_key.display())))?;
+        .map_err(|_| usage(format!("{} is not PEM text", args.public_key.display())))?;
     let public_key =
-        PublicKey::from_pem(&pem).map_err(|e| UsageError(format!("{}: {e}", args.public_key.display())))?;
-    let json =
-        answer_json(&read(&args.file)?).map_err(|e| UsageError(format!("{}: {e}", args.file.display())))?;
+        PublicKey::from_pem(&pem).map_err(|e| usage(format!("{}: {e}", args.public_key.display())))?;
+    let json = answer_json(&read(&args.file)?).map_err(|e| usage(format!("{}: {e}", args.file.display())))?;
     let offline = match (&args.api_key, &args.shared_key) {
         (Some(api_key), Some(shared_key)) => Some(OfflineKey { api_key, shared_key }),
         _ => None,
     };
     let check = check_answer(&json, Some(&public_key), offline)
-        .map_err(|e| UsageError(format!("{}: {e}", args.file.display())))?;
+        .map_err(|e| usage(format!("{}: {e}", args.file.display())))?;
     for (name, verdict) in [
         ("offline_signature", check.offline_signature),
         ("license_signature", check.license_signature),
@@ -319,7 +332,7 @@ fn verify(args: VerifyArgs) -> Result<ExitCode, UsageError> {
     })
 }
 
-fn inspect(args: InspectArgs) -> Result<ExitCode, UsageError> {
+fn inspect(args: InspectArgs) -> Result<ExitCode, CliError> {
     let body = read(&args.file)?;
     let kind = if args.deactivation {
         RequestKind::Deactivation
@@ -391,8 +404,8 @@ fn inspect(args: InspectArgs) -> Result<ExitCode, UsageError> {
     }
 }
 
-fn list() -> Result<ExitCode, UsageError> {
-    let cases = lsconform::suite::cases().map_err(|e| UsageError(e.to_string()))?;
+fn list() -> Result<ExitCode, CliError> {
+    let cases = lsconform::suite::cases().map_err(|e| usage(e.to_string()))?;
     for case in &cases {
         println!(
             "{:<48} {:<7} {:<6} {}",
@@ -413,32 +426,32 @@ async fn target(
         lsconform::suite::Profile,
         Option<lsconform::server::RunningServer>,
     ),
-    UsageError,
+    CliError,
 > {
     use lsconform::suite::Profile;
     match &args.target {
         Some(t) if t.starts_with("http://") || t.starts_with("https://") => Ok((Profile::bare(t), None)),
         Some(path) => Ok((
-            Profile::load(Path::new(path)).map_err(|e| UsageError(e.to_string()))?,
+            Profile::load(Path::new(path)).map_err(|e| usage(e.to_string()))?,
             None,
         )),
         None => {
             let server = lsconform::server::ReferenceServer::builder()
                 .start()
                 .await
-                .map_err(|e| UsageError(format!("the reference server did not start: {e}")))?;
+                .map_err(|e| harness(format!("the reference server did not start: {e}")))?;
             Ok((Profile::reference(server.uri()), Some(server)))
         }
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
-    tokio::runtime::Runtime::new().map_err(|e| UsageError(format!("cannot start tokio: {e}")))
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Runtime::new().map_err(|e| harness(format!("cannot start tokio: {e}")))
 }
 
-fn run_options(args: &TargetArgs, jobs: usize) -> Result<lsconform::suite::RunOptions, UsageError> {
+fn run_options(args: &TargetArgs, jobs: usize) -> Result<lsconform::suite::RunOptions, CliError> {
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        return Err(UsageError("--timeout takes a positive number of seconds".into()));
+        return Err(usage("--timeout takes a positive number of seconds".into()));
     }
     Ok(lsconform::suite::RunOptions {
         jobs: jobs.max(1),
@@ -446,24 +459,24 @@ fn run_options(args: &TargetArgs, jobs: usize) -> Result<lsconform::suite::RunOp
     })
 }
 
-fn run_suite(args: RunArgs) -> Result<ExitCode, UsageError> {
+fn run_suite(args: RunArgs) -> Result<ExitCode, CliError> {
     use lsconform::suite::generate::{self, GenerateOptions};
     use lsconform::suite::{cases, report, run, select, Baseline, Report};
-    let all = cases().map_err(|e| UsageError(e.to_string()))?;
-    let selected = select(all, &args.only, &args.skip).map_err(UsageError)?;
+    let all = cases().map_err(|e| usage(e.to_string()))?;
+    let selected = select(all, &args.only, &args.skip).map_err(usage)?;
     let mut generated = GenerateOptions::new(args.generated, args.seed.unwrap_or_else(generate::random_seed));
-    generated.properties = generate::select_properties(&args.only, &args.skip).map_err(UsageError)?;
+    generated.properties = generate::select_properties(&args.only, &args.skip).map_err(usage)?;
     if args.generated == 0 {
         generated.properties.clear();
     }
     if selected.is_empty() && generated.properties.is_empty() {
-        return Err(UsageError("no case matches --only/--skip".into()));
+        return Err(usage("no case matches --only/--skip".into()));
     }
     let baseline = match &args.baseline {
         Some(path) => {
             let text = String::from_utf8(read(path)?)
-                .map_err(|_| UsageError(format!("{} is not text", path.display())))?;
-            Baseline::from_toml(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+                .map_err(|_| usage(format!("{} is not text", path.display())))?;
+            Baseline::from_toml(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?
         }
         None => Baseline::default(),
     };
@@ -505,7 +518,7 @@ fn run_suite(args: RunArgs) -> Result<ExitCode, UsageError> {
             server.shutdown().await;
         }
         let strict = args.strict || args.target.target.is_none();
-        Ok::<_, UsageError>(
+        Ok::<_, CliError>(
             Report::new(profile.base_url.clone(), results, &baseline, started.elapsed()).strict(strict),
         )
     })?;
@@ -518,21 +531,21 @@ fn run_suite(args: RunArgs) -> Result<ExitCode, UsageError> {
     }
     if let Some(path) = &args.report_json {
         std::fs::write(path, report::json(&report, show_secrets))
-            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
     }
     if let Some(path) = &args.report_junit {
         std::fs::write(path, report::junit(&report, show_secrets))
-            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(ExitCode::from(report.exit_code()))
 }
 
-fn replay(args: ReplayArgs) -> Result<ExitCode, UsageError> {
+fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
     use lsconform::suite::{cases, report, run, select, Baseline, Report};
-    let all = cases().map_err(|e| UsageError(e.to_string()))?;
-    let selected = select(all, std::slice::from_ref(&args.id), &[]).map_err(UsageError)?;
+    let all = cases().map_err(|e| usage(e.to_string()))?;
+    let selected = select(all, std::slice::from_ref(&args.id), &[]).map_err(usage)?;
     if selected.len() != 1 || selected[0].id() != args.id {
-        return Err(UsageError(format!(
+        return Err(usage(format!(
             "no case {:?}; `lsconform list` lists them",
             args.id
         )));
@@ -546,7 +559,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, UsageError> {
         if let Some(server) = server {
             server.shutdown().await;
         }
-        Ok::<_, UsageError>(Report::new(
+        Ok::<_, CliError>(Report::new(
             profile.base_url.clone(),
             results,
             &Baseline::default(),
@@ -597,7 +610,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, UsageError> {
     Ok(ExitCode::from(report.exit_code()))
 }
 
-fn serve(args: ServeArgs) -> Result<ExitCode, UsageError> {
+fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     use lsconform::server::{Fault, ReferenceServer, Seed};
     if args.list_faults {
         for fault in Fault::ALL {
@@ -625,15 +638,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode, UsageError> {
         builder = builder.database(db);
     }
     if let Some(path) = &args.seed {
-        let text = String::from_utf8(read(path)?)
-            .map_err(|_| UsageError(format!("{} is not text", path.display())))?;
-        let seed = Seed::from_toml(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        let text =
+            String::from_utf8(read(path)?).map_err(|_| usage(format!("{} is not text", path.display())))?;
+        let seed = Seed::from_toml(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
         builder = builder.seed(seed);
     }
     match &args.private_key {
         Some(path) => {
             let pem = String::from_utf8(read(path)?)
-                .map_err(|_| UsageError(format!("{} is not PEM", path.display())))?;
+                .map_err(|_| usage(format!("{} is not PEM", path.display())))?;
             builder = builder.private_key_pem(pem);
         }
         None => {
@@ -648,10 +661,9 @@ fn serve(args: ServeArgs) -> Result<ExitCode, UsageError> {
         );
         builder = builder.fault(*fault);
     }
-    let runtime =
-        tokio::runtime::Runtime::new().map_err(|e| UsageError(format!("cannot start tokio: {e}")))?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| harness(format!("cannot start tokio: {e}")))?;
     runtime.block_on(async {
-        let server = builder.start().await.map_err(|e| UsageError(e.to_string()))?;
+        let server = builder.start().await.map_err(|e| usage(e.to_string()))?;
         tracing::info!(
             "listening on {} (database: {})",
             server.uri(),
@@ -696,7 +708,7 @@ fn main() -> ExitCode {
         Command::Mock(args) => {
             lsconform::double::run_standalone(args.listen, args.config.as_deref(), shutdown_signal())
                 .map(|()| ExitCode::SUCCESS)
-                .map_err(|e| UsageError(e.to_string()))
+                .map_err(|e| usage(e.to_string()))
         }
         Command::Run(args) => run_suite(args),
         Command::List => list(),
@@ -711,8 +723,8 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
     };
-    result.unwrap_or_else(|UsageError(message)| {
+    result.unwrap_or_else(|CliError { message, code }| {
         eprintln!("error: {message}");
-        ExitCode::from(2)
+        ExitCode::from(code)
     })
 }

@@ -114,9 +114,11 @@ impl Report {
     }
 
     /// The exit code: 0 when every MUST case holds (in strict mode, every case), 1 otherwise or
-    /// when a baseline entry is stale.
+    /// when a baseline entry is stale, 3 when the harness itself broke.
     pub fn exit_code(&self) -> u8 {
-        if self.unexpected().next().is_some() || !self.stale.is_empty() {
+        if self.results.iter().any(|r| r.id == super::runner::HARNESS) {
+            exit::HARNESS
+        } else if self.unexpected().next().is_some() || !self.stale.is_empty() {
             exit::FAILED
         } else {
             exit::OK

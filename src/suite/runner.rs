@@ -77,6 +77,9 @@ impl From<&super::http::Response> for Answer {
     }
 }
 
+/// The id of the result that says the harness itself broke (a case task panicked).
+pub const HARNESS: &str = "harness";
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -258,7 +261,7 @@ pub async fn run(
         match task.await {
             Ok(r) => results.push(r),
             Err(e) => results.push(CaseResult {
-                id: "harness".into(),
+                id: HARNESS.into(),
                 spec: String::new(),
                 tag: Tag::Pinned,
                 severity: Severity::Must,
@@ -272,15 +275,24 @@ pub async fn run(
             }),
         }
     }
-    let cx = Context {
+    let cx = Arc::new(Context {
         profile: profile.clone(),
         client,
-    };
+    });
     for case in checks {
-        let Case::Check(check) = &case else {
+        let Case::Check(check) = case else {
             unreachable!("partitioned")
         };
-        let r = run_check(&case, check, &cx).await;
+        let cx = Arc::clone(&cx);
+        // In a task of its own, so that a check that panics is a broken harness, not a crash.
+        let r = match tokio::spawn(async move { run_check(&Case::Check(check), check, &cx).await }).await {
+            Ok(r) => r,
+            Err(e) => CaseResult {
+                id: HARNESS.into(),
+                actual: Some(format!("the check {} failed: {e}", check.id)),
+                ..result(&Case::Check(check), Verdict::Error, Instant::now())
+            },
+        };
         progress(&r);
         results.push(r);
     }
