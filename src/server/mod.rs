@@ -76,6 +76,7 @@ pub struct ReferenceServerBuilder {
     private_key_pem: Option<String>,
     max_body: usize,
     faults: Faults,
+    clock: fn() -> SystemTime,
 }
 
 /// The reference server.
@@ -92,6 +93,7 @@ impl ReferenceServer {
             private_key_pem: None,
             max_body: DEFAULT_MAX_BODY,
             faults: Faults::none(),
+            clock: SystemTime::now,
         }
     }
 }
@@ -133,6 +135,15 @@ impl ReferenceServerBuilder {
         self
     }
 
+    /// Reads the time from `clock` instead of the system clock (the Date check of SPEC §2, the
+    /// answer's `date`, validity). For fuzzing: the `handler` target pins it so that its signed
+    /// seeds never go stale.
+    #[doc(hidden)]
+    pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Opens the database, seeds it if new, and builds the router (no socket yet).
     pub fn router(self) -> Result<axum::Router, StartError> {
         Ok(pipeline::router(Arc::new(self.app()?)))
@@ -152,7 +163,7 @@ impl ReferenceServerBuilder {
             signing_key,
             max_body: self.max_body,
             faults: self.faults.clone(),
-            clock: SystemTime::now,
+            clock: self.clock,
         })
     }
 
