@@ -1,14 +1,29 @@
-//! The input format of the `decode_request` fuzz target, shared with the test that replays
-//! its corpus: the Content-Type, a newline, then the body. A first line that is not text, or
-//! is empty, means no Content-Type.
+//! The fuzz targets of `fuzz/`, one function each, holding the target's whole body, so that
+//! `tests/fuzz_corpus.rs` replays every corpus on stable Rust through exactly the code libFuzzer
+//! runs. Each target panics only when an invariant of the protocol code (or of the reference
+//! server) is broken, never because the input is malformed.
+//!
+//! | target | input | function |
+//! |---|---|---|
+//! | `decode_request` | Content-Type line, `\n`, body | [`decode_request_target`] |
+//! | `base64_baseline` | the same inputs, Base64 only (a speed yardstick) | [`base64_baseline_target`] |
+//! | `auth_header` | Authorization line, `\n`, Date text | [`auth_header_target`] |
+//! | `multipart_body` | Content-Type line, `\n`, body | [`multipart_body_target`] |
+//! | `handler` | a whole HTTP request ([`split_http_input`]) | `handler_target` (feature `fuzzing`) |
+//! | `roundtrip` | an `arbitrary` [`RoundtripInput`] | `roundtrip_target` (feature `fuzzing`) |
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
 use serde_json::value::RawValue;
 
 use crate::protocol::{
-    decode_request, hmac_sha256, inner_signature, is_multipart, CheckedRequest, DecodedRequest, ErrorBody,
-    ErrorCode, MacEncoding, Rejection, RequestKind, Schema, Transport,
+    authenticate, check_date, decode_request, format_http_date, header_signature, hmac_sha256,
+    inner_signature, is_multipart, parse_http_date, request_file_text, AuthorizationHeader, CheckedRequest,
+    DecodedRequest, ErrorBody, ErrorCode, MacEncoding, Rejection, RequestKind, Schema, Transport,
+    MAX_DATE_SKEW,
 };
 
 /// Splits a fuzz input into (Content-Type, body).
@@ -26,8 +41,21 @@ pub fn split_decode_input(data: &[u8]) -> (Option<&str>, &[u8]) {
 /// fixtures (and mutants that keep their signatures) reach the success path of `verify`.
 pub const FUZZ_SHARED_KEY: &str = "fixture-shared-key";
 
+/// The API key that goes with [`FUZZ_SHARED_KEY`] (the fixtures' own).
+pub const FUZZ_API_KEY: &str = "fixture-api-key";
+
 /// Another key, under which nothing that verifies with [`FUZZ_SHARED_KEY`] may verify.
 const OTHER_SHARED_KEY: &str = "fixture-shared-key-2";
+
+/// The clock of the targets that check a Date header (`auth_header`, and the reference server of
+/// `handler`): Fri, 27 Nov 2026 04:36:34 GMT, the fixtures' date, so that signed seeds never go
+/// stale.
+pub const FUZZ_NOW_SECS: u64 = 1_795_754_194;
+
+/// [`FUZZ_NOW_SECS`] as a time.
+pub fn fuzz_now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(FUZZ_NOW_SECS)
+}
 
 /// The whole body of the `decode_request` fuzz target, callable from ordinary tests so a
 /// corpus can be replayed on stable Rust through exactly the code libFuzzer runs.
@@ -56,20 +84,29 @@ pub fn decode_request_target(data: &[u8]) {
     }
 }
 
-/// What every refusal must satisfy: a code of the table, a status ≥ 400, and an error body of
-/// the exact SPEC §7 shape.
+/// What every refusal must satisfy: a code of the table with a status ≥ 400, and an error body of
+/// the exact SPEC §7 shape. The JSON round trip of the body costs more than most decodes, so it
+/// runs for the first refusal with each code and whenever the message holds text JSON escapes
+/// (the only way the detail, which may quote the input, can change the shape).
 fn assert_rejection(rejection: &Rejection) {
-    assert!(
-        ErrorCode::ALL.contains(&rejection.code),
-        "code {:?} is not in the table",
-        rejection.code
-    );
+    static ROUND_TRIPPED: AtomicU64 = AtomicU64::new(0);
+    let code = rejection.code;
+    let Some(index) = ErrorCode::ALL.iter().position(|&c| c == code) else {
+        panic!("code {code:?} is not in the table");
+    };
     let body = rejection.error_body();
     assert!(body.status >= 400, "status {} is below 400", body.status);
-    assert_eq!(body.status, rejection.code.status());
-    assert_eq!(body.code, rejection.code.code());
-    let parsed = ErrorBody::parse(body.to_json().as_bytes(), body.status);
-    assert_eq!(parsed.as_ref(), Ok(&body), "the error body does not round-trip");
+    assert_eq!(body.status, code.status());
+    assert_eq!(body.code, code.code());
+    let bit = 1u64 << (index % 64);
+    let escapes = body
+        .message
+        .bytes()
+        .any(|b| b < 0x20 || b >= 0x7f || b == b'"' || b == b'\\');
+    if escapes || ROUND_TRIPPED.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
+        let parsed = ErrorBody::parse(body.to_json().as_bytes(), body.status);
+        assert_eq!(parsed.as_ref(), Ok(&body), "the error body does not round-trip");
+    }
 }
 
 fn decoded_invariants(content_type: Option<&str>, decoded: &DecodedRequest) {
@@ -200,3 +237,268 @@ fn checked_invariants(kind: RequestKind, decoded: &DecodedRequest, checked: &Che
         }
     }
 }
+
+/// The `base64_baseline` target: the inputs of `decode_request`, only Base64-decoded (the standard
+/// engine, no whitespace handling, nothing checked). It measures nothing but how fast libFuzzer
+/// runs the cheapest work on those inputs, the yardstick `decode_request`'s exec/s is compared to.
+pub fn base64_baseline_target(data: &[u8]) {
+    let (_, body) = split_decode_input(data);
+    let decoded = base64::engine::general_purpose::STANDARD.decode(body);
+    std::hint::black_box(decoded.map(|d| d.len()).ok());
+}
+
+/// Splits an `auth_header` input into (Authorization, Date) at the first newline. An input
+/// without a newline has no Date header.
+pub fn split_header_input(data: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match data.iter().position(|&b| b == b'\n') {
+        Some(i) => (&data[..i], Some(&data[i + 1..])),
+        None => (data, None),
+    }
+}
+
+/// The API keys of the `auth_header` target: [`FUZZ_API_KEY`] with [`FUZZ_SHARED_KEY`].
+fn fuzz_shared_key_of(api_key: &str) -> Option<String> {
+    (api_key == FUZZ_API_KEY).then(|| FUZZ_SHARED_KEY.to_owned())
+}
+
+/// The `auth_header` target: Authorization and Date header text through
+/// [`AuthorizationHeader::parse`], [`parse_http_date`], [`check_date`] and [`authenticate`] at
+/// [`fuzz_now`], with [`FUZZ_API_KEY`]'s shared key.
+///
+/// Asserts: a header that parses round-trips through `to_string()` and parse; a date that parses
+/// round-trips through [`format_http_date`] and is accepted exactly when it is within
+/// [`MAX_DATE_SKEW`]; every refusal carries a code of SPEC §2 with the error body of SPEC §7; and
+/// `authenticate` answers what its pieces give when applied in SPEC §2's order (form, pairs,
+/// algorithm, Date, API key, signature), accepting only the canonical signature.
+pub fn auth_header_target(data: &[u8]) {
+    let (authorization, date) = split_header_input(data);
+    let now = fuzz_now();
+
+    // SPEC §1a: a missing header is found first, whatever the other one holds.
+    for (a, d) in [(None, date), (Some(authorization), None)] {
+        match authenticate(a, d, now, fuzz_shared_key_of) {
+            Err(r) => {
+                assert_rejection(&r);
+                assert_eq!(r.code, ErrorCode::MissingHeaders);
+            }
+            Ok(_) => panic!("authenticate accepted a request without both headers"),
+        }
+    }
+
+    let header: Result<AuthorizationHeader, ErrorCode> = match std::str::from_utf8(authorization) {
+        Err(_) => Err(ErrorCode::AuthorizationInvalidHeaders),
+        Ok(text) => match AuthorizationHeader::parse(text) {
+            Ok(header) => {
+                header_invariants(&header);
+                Ok(header)
+            }
+            Err(r) => {
+                assert_rejection(&r);
+                assert!(
+                    matches!(
+                        r.code,
+                        ErrorCode::AuthorizationInvalidHeaders
+                            | ErrorCode::AuthorizationMissingParams
+                            | ErrorCode::HmacRequired
+                    ),
+                    "AuthorizationHeader::parse refused with {:?}",
+                    r.code
+                );
+                Err(r.code)
+            }
+        },
+    };
+    let Some(date) = date else {
+        return;
+    };
+    let date_text = std::str::from_utf8(date).ok();
+    if let Some(text) = date_text {
+        date_invariants(text, now);
+    }
+
+    // SPEC §2's order, from the pieces: the form of the header, then the Date, then the key, then
+    // the signature.
+    let expected: Result<String, ErrorCode> = header.and_then(|header| {
+        let text = date_text.ok_or(ErrorCode::DateHeaderDiff)?;
+        check_date(text, now).map_err(|r| r.code)?;
+        let shared_key = fuzz_shared_key_of(&header.api_key).ok_or(ErrorCode::InvalidApiKey)?;
+        header.verify(&shared_key, text).map_err(|r| r.code)?;
+        // No malleability: what verifies is the canonical Base64 of the MAC.
+        assert_eq!(
+            header.signature,
+            header_signature(&shared_key, text),
+            "a non-canonical header signature verifies"
+        );
+        Ok(header.api_key)
+    });
+    let got = authenticate(Some(authorization), Some(date), now, fuzz_shared_key_of).map_err(|r| {
+        assert_rejection(&r);
+        r.code
+    });
+    assert_eq!(got, expected, "authenticate departs from SPEC §2's order");
+}
+
+fn header_invariants(header: &AuthorizationHeader) {
+    for (name, value) in [
+        ("algorithm", &header.algorithm),
+        ("headers", &header.headers),
+        ("signature", &header.signature),
+        ("apikey", &header.api_key),
+    ] {
+        assert!(!value.is_empty(), "{name} is empty in a parsed header");
+    }
+    assert!(header.algorithm.eq_ignore_ascii_case("hmac-sha256"));
+    assert!(header.headers.eq_ignore_ascii_case("date"));
+    let written = header.to_string();
+    match AuthorizationHeader::parse(&written) {
+        Ok(again) => assert_eq!(&again, header, "the header does not round-trip: {written:?}"),
+        Err(r) => panic!("the header's own form is refused ({r}): {written:?}"),
+    }
+}
+
+fn date_invariants(text: &str, now: SystemTime) {
+    let checked = check_date(text, now);
+    if let Err(r) = &checked {
+        assert_rejection(r);
+        assert_eq!(r.code, ErrorCode::DateHeaderDiff);
+    }
+    match parse_http_date(text) {
+        None => assert!(checked.is_err(), "check_date accepted an unparseable date"),
+        Some(time) => {
+            let formatted = format_http_date(time);
+            assert_eq!(
+                parse_http_date(&formatted),
+                Some(time),
+                "{text:?} does not round-trip through {formatted:?}"
+            );
+            assert!(check_date(&formatted, time).is_ok());
+            let skew = match time.duration_since(now) {
+                Ok(ahead) => ahead,
+                Err(behind) => behind.duration(),
+            };
+            assert_eq!(
+                checked.as_ref().ok(),
+                (skew <= MAX_DATE_SKEW).then_some(&time),
+                "check_date disagrees with the skew of {text:?}"
+            );
+        }
+    }
+}
+
+/// A `multipart/form-data` body: each (part name, content) as a part with a filename and an
+/// `application/octet-stream` type, CRLF line ends, then the closing delimiter.
+pub fn multipart_body(boundary: &str, parts: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, content) in parts {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                 filename=\"request.req\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    body
+}
+
+/// A boundary that occurs in none of `contents`.
+pub fn boundary_for(contents: &[&[u8]]) -> String {
+    (0u32..)
+        .map(|n| format!("lsconform-fuzz-{n}"))
+        .find(|b| !contents.iter().any(|c| contains(c, b.as_bytes())))
+        .expect("some boundary occurs in none of a finite set of inputs")
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The `multipart_body` target: the input as (Content-Type, body) like `decode_request`'s, then
+/// its body as the `file` part of a well-formed multipart body built around it, both through
+/// [`request_file_text`].
+///
+/// Asserts: as sent, a raw body comes back unchanged, a multipart one gives a non-empty part of
+/// the body, and a refusal is `missing_parameters` or `authorization_missing_params` (a raw body
+/// only when empty); built, the `file` part comes back byte for byte (an empty one is
+/// `authorization_missing_params`), whatever other parts surround it and however the boundary is
+/// written.
+pub fn multipart_body_target(data: &[u8]) {
+    let (content_type, body) = split_decode_input(data);
+    let multipart = is_multipart(content_type);
+    match request_file_text(content_type, body) {
+        Ok((transport, text)) => {
+            assert_eq!(transport == Transport::Multipart, multipart);
+            if multipart {
+                assert!(!text.is_empty(), "an empty file part was taken");
+                assert!(contains(body, &text), "the file part is not a part of the body");
+            } else {
+                assert_eq!(&*text, body, "a raw body changed");
+            }
+        }
+        Err(r) => {
+            assert_rejection(&r);
+            assert!(
+                matches!(
+                    r.code,
+                    ErrorCode::MissingParameters | ErrorCode::AuthorizationMissingParams
+                ),
+                "request_file_text refused with {:?}",
+                r.code
+            );
+            if body.is_empty() {
+                assert_eq!(r.code, ErrorCode::MissingParameters);
+            } else {
+                assert!(multipart, "a non-empty raw body was refused");
+            }
+        }
+    }
+
+    // The body as the file part, the first line as a decoy part; the layout and the boundary's
+    // spelling vary with the input's length.
+    let first_line = &data[..data.len() - body.len()];
+    let boundary = boundary_for(&[body, first_line]);
+    let variant = data.len() % 4;
+    let parts: Vec<(&str, &[u8])> = match variant {
+        0 => vec![("file", body)],
+        1 => vec![("data", first_line), ("file", body)],
+        2 => vec![("file", body), ("note", first_line)],
+        _ => vec![("data", first_line), ("file", body), ("File", first_line)],
+    };
+    let built_type = if variant % 2 == 0 {
+        format!("multipart/form-data; boundary={boundary}")
+    } else {
+        format!("Multipart/Form-Data; charset=utf-8; boundary=\"{boundary}\"")
+    };
+    let built = multipart_body(&boundary, &parts);
+    match request_file_text(Some(&built_type), &built) {
+        Ok((transport, text)) => {
+            assert_eq!(transport, Transport::Multipart);
+            assert!(!body.is_empty(), "an empty file part was taken");
+            assert_eq!(&*text, body, "the file part did not come back unchanged");
+        }
+        Err(r) => {
+            assert_rejection(&r);
+            assert!(
+                body.is_empty() && r.code == ErrorCode::AuthorizationMissingParams,
+                "a well-formed multipart body was refused: {r}"
+            );
+        }
+    }
+}
+
+#[cfg(feature = "fuzzing")]
+mod handler;
+#[cfg(feature = "fuzzing")]
+pub use handler::{
+    handler_response, handler_target, split_http_input, HttpInput, HANDLER_API_KEY, HANDLER_SHARED_KEY,
+};
+
+#[cfg(feature = "fuzzing")]
+mod roundtrip;
+#[cfg(feature = "fuzzing")]
+pub use roundtrip::{
+    roundtrip, roundtrip_target, Delivery, FieldValue, Kind, RoundtripInput, Tampering, Text, Wrapping,
+};
