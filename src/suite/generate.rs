@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
-use proptest::strategy::{Strategy, ValueTree};
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -51,8 +51,8 @@ use super::profile::Profile;
 use super::render::{http_date, Prepared};
 use super::runner::{Answer, CaseResult, RunOptions, Verdict};
 use crate::protocol::{
-    decode_request, encode_request_file, format_http_date, inner_signature, AuthorizationHeader, ErrorBody,
-    ErrorCode, Rejection, RequestBuilder, RequestKind, Style, Tamper,
+    decode_request, encode_request_file, format_http_date, inner_signature, AuthorizationHeader,
+    DecodedRequest, ErrorBody, ErrorCode, Rejection, RequestBuilder, RequestKind, Style, Tamper,
 };
 
 /// How many requests `lsconform run` generates when `--generated` is not given.
@@ -704,7 +704,7 @@ impl GeneratedCase {
             (Mutation::None, _) if v.transport != TransportChoice::TextPlain => {
                 Rule::new("§3", Tag::Seed, false, "raw or multipart, any content type")
             }
-            (m, _) => m.rule(v.style),
+            (m, _) => m.rule(v.layout()),
         }
     }
 }
@@ -742,16 +742,16 @@ fn nested(depth: usize, arrays: bool) -> Value {
 
 /// JSON bytes for people: lossy UTF-8, control characters escaped.
 fn for_people(json: &[u8]) -> String {
-    String::from_utf8_lossy(json)
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let text = String::from_utf8_lossy(json);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl GeneratedRequest {
@@ -800,7 +800,7 @@ impl GeneratedRequest {
             .ok_or("generated requests need api_key and shared_key in the profile")?;
         let hardware_id = format!("{}#{index}", self.hardware_id);
         let date = match &self.date {
-            DateChoice::Now => self.style.date(payload_time),
+            DateChoice::Now => self.layout().date(payload_time),
             DateChoice::DaysAgo { days_ago, form } => {
                 form.format(payload_time - Duration::from_secs(u64::from(*days_ago) * 86_400))
             }
@@ -812,7 +812,7 @@ impl GeneratedRequest {
         let product = self.product.code();
         let licensee = self.license.value();
         let mut b = RequestBuilder::activation()
-            .style(self.style)
+            .style(self.layout())
             .hardware_id(&hardware_id)
             .product(product)
             .date(&date);
@@ -984,11 +984,12 @@ impl GeneratedRequest {
         if let Some(ct) = &content_type {
             headers.push(("Content-Type".to_owned(), ct.clone()));
         }
-        let oracle = oracle(profile, content_type.as_deref(), Some(&body));
+        let decoded = decode_request(content_type.as_deref(), &body);
+        let oracle = oracle_of(profile, body.len(), &decoded);
         // What a conforming server reads (an empty value is an absent one), for the echo checks
         // of SPEC §6.
         let present = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
-        let (read_hw, read_id, read_licensee) = match decode_request(content_type.as_deref(), &body) {
+        let (read_hw, read_id, read_licensee) = match decoded {
             Ok(d) => (
                 present(&d.payload.hardware_id),
                 present(&d.payload.request_id),
@@ -1022,6 +1023,24 @@ impl GeneratedRequest {
         })
     }
 
+    /// The layout the request is written in: its `style`, except that a mutation of what a
+    /// layout lacks takes one that has it (the outer MAC and the envelope: schema 2; the inner
+    /// signature: not the Node SDK's).
+    pub fn layout(&self) -> Style {
+        match (&self.mutation, self.style) {
+            (
+                Mutation::CorruptOuter(_)
+                | Mutation::EnvelopeMember { .. }
+                | Mutation::Deep {
+                    in_envelope: true, ..
+                },
+                Style::Schema1,
+            ) => Style::CompactHex,
+            (Mutation::CorruptInner(_), Style::JavaScript) => Style::Python,
+            (_, style) => style,
+        }
+    }
+
     /// One line: the layout, the license, the transport and the mutation.
     pub fn describe(&self) -> String {
         let license = match &self.license {
@@ -1043,7 +1062,9 @@ impl GeneratedRequest {
         let mutation: String = mutation.chars().take(200).collect();
         format!(
             "{} file for {license}, {:?}, {:?}: {mutation}",
-            self.style, self.transport, self.encoding
+            self.layout(),
+            self.transport,
+            self.encoding
         )
     }
 }
@@ -1069,13 +1090,22 @@ impl GeneratedRequest {
 /// ```
 pub fn oracle(profile: &Profile, content_type: Option<&str>, body: Option<&[u8]>) -> Result<(), Rejection> {
     let body = body.unwrap_or_default();
-    if body.len() > profile.max_body {
+    oracle_of(profile, body.len(), &decode_request(content_type, body))
+}
+
+/// [`oracle`] on a body of `len` bytes already decoded.
+fn oracle_of(
+    profile: &Profile,
+    len: usize,
+    decoded: &Result<DecodedRequest, Rejection>,
+) -> Result<(), Rejection> {
+    if len > profile.max_body {
         return Err(Rejection::new(
             ErrorCode::PayloadTooLarge,
             "over the profile's max_body",
         ));
     }
-    let decoded = decode_request(content_type, body)?;
+    let decoded = decoded.as_ref().map_err(Clone::clone)?;
     let checked = decoded.check(RequestKind::Activation)?;
     let Some(c) = &profile.credentials else {
         return Err(Rejection::new(
@@ -1112,14 +1142,15 @@ fn config() -> Config {
     }
 }
 
-/// The value tree of request `index` of a run from `seed`: the same arguments, the same tree.
+/// The value tree of request `index` of a run from `seed`: the same strategy, seed and index, the
+/// same tree.
 fn tree(
-    profile: &Profile,
+    strategy: &BoxedStrategy<GeneratedRequest>,
     seed: u64,
     index: usize,
 ) -> Result<(TestRunner, Box<dyn ValueTree<Value = GeneratedRequest>>), String> {
     let mut runner = TestRunner::new_with_rng(config(), rng(seed, index));
-    let tree = strategies::generated_request(profile)
+    let tree = strategy
         .new_tree(&mut runner)
         .map_err(|e| format!("request {index} could not be generated: {e}"))?;
     Ok((runner, tree))
@@ -1143,9 +1174,10 @@ pub fn requests(
     options: &GenerateOptions,
     now: SystemTime,
 ) -> Result<Vec<GeneratedCase>, String> {
+    let strategy = strategies::generated_request(profile);
     (0..options.requests)
         .map(|i| {
-            let (_, tree) = tree(profile, options.seed, i)?;
+            let (_, tree) = tree(&strategy, options.seed, i)?;
             tree.current().render(profile, i, options.seed, now)
         })
         .collect()
@@ -1160,6 +1192,8 @@ struct Exchange {
     response: Result<Response, ExchangeError>,
     /// Why a seat the request took could not be given back.
     give_back: Option<String>,
+    /// The properties it breaks (judged as soon as the answer is in).
+    violations: Vec<(Property, Violation)>,
 }
 
 /// A property that does not hold for one request.
@@ -1376,6 +1410,7 @@ async fn exchange(client: &Client, profile: &Profile, case: GeneratedCase) -> Ex
         case,
         response,
         give_back,
+        violations: Vec::new(),
     }
 }
 
@@ -1403,7 +1438,7 @@ fn shrink(
     payload_time: SystemTime,
 ) -> Option<Shrunk> {
     let started = Instant::now();
-    let (mut runner, tree) = tree(profile, seed, index).ok()?;
+    let (mut runner, tree) = tree(&strategies::generated_request(profile), seed, index).ok()?;
     let last: RefCell<Option<(Exchange, Violation)>> = RefCell::new(None);
     let steps = Cell::new(0usize);
     let outcome = runner.run_one(tree, |value: GeneratedRequest| {
@@ -1493,48 +1528,75 @@ pub async fn run(
             .collect::<Vec<_>>()
     };
     let payload_time = SystemTime::now();
-    // Written before anything is sent: the trees hold no Send types, and do not cross an await.
-    let values: Result<Vec<GeneratedRequest>, String> = (0..generate.requests)
-        .map(|i| tree(profile, generate.seed, i).map(|(_, t)| t.current()))
-        .collect();
-    let values = match values {
-        Ok(v) => v,
-        Err(e) => return finish(harness_error(e)),
-    };
     let client = Client::new(options.timeout);
     let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
     let no_answer = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new(profile.clone());
     let seed = generate.seed;
-    let tasks: Vec<_> = values
-        .into_iter()
-        .enumerate()
-        .map(|(i, value)| {
-            let (client, limit, no_answer, profile) = (
-                client.clone(),
-                Arc::clone(&limit),
-                Arc::clone(&no_answer),
-                Arc::clone(&shared),
-            );
-            tokio::spawn(async move {
-                let _permit = limit.acquire_owned().await.ok()?;
-                if no_answer.load(Ordering::Relaxed) >= MAX_NO_ANSWER {
-                    return None;
+    // The requests are made and written on a blocking thread (the strategy and its trees are not
+    // Send) while the first ones are already being sent; each task only sends, gives the seat back
+    // and judges.
+    type Made = Result<GeneratedCase, String>;
+    let (made, mut next) = tokio::sync::mpsc::channel::<Made>(64);
+    let producer = {
+        let (profile, n) = (Arc::clone(&shared), generate.requests);
+        tokio::task::spawn_blocking(move || {
+            let strategy = strategies::generated_request(&profile);
+            for i in 0..n {
+                let case = tree(&strategy, seed, i).and_then(|(_, t)| {
+                    t.current()
+                        .render_at(&profile, i, seed, payload_time, SystemTime::now())
+                });
+                let failed = case.is_err();
+                if made.blocking_send(case).is_err() || failed {
+                    break;
                 }
-                let case = value
-                    .render_at(&profile, i, seed, payload_time, SystemTime::now())
-                    .ok()?;
-                let ex = exchange(&client, &profile, case).await;
-                if ex.response.is_err() {
-                    no_answer.fetch_add(1, Ordering::Relaxed);
-                }
-                Some(ex)
-            })
+            }
         })
-        .collect();
+    };
+    let mut tasks = Vec::with_capacity(generate.requests);
+    let mut generation_error = None;
+    while let Some(case) = next.recv().await {
+        let case = match case {
+            Ok(case) => case,
+            Err(e) => {
+                generation_error = Some(e);
+                break;
+            }
+        };
+        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+            break;
+        };
+        if no_answer.load(Ordering::Relaxed) >= MAX_NO_ANSWER {
+            break;
+        }
+        let (client, no_answer, profile, properties) = (
+            client.clone(),
+            Arc::clone(&no_answer),
+            Arc::clone(&shared),
+            properties.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut ex = exchange(&client, &profile, case).await;
+            drop(permit);
+            if ex.response.is_err() {
+                no_answer.fetch_add(1, Ordering::Relaxed);
+            }
+            ex.violations = properties
+                .into_iter()
+                .filter_map(|p| judge(p, &ex, &profile).map(|v| (p, v)))
+                .collect();
+            Some(ex)
+        }));
+    }
+    drop(next);
+    let _ = producer.await;
     let mut exchanges = Vec::with_capacity(tasks.len());
     for task in tasks {
         exchanges.push(task.await.ok().flatten());
+    }
+    if let Some(e) = generation_error {
+        return finish(harness_error(e));
     }
     let sent = exchanges.iter().flatten().count();
     let answered = exchanges
@@ -1548,7 +1610,12 @@ pub async fn run(
         let violations: Vec<(&Exchange, Violation)> = exchanges
             .iter()
             .flatten()
-            .filter_map(|ex| judge(property, ex, profile).map(|v| (ex, v)))
+            .flat_map(|ex| {
+                ex.violations
+                    .iter()
+                    .filter(|(p, _)| *p == property)
+                    .map(move |(_, v)| (ex, v.clone()))
+            })
             .collect();
         let broken = violations.iter().filter(|(_, v)| !v.no_answer).count();
         let first = violations

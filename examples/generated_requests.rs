@@ -1,0 +1,62 @@
+//! Helper of `benches/generated_load.sh` (a benchmark, never a test): writes the requests that
+//! `lsconform run --generated COUNT --seed SEED` sends to the reference server, so that a plain load
+//! generator (wrk) can send the very same bytes.
+//!
+//! ```text
+//! generated_requests COUNT SEED OUT
+//! ```
+//!
+//! One request a line: `Date<TAB>Authorization<TAB>Content-Type (or empty)<TAB>body in hex` (the
+//! bodies hold tabs, line breaks and any byte). The requests are written for the reference seed's
+//! profile (`fixtures/targets/reference.toml`) at the current time: send them within 15 minutes
+//! (SPEC §2).
+
+use std::fmt::Write as _;
+use std::time::{Instant, SystemTime};
+
+use lsconform::suite::generate::{requests, GenerateOptions};
+use lsconform::suite::Profile;
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [count, seed, out] = args.as_slice() else {
+        return Err("usage: generated_requests COUNT SEED OUT".into());
+    };
+    let started = Instant::now();
+    let profile = Profile::reference("http://127.0.0.1");
+    let cases = requests(
+        &profile,
+        &GenerateOptions::new(count.parse()?, seed.parse()?),
+        SystemTime::now(),
+    )?;
+    let mut text = String::new();
+    for case in &cases {
+        let header = |name: &str| {
+            case.request
+                .headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let body = case.request.body.as_deref().unwrap_or_default();
+        writeln!(
+            text,
+            "{}\t{}\t{}\t{}",
+            header("Date"),
+            header("Authorization"),
+            header("Content-Type"),
+            hex::encode(body)
+        )?;
+    }
+    std::fs::write(out, &text)?;
+    let accepted = cases.iter().filter(|c| c.oracle.is_ok()).count();
+    println!(
+        "requests={} accepted_by_the_oracle={accepted} bytes={} seconds={:.2}",
+        cases.len(),
+        text.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
