@@ -801,9 +801,11 @@ impl GeneratedRequest {
         let hardware_id = format!("{}#{index}", self.hardware_id);
         let date = match &self.date {
             DateChoice::Now => self.layout().date(payload_time),
-            DateChoice::DaysAgo { days_ago, form } => {
-                form.format(payload_time - Duration::from_secs(u64::from(*days_ago) * 86_400))
-            }
+            DateChoice::DaysAgo { days_ago, form } => form.format(
+                payload_time
+                    .checked_sub(Duration::from_secs(u64::from(*days_ago) * 86_400))
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+            ),
             DateChoice::Text(text) => text.clone(),
         };
         let request_id = self

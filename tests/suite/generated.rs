@@ -391,3 +391,68 @@ fn lsconform_run_prints_its_seed_and_generated_0_turns_the_generated_cases_off()
     assert!(!stdout.contains("generated"), "{stdout}");
     assert!(stdout.contains("1 cases against"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_mode_runs_on_a_spawned_task() {
+    // The run's future is Send: a caller may spawn it next to other work, as the runner does.
+    let server = ReferenceServer::builder().start().await.unwrap();
+    let profile = Profile::reference(server.uri());
+    let task = tokio::spawn(async move {
+        generate::run(
+            &profile,
+            &GenerateOptions::new(20, 4),
+            &RunOptions::default(),
+            |_| {},
+        )
+        .await
+    });
+    let results = task.await.expect("the task ends");
+    server.shutdown().await;
+    assert_eq!(results.len(), Property::ALL.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_target_costs_a_few_timeouts_and_ends_in_errors_not_passes() {
+    // Accepts connections, never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let options = RunOptions {
+        jobs: 4,
+        timeout: std::time::Duration::from_millis(500),
+    };
+    let started = std::time::Instant::now();
+    let results = generate::run(
+        &Profile::reference(url),
+        &GenerateOptions::new(200, 1),
+        &options,
+        |_| {},
+    )
+    .await;
+    silent.abort();
+    // Three requests without an answer stop the sending: a few timeouts, not 200 / 4 of them.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(results.len(), Property::ALL.len());
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Error, "{}: {:?}", r.id, r.actual);
+    }
+    let first = &results[0];
+    assert_eq!(first.id, Property::NoServerError.id());
+    assert!(
+        first
+            .actual
+            .as_deref()
+            .is_some_and(|a| a.contains("were not sent after 3 without an answer")),
+        "{:?}",
+        first.actual
+    );
+}
