@@ -193,7 +193,7 @@ pub struct Rule {
     pub spec: &'static str,
     /// The tag.
     pub tag: Tag,
-    /// A safety property (a [pinned] one is then MUST).
+    /// A safety property (a `[pinned]` one is then MUST).
     pub safety: bool,
     /// What it is about.
     pub what: &'static str,
