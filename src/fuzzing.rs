@@ -102,7 +102,7 @@ fn assert_rejection(rejection: &Rejection) {
     let escapes = body
         .message
         .bytes()
-        .any(|b| b < 0x20 || b >= 0x7f || b == b'"' || b == b'\\');
+        .any(|b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\');
     if escapes || ROUND_TRIPPED.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
         let parsed = ErrorBody::parse(body.to_json().as_bytes(), body.status);
         assert_eq!(parsed.as_ref(), Ok(&body), "the error body does not round-trip");
