@@ -1,13 +1,70 @@
-//! Replays the committed fuzz inputs of the `decode_request` target through the target's own code
-//! (`lsconform::fuzzing::decode_request_target`) on stable Rust: the seed corpus
-//! `fuzz/corpus/decode_request/` and, when it exists, `fuzz/regressions/decode_request/` (inputs
-//! that once crashed the target). A panic in the target fails the test and names the input.
+//! Replays the committed fuzz inputs of every cargo-fuzz target in `fuzz/` through the target's own
+//! code (`lsconform::fuzzing::<target>_target`) on stable Rust: the generated seeds
+//! `fuzz/seeds/<target>/`, the minimised corpus `fuzz/corpus/<target>/` and, when it exists,
+//! `fuzz/regressions/<target>/` (inputs that once crashed the target). A panic in a target fails
+//! the test and names the input; a missing or empty seed or corpus directory fails it too.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::panic;
 use std::path::{Path, PathBuf};
 
-use lsconform::fuzzing::decode_request_target;
+use lsconform::fuzzing::{
+    auth_header_target, base64_baseline_target, decode_request_target, handler_target, multipart_body_target,
+    roundtrip_target,
+};
+
+/// A cargo-fuzz target: its name, its body, and whose inputs it runs on.
+struct Target {
+    name: &'static str,
+    run: fn(&[u8]),
+    /// The target whose seeds and corpus it uses (its own, but for `base64_baseline`).
+    inputs: &'static str,
+    /// Its dictionary, in `fuzz/`.
+    dict: &'static str,
+}
+
+const TARGETS: &[Target] = &[
+    Target {
+        name: "decode_request",
+        run: decode_request_target,
+        inputs: "decode_request",
+        dict: "decode_request.dict",
+    },
+    Target {
+        name: "base64_baseline",
+        run: base64_baseline_target,
+        inputs: "decode_request",
+        dict: "decode_request.dict",
+    },
+    Target {
+        name: "auth_header",
+        run: auth_header_target,
+        inputs: "auth_header",
+        dict: "auth_header.dict",
+    },
+    Target {
+        name: "multipart_body",
+        run: multipart_body_target,
+        inputs: "multipart_body",
+        dict: "multipart_body.dict",
+    },
+    Target {
+        name: "handler",
+        run: handler_target,
+        inputs: "handler",
+        dict: "handler.dict",
+    },
+    Target {
+        name: "roundtrip",
+        run: roundtrip_target,
+        inputs: "roundtrip",
+        dict: "roundtrip.dict",
+    },
+];
+
+/// `cargo fuzz cmin` keeps the committed corpus at tens of files; thousands mean it was not run.
+const MAX_CORPUS_FILES: usize = 200;
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
@@ -32,79 +89,184 @@ fn inputs(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     inputs
 }
 
-/// Runs every input through the target; panics naming each one that panicked.
-fn replay(inputs: &[(PathBuf, Vec<u8>)]) {
-    let failed: Vec<String> = inputs
+/// The inputs of a directory that must exist and hold some.
+fn required_inputs(dir: &Path, how: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    assert!(dir.is_dir(), "{} is missing; {how}", dir.display());
+    let inputs = inputs(dir);
+    assert!(!inputs.is_empty(), "{} holds no inputs; {how}", dir.display());
+    inputs
+}
+
+/// Runs every input through the target; the names of those it panicked on.
+fn replay(target: &Target, inputs: &[(PathBuf, Vec<u8>)]) -> Vec<String> {
+    inputs
         .iter()
-        .filter(|(_, data)| panic::catch_unwind(|| decode_request_target(data)).is_err())
-        .map(|(path, _)| path.display().to_string())
-        .collect();
+        .filter(|(_, data)| panic::catch_unwind(|| (target.run)(data)).is_err())
+        .map(|(path, _)| format!("{}: {}", target.name, path.display()))
+        .collect()
+}
+
+fn assert_none_failed(failed: Vec<String>) {
     assert!(
         failed.is_empty(),
-        "the decode_request target panicked on:\n{}",
+        "the targets panicked on:\n{}",
         failed.join("\n")
     );
 }
 
-#[test]
-fn every_seed_corpus_input_runs_through_the_target_without_panicking() {
-    let dir = fuzz_dir().join("corpus/decode_request");
-    assert!(
-        dir.is_dir(),
-        "the seed corpus {} is missing; `LSCONFORM_BLESS=1 cargo test --test request_fixtures` writes it",
-        dir.display()
-    );
-    let inputs = inputs(&dir);
-    assert!(
-        inputs.len() >= 10,
-        "the seed corpus {} holds {} inputs; `LSCONFORM_BLESS=1 cargo test --test request_fixtures` writes it",
-        dir.display(),
-        inputs.len()
-    );
-    replay(&inputs);
-}
+const SEEDS_HOW: &str = "`LSCONFORM_BLESS=1 cargo test --test request_fixtures` writes it";
+const CORPUS_HOW: &str = "fuzz the target and minimise the corpus into it (fuzz/README.md)";
 
 #[test]
-fn every_regression_input_runs_through_the_target_without_panicking() {
-    let dir = fuzz_dir().join("regressions/decode_request");
-    if !dir.exists() {
-        return;
+fn every_seed_runs_through_its_target_without_panicking() {
+    let mut failed = Vec::new();
+    for target in TARGETS {
+        let dir = fuzz_dir().join("seeds").join(target.inputs);
+        failed.extend(replay(target, &required_inputs(&dir, SEEDS_HOW)));
     }
-    let inputs = inputs(&dir);
-    assert!(
-        !inputs.is_empty(),
-        "{} exists but holds no inputs: remove it or add the crashing input",
-        dir.display()
-    );
-    replay(&inputs);
+    assert_none_failed(failed);
 }
 
 #[test]
-fn the_target_does_not_panic_on_degenerate_inputs() {
+fn every_minimised_corpus_input_runs_through_its_target_without_panicking() {
+    let mut failed = Vec::new();
+    for target in TARGETS {
+        let dir = fuzz_dir().join("corpus").join(target.inputs);
+        let inputs = required_inputs(&dir, CORPUS_HOW);
+        assert!(
+            inputs.len() <= MAX_CORPUS_FILES,
+            "{} holds {} inputs: minimise it (`cargo fuzz cmin`, fuzz/README.md)",
+            dir.display(),
+            inputs.len()
+        );
+        failed.extend(replay(target, &inputs));
+    }
+    assert_none_failed(failed);
+}
+
+#[test]
+fn every_regression_input_runs_through_its_target_without_panicking() {
+    let dir = fuzz_dir().join("regressions");
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
+    let names: BTreeSet<String> = TARGETS.iter().map(|t| t.name.to_owned()).collect();
+    let mut failed = Vec::new();
+    for entry in entries {
+        let path = entry.expect("a readable directory entry").path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        assert!(
+            path.is_dir() && names.contains(&name),
+            "{} is not a target's regression directory (one of {names:?})",
+            path.display()
+        );
+        let target = TARGETS.iter().find(|t| t.name == name).expect("a known target");
+        let inputs = inputs(&path);
+        assert!(
+            !inputs.is_empty(),
+            "{} exists but holds no inputs: remove it or add the crashing input",
+            path.display()
+        );
+        failed.extend(replay(target, &inputs));
+    }
+    assert_none_failed(failed);
+}
+
+#[test]
+fn the_targets_do_not_panic_on_degenerate_inputs() {
     let mut inputs: Vec<Vec<u8>> = vec![
         Vec::new(),
         b"\n".to_vec(),
         b"\n\n".to_vec(),
+        b"\r\n\r\n".to_vec(),
         b"\xFF\n".to_vec(),
+        b"\xFF\n\xFF".to_vec(),
+        b"\x00".to_vec(),
+        vec![0xFF; 64],
         b"multipart/form-data; boundary=\n".to_vec(),
         b"multipart/\n--\r\n".to_vec(),
         b"text/plain\n\xEF\xBB\xBF".to_vec(),
         b"text/plain\n====".to_vec(),
+        b"POST /api/v4/activate_offline\n\n".to_vec(),
+        b"POST /api/v4/activate_offline\nDate:\nAuthorization:\n\n".to_vec(),
+        b"POST  \n".to_vec(),
+        b"POST http://[::1\n\n".to_vec(),
+        b" /\n".to_vec(),
     ];
-    // Every prefix of a multipart seed: truncated framing at each byte.
-    let seed = fuzz_dir().join("corpus/decode_request/python-activation.multipart");
-    if let Ok(data) = fs::read(seed) {
-        inputs.extend((0..data.len()).map(|n| data[..n].to_vec()));
+    // Every prefix of a multipart seed and of a signed request: truncated framing at each byte.
+    for seed in [
+        "seeds/decode_request/python-activation.multipart",
+        "seeds/handler/activate.multipart",
+    ] {
+        if let Ok(data) = fs::read(fuzz_dir().join(seed)) {
+            inputs.extend((0..data.len()).step_by(7).map(|n| data[..n].to_vec()));
+        }
     }
-    for data in &inputs {
-        decode_request_target(data);
+    for target in TARGETS {
+        for data in &inputs {
+            (target.run)(data);
+        }
     }
 }
 
 #[test]
-fn the_dictionary_is_in_libfuzzer_format() {
-    let path = fuzz_dir().join("decode_request.dict");
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+fn every_fuzz_target_is_one_line_calling_its_function_here() {
+    let manifest = fs::read_to_string(fuzz_dir().join("Cargo.toml")).expect("fuzz/Cargo.toml");
+    let bins: BTreeSet<String> = manifest
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("name = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|name| *name != "lsconform-fuzz")
+        .map(str::to_owned)
+        .collect();
+    let known: BTreeSet<String> = TARGETS.iter().map(|t| t.name.to_owned()).collect();
+    assert_eq!(
+        bins, known,
+        "fuzz/Cargo.toml's targets and this test's table differ"
+    );
+    for target in TARGETS {
+        let path = fuzz_dir()
+            .join("fuzz_targets")
+            .join(format!("{}.rs", target.name));
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let call = format!(
+            "libfuzzer_sys::fuzz_target!(|data: &[u8]| lsconform::fuzzing::{}_target(data));",
+            target.name
+        );
+        assert!(
+            text.contains(&call),
+            "{} does not consist of `{call}`",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn the_dictionaries_are_in_libfuzzer_format() {
+    let mut dicts: BTreeSet<&str> = TARGETS.iter().map(|t| t.dict).collect();
+    for entry in fs::read_dir(fuzz_dir()).expect("fuzz/") {
+        let path = entry.expect("a readable directory entry").path();
+        if path.extension().is_some_and(|e| e == "dict") {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            assert!(dicts.remove(name.as_str()), "{name} is no target's dictionary");
+            check_dictionary(&path);
+        }
+    }
+    assert!(dicts.is_empty(), "dictionaries missing from fuzz/: {dicts:?}");
+}
+
+fn check_dictionary(path: &Path) {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let file = path.display();
     let mut entries = 0;
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -120,12 +282,12 @@ fn the_dictionary_is_in_libfuzzer_format() {
                     && name[..name.len() - 1]
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_')),
-            "line {}: bad entry name in {line:?}",
+            "{file}:{}: bad entry name in {line:?}",
             n + 1
         );
         assert!(
             value.len() >= 2 && value.ends_with('"'),
-            "line {}: not quoted: {line:?}",
+            "{file}:{}: not quoted: {line:?}",
             n + 1
         );
         let inner = &value.as_bytes()[1..value.len() - 1];
@@ -141,13 +303,13 @@ fn the_dictionary_is_in_libfuzzer_format() {
                     {
                         i += 4
                     }
-                    _ => panic!("line {}: bad escape in {line:?}", n + 1),
+                    _ => panic!("{file}:{}: bad escape in {line:?}", n + 1),
                 },
-                b'"' => panic!("line {}: unescaped quote in {line:?}", n + 1),
+                b'"' => panic!("{file}:{}: unescaped quote in {line:?}", n + 1),
                 _ => i += 1,
             }
         }
         entries += 1;
     }
-    assert!(entries > 10, "the dictionary holds {entries} entries");
+    assert!(entries > 10, "{file} holds {entries} entries");
 }
