@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # The speed of every fuzz target (a benchmark, not a test; issue 5's "Speed"). Two measurements,
-# both on the --sanitizer none build, each target right after the other so that the same load
-# weighs on all:
+# each target right after the other so that the same load weighs on all:
 #
-# 1. fuzzing: each target fuzzed for RUNS executions (default 1000000) from its seeds and committed
+# 1. fuzzing (the --sanitizer none build): each target fuzzed for RUNS executions (default 1000000) from its seeds and committed
 #    corpus into a scratch directory, libFuzzer's exec/s (from the wall clock, more precise than
 #    libFuzzer's whole-second figure); base64_baseline on decode_request's inputs, and the ratio;
-# 2. the same inputs: decode_request and base64_baseline each run every seed and corpus input of
-#    decode_request REPEAT times (default 2000) without mutating, and the ratio.
+# 2. the same inputs: decode_request's seeds and corpus, PASSES times (default 2000), through
+#    base64_baseline, the decoder alone and the decode_request target, in process (a release build
+#    of an ignored test in tests/fuzz_corpus.rs), and the ratios.
 #
-#   fuzz/speed.sh [RUNS] [REPEAT]
+#   fuzz/speed.sh [RUNS] [PASSES]
 set -euo pipefail
 cd "$(dirname "$0")"
 runs=${1:-1000000}
-repeat=${2:-2000}
+passes=${2:-2000}
 cargo fuzz build --sanitizer none >&2
 bin=target/x86_64-unknown-linux-gnu/release
 scratch=$(mktemp -d)
@@ -37,17 +37,8 @@ for t in decode_request base64_baseline auth_header multipart_body handler round
 done
 echo "fuzzing: decode_request at $((100 * fuzzed[decode_request] / fuzzed[base64_baseline]))% of base64_baseline"
 
-# The same inputs: libFuzzer runs files given by name -runs times each, without mutating them.
-mapfile -t files < <(find "seeds/decode_request" "corpus/decode_request" -type f | sort)
-total=$((${#files[@]} * repeat))
-declare -A replayed
-for t in decode_request base64_baseline; do
-    start=$(now)
-    "$bin/$t" -runs="$repeat" "${files[@]}" >"$scratch/$t.replay.log" 2>&1 \
-        || { tail -40 "$scratch/$t.replay.log" >&2; exit 1; }
-    end=$(now)
-    replayed[$t]=$(rate "$total" "$start" "$end")
-    printf '%-16s %12d %10.1f %12d  (the same %d inputs x %d)\n' "$t" "$total" \
-        "$(python3 -c "print($end - $start)")" "${replayed[$t]}" "${#files[@]}" "$repeat"
-done
-echo "same inputs: decode_request at $((100 * replayed[decode_request] / replayed[base64_baseline]))% of base64_baseline"
+# The same inputs, in process and without libFuzzer or its instrumentation: a release build of
+# tests/fuzz_corpus.rs's ignored benchmark (libFuzzer's own replay of named files reads the file
+# again for every run, which would swamp Base64).
+(cd .. && LSCONFORM_SPEED_PASSES=$passes cargo test --release --test fuzz_corpus -- --ignored --nocapture \
+    speed_of_decode_request_against_base64_on_the_same_inputs 2>/dev/null | grep -E 'exec/s|same inputs')

@@ -8,10 +8,11 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::panic;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use lsconform::fuzzing::{
     auth_header_target, base64_baseline_target, decode_request_target, handler_target, multipart_body_target,
-    roundtrip_target,
+    roundtrip_target, split_decode_input,
 };
 
 /// A cargo-fuzz target: its name, its body, and whose inputs it runs on.
@@ -312,4 +313,49 @@ fn check_dictionary(path: &Path) {
         entries += 1;
     }
     assert!(entries > 10, "{file} holds {entries} entries");
+}
+
+/// Not a test but a benchmark (`fuzz/speed.sh` runs it with `--release`): `decode_request`'s cost
+/// against Base64 alone on the same inputs (its seeds and corpus), in process and without
+/// libFuzzer's instrumentation, `LSCONFORM_SPEED_PASSES` passes (default 2000). It prints the
+/// decoder alone (`protocol::decode_request`: transport, Base64, JSON) too.
+#[test]
+#[ignore = "a benchmark: fuzz/speed.sh runs it with --release"]
+fn speed_of_decode_request_against_base64_on_the_same_inputs() {
+    let mut inputs = required_inputs(&fuzz_dir().join("seeds/decode_request"), SEEDS_HOW);
+    inputs.extend(required_inputs(
+        &fuzz_dir().join("corpus/decode_request"),
+        CORPUS_HOW,
+    ));
+    let passes: usize = std::env::var("LSCONFORM_SPEED_PASSES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    fn decoder_alone(data: &[u8]) {
+        let (content_type, body) = split_decode_input(data);
+        std::hint::black_box(lsconform::protocol::decode_request(content_type, body).is_ok());
+    }
+    let runs = passes * inputs.len();
+    let mut rates = Vec::new();
+    for (name, run) in [
+        ("base64_baseline", base64_baseline_target as fn(&[u8])),
+        ("decode_request (the decoder alone)", decoder_alone),
+        ("decode_request (the target)", decode_request_target),
+    ] {
+        inputs.iter().for_each(|(_, data)| run(data));
+        let start = Instant::now();
+        for _ in 0..passes {
+            inputs.iter().for_each(|(_, data)| run(data));
+        }
+        let rate = runs as f64 / start.elapsed().as_secs_f64();
+        println!("{name:<36} {runs:>10} runs {rate:>12.0} exec/s");
+        rates.push(rate);
+    }
+    println!(
+        "same inputs, in process: the decoder alone at {:.0}%, the decode_request target at {:.0}% \
+         of base64_baseline ({} inputs x {passes})",
+        100.0 * rates[1] / rates[0],
+        100.0 * rates[2] / rates[0],
+        inputs.len()
+    );
 }
