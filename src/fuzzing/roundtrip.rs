@@ -161,21 +161,7 @@ pub struct RoundtripInput {
 
 /// The members the protocol reads or the builder writes itself; an extra member of such a name
 /// is renamed, so that the extras never change what the protocol decides.
-const RESERVED: &[&str] = &[
-    "request",
-    "license_key",
-    "username",
-    "password",
-    "hardware_id",
-    "product",
-    "date",
-    "api_key",
-    "client_id",
-    "request_id",
-    "signature",
-    "bundle_code",
-    "schema_version",
-];
+const RESERVED: &[&str] = crate::suite::generate::strategies::RESERVED_NAMES;
 
 /// The name an extra member is written under.
 pub fn extra_name(name: &str) -> String {
