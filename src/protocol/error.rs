@@ -88,6 +88,26 @@ error_table! {
 }
 
 impl ErrorCode {
+    /// The refusals of SPEC §5, the business rules: a request whose transport, file, fields and
+    /// signatures are all good may still get one of these (and only these, or a 200).
+    ///
+    /// ```
+    /// use lsconform::protocol::ErrorCode;
+    /// assert!(ErrorCode::BUSINESS.contains(&ErrorCode::LicenseActivatedMaxTimes));
+    /// assert!(!ErrorCode::BUSINESS.contains(&ErrorCode::SignatureMismatch));
+    /// ```
+    pub const BUSINESS: &'static [ErrorCode] = &[
+        ErrorCode::UnknownProduct,
+        ErrorCode::LicenseNotFound,
+        ErrorCode::LicenseNotEnabled,
+        ErrorCode::LicenseNotActive,
+        ErrorCode::LicenseExpired,
+        ErrorCode::TrialExpired,
+        ErrorCode::LicenseTypeNotSupportedOffline,
+        ErrorCode::LicenseActivatedMaxTimes,
+        ErrorCode::RequestIdConflict,
+    ];
+
     /// The wire code the reference server answers, e.g. `"missing_headers"`.
     pub const fn code(self) -> &'static str {
         self.accepted_codes()[0]

@@ -1189,36 +1189,23 @@ pub fn requests(
 
 /// One request sent, and what came back.
 #[derive(Debug, Clone)]
-struct Exchange {
-    case: GeneratedCase,
-    response: Result<Response, ExchangeError>,
+pub(super) struct Exchange {
+    pub(super) case: GeneratedCase,
+    pub(super) response: Result<Response, ExchangeError>,
     /// Why a seat the request took could not be given back.
-    give_back: Option<String>,
+    pub(super) give_back: Option<String>,
     /// The properties it breaks (judged as soon as the answer is in).
-    violations: Vec<(Property, Violation)>,
+    pub(super) violations: Vec<(Property, Violation)>,
 }
 
 /// A property that does not hold for one request.
 #[derive(Debug, Clone)]
-struct Violation {
-    rule: Rule,
-    mismatch: Mismatch,
-    /// No answer at all (an error of the case, never a pass; not shrunk).
-    no_answer: bool,
+pub(super) struct Violation {
+    pub(super) rule: Rule,
+    pub(super) mismatch: Mismatch,
+    /// No answer at all (an error of the case, never a pass).
+    pub(super) no_answer: bool,
 }
-
-/// SPEC §5's codes: a request the oracle accepts may still be refused with one of these.
-const BUSINESS: &[ErrorCode] = &[
-    ErrorCode::UnknownProduct,
-    ErrorCode::LicenseNotFound,
-    ErrorCode::LicenseNotEnabled,
-    ErrorCode::LicenseNotActive,
-    ErrorCode::LicenseExpired,
-    ErrorCode::TrialExpired,
-    ErrorCode::LicenseTypeNotSupportedOffline,
-    ErrorCode::LicenseActivatedMaxTimes,
-    ErrorCode::RequestIdConflict,
-];
 
 fn code_of(response: &Response) -> Option<String> {
     serde_json::from_slice::<Value>(&response.body)
@@ -1233,7 +1220,8 @@ fn is_error(code: ErrorCode, response: &Response, answered: Option<&str>) -> boo
         && answered.is_some_and(|a| code.accepted_codes().contains(&a))
 }
 
-fn judge(property: Property, ex: &Exchange, profile: &Profile) -> Option<Violation> {
+/// Whether `property` holds for one exchange, and if not, why.
+pub(super) fn judge(property: Property, ex: &Exchange, profile: &Profile) -> Option<Violation> {
     let violation = |rule: Rule, expected: String, actual: String| {
         Some(Violation {
             rule,
@@ -1303,7 +1291,13 @@ fn judge(property: Property, ex: &Exchange, profile: &Profile) -> Option<Violati
                     judge::summarize(response),
                 ),
                 Ok(()) if response.status == 200 => None,
-                Ok(()) if BUSINESS.iter().any(|b| is_error(*b, response, code.as_deref())) => None,
+                Ok(())
+                    if ErrorCode::BUSINESS
+                        .iter()
+                        .any(|b| is_error(*b, response, code.as_deref())) =>
+                {
+                    None
+                }
                 Ok(()) => violation(
                     ex.case.rule(),
                     "200, or a refusal of SPEC §5 (unknown_product, license_*, …): protocol accepts it"
@@ -1401,43 +1395,204 @@ async fn give_back(
     }
 }
 
-/// Sends one case and gives back the seat it took.
-async fn exchange(client: &Client, profile: &Profile, case: GeneratedCase) -> Exchange {
+/// Sends one case, gives back the seat it took, and judges the answer against `properties`.
+async fn exchange(
+    client: &Client,
+    profile: &Profile,
+    case: GeneratedCase,
+    properties: &[Property],
+) -> Exchange {
     let response = client.send(&case.request).await;
     let give_back = match &response {
         Ok(r) if r.status == 200 => give_back(client, profile, &case, r).await,
         _ => None,
     };
-    Exchange {
+    let mut ex = Exchange {
         case,
         response,
         give_back,
         violations: Vec::new(),
+    };
+    ex.violations = properties
+        .iter()
+        .filter_map(|p| judge(*p, &ex, profile).map(|v| (*p, v)))
+        .collect();
+    ex
+}
+
+// ------------------------------------------------------------------ sending a stream of requests
+
+/// How many generated requests a stream sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Budget {
+    /// This many.
+    Requests(usize),
+    /// As many as are sent in this time (at most this many, when given).
+    Time(Duration, Option<usize>),
+}
+
+impl Budget {
+    fn allows(self, index: usize, started: Instant) -> bool {
+        match self {
+            Budget::Requests(n) => index < n,
+            Budget::Time(d, n) => started.elapsed() < d && n.is_none_or(|n| index < n),
+        }
     }
+}
+
+/// What a stream of generated requests did.
+#[derive(Debug, Default)]
+pub(super) struct Streamed {
+    /// Requests sent (each ended with an answer or an exchange error).
+    pub(super) sent: usize,
+    /// Requests that got an HTTP answer.
+    pub(super) answered: usize,
+    /// The stream stopped after [`MAX_NO_ANSWER`] requests in a row got no answer.
+    pub(super) gave_up: bool,
+    /// A request could not be made, or a request's task failed: the harness broke.
+    pub(super) harness_error: Option<String>,
+}
+
+/// Sends generated requests from `seed` to `profile`'s target within `budget` (`options.jobs` at a
+/// time, each bounded by `options.timeout`), judges each answer against `properties`, and hands
+/// every [`Exchange`] to `on_exchange` as it ends; only what `on_exchange` keeps stays in memory.
+/// After [`MAX_NO_ANSWER`] requests in a row without an answer, the rest are not sent.
+pub(super) async fn stream(
+    profile: &Profile,
+    seed: u64,
+    budget: Budget,
+    options: &RunOptions,
+    properties: &[Property],
+    payload_time: SystemTime,
+    mut on_exchange: impl FnMut(Exchange),
+) -> Streamed {
+    let started = Instant::now();
+    let client = Client::new(options.timeout);
+    let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
+    let silent_in_a_row = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(profile.clone());
+    let properties: Arc<[Property]> = properties.into();
+    // The requests are made and written on a blocking thread (the strategy and its trees are not
+    // Send) while the first ones are already being sent; each task only sends, gives the seat back
+    // and judges.
+    type Made = Result<GeneratedCase, String>;
+    let (made, mut next) = tokio::sync::mpsc::channel::<Made>(64);
+    let producer = {
+        let profile = Arc::clone(&shared);
+        tokio::task::spawn_blocking(move || {
+            let strategy = strategies::generated_request(&profile);
+            let mut i = 0;
+            while budget.allows(i, started) {
+                let case = tree(&strategy, seed, i).and_then(|(_, t)| {
+                    t.current()
+                        .render_at(&profile, i, seed, payload_time, SystemTime::now())
+                });
+                let failed = case.is_err();
+                if made.blocking_send(case).is_err() || failed {
+                    break;
+                }
+                i += 1;
+            }
+        })
+    };
+    let mut out = Streamed::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut ended = |done: Result<Exchange, tokio::task::JoinError>, out: &mut Streamed| match done {
+        Ok(ex) => {
+            out.sent += 1;
+            out.answered += usize::from(ex.response.is_ok());
+            on_exchange(ex);
+        }
+        Err(e) => {
+            out.harness_error
+                .get_or_insert(format!("a request's task failed: {e}"));
+        }
+    };
+    while let Some(case) = next.recv().await {
+        let case = match case {
+            Ok(case) => case,
+            Err(e) => {
+                out.harness_error = Some(e);
+                break;
+            }
+        };
+        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+            break;
+        };
+        if silent_in_a_row.load(Ordering::Relaxed) >= MAX_NO_ANSWER {
+            out.gave_up = true;
+            break;
+        }
+        if !budget.allows(case.index, started) {
+            break;
+        }
+        let (client, silent, profile, properties) = (
+            client.clone(),
+            Arc::clone(&silent_in_a_row),
+            Arc::clone(&shared),
+            Arc::clone(&properties),
+        );
+        tasks.spawn(async move {
+            let ex = exchange(&client, &profile, case, &properties).await;
+            drop(permit);
+            if ex.response.is_err() {
+                silent.fetch_add(1, Ordering::Relaxed);
+            } else {
+                silent.store(0, Ordering::Relaxed);
+            }
+            ex
+        });
+        while let Some(done) = tasks.try_join_next() {
+            ended(done, &mut out);
+        }
+    }
+    drop(next);
+    let _ = producer.await;
+    while let Some(done) = tasks.join_next().await {
+        ended(done, &mut out);
+    }
+    out
 }
 
 // ------------------------------------------------------------------ shrinking
 
-/// The smallest request proptest found that still breaks the property (at the same severity).
-struct Shrunk {
-    exchange: Exchange,
-    violation: Violation,
-    steps: usize,
-    elapsed: Duration,
+/// The smallest request proptest found that is still refused by `keep` (what the request broke).
+pub(super) struct Shrunk {
+    pub(super) exchange: Exchange,
+    pub(super) violation: Violation,
+    pub(super) steps: usize,
+    pub(super) elapsed: Duration,
 }
 
-/// Shrinks request `index` against the live target: proptest's `run_one` on the request's own value
-/// tree, each step written and sent again (on the runtime of `handle`, from this blocking thread).
+impl Shrunk {
+    /// How it was found, for people.
+    pub(super) fn how(&self, index: usize) -> String {
+        format!(
+            "shrunk in {} step(s){} from request #{index}",
+            self.steps,
+            if self.steps as u32 >= MAX_SHRINK_STEPS || self.elapsed >= MAX_SHRINK_TIME {
+                " (the limit: it may shrink further)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// Shrinks request `index` of the run from `seed` against the live target: proptest's `run_one`
+/// on the request's own value tree, each step written, sent again and judged against `properties`
+/// (on the runtime of `handle`, from this blocking thread). `keep` says whether a step still shows
+/// the same problem, and which.
 #[allow(clippy::too_many_arguments)]
-fn shrink(
+pub(super) fn shrink(
     handle: &tokio::runtime::Handle,
-    property: Property,
     profile: &Profile,
     seed: u64,
     index: usize,
-    severity: Severity,
     client: &Client,
     payload_time: SystemTime,
+    properties: &[Property],
+    keep: impl Fn(&Exchange) -> Option<Violation>,
 ) -> Option<Shrunk> {
     let started = Instant::now();
     let (mut runner, tree) = tree(&strategies::generated_request(profile), seed, index).ok()?;
@@ -1448,14 +1603,14 @@ fn shrink(
         let Ok(case) = value.render_at(profile, index, seed, payload_time, SystemTime::now()) else {
             return Ok(());
         };
-        let ex = handle.block_on(exchange(client, profile, case));
-        match judge(property, &ex, profile) {
-            Some(v) if !v.no_answer && rank(v.rule.severity()) >= rank(severity) => {
+        let ex = handle.block_on(exchange(client, profile, case, properties));
+        match keep(&ex) {
+            Some(v) => {
                 let why = format!("{}: {}", v.mismatch.expected, v.mismatch.actual);
                 *last.borrow_mut() = Some((ex, v));
                 Err(TestCaseError::fail(why))
             }
-            _ => Ok(()),
+            None => Ok(()),
         }
     });
     match outcome {
@@ -1467,6 +1622,36 @@ fn shrink(
         }),
         _ => None,
     }
+}
+
+/// [`shrink`] on a blocking thread of the current runtime.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn shrink_in_background(
+    profile: &Profile,
+    seed: u64,
+    index: usize,
+    options: &RunOptions,
+    payload_time: SystemTime,
+    properties: Vec<Property>,
+    keep: impl Fn(&Exchange) -> Option<Violation> + Send + 'static,
+) -> Option<Shrunk> {
+    let handle = tokio::runtime::Handle::current();
+    let (profile, client) = (profile.clone(), Client::new(options.timeout));
+    tokio::task::spawn_blocking(move || {
+        shrink(
+            &handle,
+            &profile,
+            seed,
+            index,
+            &client,
+            payload_time,
+            &properties,
+            keep,
+        )
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 // ------------------------------------------------------------------ the run
@@ -1487,11 +1672,47 @@ fn result(property: Property, rule: Rule, verdict: Verdict, elapsed: Duration) -
     }
 }
 
+/// What a run keeps of one property: how many requests broke it, and the worst of them.
+#[derive(Default)]
+struct Tally {
+    /// Requests that broke it with an answer.
+    broken: usize,
+    /// The most severe of those, the earliest among equals.
+    first: Option<(Exchange, Violation)>,
+    /// Requests that got no answer (for [`Property::NoServerError`]).
+    silent: usize,
+    /// The earliest of those.
+    first_silent: Option<(Exchange, Violation)>,
+}
+
+impl Tally {
+    fn add(&mut self, ex: &Exchange, v: &Violation) {
+        let earlier = |kept: &Option<(Exchange, Violation)>, worse: bool| match kept {
+            None => true,
+            Some((k, kv)) => {
+                (worse && rank(v.rule.severity()) > rank(kv.rule.severity()))
+                    || (rank(v.rule.severity()) == rank(kv.rule.severity()) && ex.case.index < k.case.index)
+            }
+        };
+        if v.no_answer {
+            self.silent += 1;
+            if earlier(&self.first_silent, false) {
+                self.first_silent = Some((ex.clone(), v.clone()));
+            }
+        } else {
+            self.broken += 1;
+            if earlier(&self.first, true) {
+                self.first = Some((ex.clone(), v.clone()));
+            }
+        }
+    }
+}
+
 /// Sends `generate.requests` generated requests to `profile`'s target (`options.jobs` at a time,
 /// each bounded by `options.timeout`), judges every answer against each selected [`Property`],
 /// shrinks the first request that breaks one, and returns one [`CaseResult`] per property;
 /// `progress` hears of each as it ends. Without credentials in the profile, the properties are
-/// skipped; after three requests without an answer, the rest are not sent.
+/// skipped; after three requests in a row without an answer, the rest are not sent.
 pub async fn run(
     profile: &Profile,
     generate: &GenerateOptions,
@@ -1520,124 +1741,60 @@ pub async fn run(
                 .collect(),
         );
     }
-    let harness_error = |why: String| {
-        properties
-            .iter()
-            .map(|p| CaseResult {
-                actual: Some(why.clone()),
-                ..result(*p, p.rule(), Verdict::Error, started.elapsed())
-            })
-            .collect::<Vec<_>>()
-    };
     let payload_time = SystemTime::now();
-    let client = Client::new(options.timeout);
-    let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
-    let no_answer = Arc::new(AtomicUsize::new(0));
-    let shared = Arc::new(profile.clone());
     let seed = generate.seed;
-    // The requests are made and written on a blocking thread (the strategy and its trees are not
-    // Send) while the first ones are already being sent; each task only sends, gives the seat back
-    // and judges.
-    type Made = Result<GeneratedCase, String>;
-    let (made, mut next) = tokio::sync::mpsc::channel::<Made>(64);
-    let producer = {
-        let (profile, n) = (Arc::clone(&shared), generate.requests);
-        tokio::task::spawn_blocking(move || {
-            let strategy = strategies::generated_request(&profile);
-            for i in 0..n {
-                let case = tree(&strategy, seed, i).and_then(|(_, t)| {
-                    t.current()
-                        .render_at(&profile, i, seed, payload_time, SystemTime::now())
-                });
-                let failed = case.is_err();
-                if made.blocking_send(case).is_err() || failed {
-                    break;
+    let mut tallies: Vec<Tally> = properties.iter().map(|_| Tally::default()).collect();
+    let mut stuck: (usize, Option<Exchange>) = (0, None);
+    let streamed = stream(
+        profile,
+        seed,
+        Budget::Requests(generate.requests),
+        options,
+        &properties,
+        payload_time,
+        |ex| {
+            for (p, v) in &ex.violations {
+                if let Some(i) = properties.iter().position(|q| q == p) {
+                    tallies[i].add(&ex, v);
                 }
             }
-        })
-    };
-    let mut tasks = Vec::with_capacity(generate.requests);
-    let mut generation_error = None;
-    while let Some(case) = next.recv().await {
-        let case = match case {
-            Ok(case) => case,
-            Err(e) => {
-                generation_error = Some(e);
-                break;
+            // A seat a correctly accepted request took and could not give back.
+            if ex.give_back.is_some() && ex.case.oracle.is_ok() {
+                stuck.0 += 1;
+                if stuck.1.as_ref().is_none_or(|s| ex.case.index < s.case.index) {
+                    stuck.1 = Some(ex);
+                }
             }
-        };
-        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
-            break;
-        };
-        if no_answer.load(Ordering::Relaxed) >= MAX_NO_ANSWER {
-            break;
-        }
-        let (client, no_answer, profile, properties) = (
-            client.clone(),
-            Arc::clone(&no_answer),
-            Arc::clone(&shared),
-            properties.clone(),
+        },
+    )
+    .await;
+    if let Some(why) = streamed.harness_error {
+        return finish(
+            properties
+                .iter()
+                .map(|p| CaseResult {
+                    actual: Some(why.clone()),
+                    ..result(*p, p.rule(), Verdict::Error, started.elapsed())
+                })
+                .collect(),
         );
-        tasks.push(tokio::spawn(async move {
-            let mut ex = exchange(&client, &profile, case).await;
-            drop(permit);
-            if ex.response.is_err() {
-                no_answer.fetch_add(1, Ordering::Relaxed);
-            }
-            ex.violations = properties
-                .into_iter()
-                .filter_map(|p| judge(p, &ex, &profile).map(|v| (p, v)))
-                .collect();
-            Some(ex)
-        }));
     }
-    drop(next);
-    let _ = producer.await;
-    let mut exchanges = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        exchanges.push(task.await.ok().flatten());
-    }
-    if let Some(e) = generation_error {
-        return finish(harness_error(e));
-    }
-    let sent = exchanges.iter().flatten().count();
-    let answered = exchanges
-        .iter()
-        .flatten()
-        .filter(|ex| ex.response.is_ok())
-        .count();
-    let unsent = generate.requests - sent;
+    let answered = streamed.answered;
+    let unsent = generate.requests - streamed.sent;
     let mut results = Vec::new();
-    for property in properties {
-        let violations: Vec<(&Exchange, Violation)> = exchanges
-            .iter()
-            .flatten()
-            .flat_map(|ex| {
-                ex.violations
-                    .iter()
-                    .filter(|(p, _)| *p == property)
-                    .map(move |(_, v)| (ex, v.clone()))
-            })
-            .collect();
-        let broken = violations.iter().filter(|(_, v)| !v.no_answer).count();
-        let first = violations
-            .iter()
-            .filter(|(_, v)| !v.no_answer)
-            .max_by_key(|(ex, v)| (rank(v.rule.severity()), std::cmp::Reverse(ex.case.index)));
+    for (property, tally) in properties.iter().copied().zip(tallies) {
         let elapsed = || started.elapsed();
-        let Some((ex, found)) = first else {
+        let Some((ex, found)) = tally.first else {
             // No answer to judge is an error of the case, never a pass.
-            let silent: Vec<&(&Exchange, Violation)> =
-                violations.iter().filter(|(_, v)| v.no_answer).collect();
-            let r = match silent.first() {
+            let r = match tally.first_silent {
                 Some((ex, v)) => CaseResult {
                     expected: Some(v.mismatch.expected.clone()),
                     actual: Some(format!(
                         "{} of {} requests got no answer{}; the first, request #{}: {} ({})",
-                        silent.len(),
+                        tally.silent,
                         generate.requests,
                         if unsent > 0 {
-                            format!(" and {unsent} were not sent after {MAX_NO_ANSWER} without an answer")
+                            format!(" and {unsent} were not sent after {MAX_NO_ANSWER} in a row without an answer")
                         } else {
                             String::new()
                         },
@@ -1669,43 +1826,32 @@ pub async fn run(
             continue;
         };
         let severity = found.rule.severity();
-        let (index, fallback) = (ex.case.index, ((*ex).clone(), found.clone()));
-        let shrunk = {
-            let handle = tokio::runtime::Handle::current();
-            let (profile, client) = (profile.clone(), client.clone());
-            tokio::task::spawn_blocking(move || {
-                shrink(
-                    &handle,
-                    property,
-                    &profile,
-                    seed,
-                    index,
-                    severity,
-                    &client,
-                    payload_time,
-                )
-            })
-            .await
-            .ok()
-            .flatten()
-        };
+        let index = ex.case.index;
+        let shrunk = shrink_in_background(
+            profile,
+            seed,
+            index,
+            options,
+            payload_time,
+            vec![property],
+            move |ex| {
+                ex.violations
+                    .iter()
+                    .find(|(p, v)| {
+                        *p == property && !v.no_answer && rank(v.rule.severity()) >= rank(severity)
+                    })
+                    .map(|(_, v)| v.clone())
+            },
+        )
+        .await;
         let (ex, v, how) = match shrunk {
-            Some(s) => (
-                s.exchange,
-                s.violation,
-                format!(
-                    "shrunk in {} step(s){} from request #{index}",
-                    s.steps,
-                    if s.steps as u32 >= MAX_SHRINK_STEPS || s.elapsed >= MAX_SHRINK_TIME {
-                        " (the limit: it may shrink further)"
-                    } else {
-                        ""
-                    }
-                ),
-            ),
+            Some(s) => {
+                let how = s.how(index);
+                (s.exchange, s.violation, how)
+            }
             None => (
-                fallback.0,
-                fallback.1,
+                ex,
+                found,
                 format!("request #{index}; it did not fail again when re-sent, so it is not shrunk"),
             ),
         };
@@ -1719,10 +1865,11 @@ pub async fn run(
                 v.mismatch.expected, v.rule.spec, v.rule.what
             )),
             actual: Some(format!(
-                "{}; {how} ({}), a {}; {broken} of {answered} answered generated requests break this property",
+                "{}; {how} ({}), a {}; {} of {answered} answered generated requests break this property",
                 v.mismatch.actual,
                 describe_seed(generate),
                 ex.case.value.describe(),
+                tally.broken,
             )),
             answer: ex.response.as_ref().ok().map(Answer::from),
             request: Some(ex.case.request),
@@ -1730,18 +1877,12 @@ pub async fn run(
         });
     }
     // A seat a correctly accepted request took and could not give back is an error of the run.
-    let stuck: Vec<&Exchange> = exchanges
-        .iter()
-        .flatten()
-        .filter(|ex| ex.give_back.is_some() && ex.case.oracle.is_ok())
-        .collect();
-    if let Some(first) = stuck.first() {
+    if let (n, Some(first)) = stuck {
         let rule = Rule::new("§1", Tag::Docs, false, "deactivate_offline gives the seat back");
         results.push(CaseResult {
             id: "generated/give-back".into(),
             actual: Some(format!(
-                "{} seat(s) taken by generated requests could not be given back; the first: {}",
-                stuck.len(),
+                "{n} seat(s) taken by generated requests could not be given back; the first: {}",
                 first.give_back.clone().unwrap_or_default()
             )),
             title: "Every seat a generated request took is given back with deactivate_offline".into(),
