@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Minimises a target's committed corpus fuzz/corpus/<target>/ to at most BUDGET inputs (default 50)
-# that add the most edge coverage beyond the generated seeds fuzz/seeds/<target>/: a greedy set
-# cover over what each input covers. `cargo fuzz cmin` keeps every input with a feature of its own,
-# hundreds per target here (many error paths, each a few edges); this keeps the tens that matter
-# and says how many of the new edges they cover. Inputs are taken from fuzz/corpus/<target>/ and
-# from any directories given after the target. Needs python3; builds the target if needed.
+# that add the most edge coverage beyond the generated seeds fuzz/seeds/<target>/ (decode_request's
+# for verify_request): a greedy set cover over what each input covers. `cargo fuzz cmin` keeps every
+# input with a feature of its own, hundreds per target here (many error paths, each a few edges);
+# this keeps the tens that matter and says how many of the new edges they cover. Inputs are taken
+# from fuzz/corpus/<target>/ and from any directories given after the target. Needs python3; builds
+# the target if needed.
 #
 #   fuzz/minimise.sh handler [/tmp/handler-scratch ...]
 #   BUDGET=60 fuzz/minimise.sh roundtrip
@@ -18,6 +19,8 @@ if [ "$target" = base64_baseline ]; then
     echo "base64_baseline runs on decode_request's corpus: minimise that one" >&2
     exit 2
 fi
+seeds=seeds/$target
+[ "$target" = verify_request ] && seeds=seeds/decode_request   # it has no seeds of its own
 cargo fuzz build --sanitizer none "$target" >&2
 bin=$PWD/target/x86_64-unknown-linux-gnu/release/$target
 work=$(mktemp -d); [ -n "${KEEP:-}" ] && echo "work: $work" >&2
@@ -39,7 +42,7 @@ coverage() {
     "$bin" -merge=1 -use_counters=0 -merge_control_file="$out" "$one/out" "$one/in" >/dev/null 2>&1 || true
     rm -rf "$one"
 }
-for f in "seeds/$target"/*; do coverage "$f" "$work/cov/seed.$(basename "$f")"; done
+for f in "$seeds"/*; do coverage "$f" "$work/cov/seed.$(basename "$f")"; done
 for f in "$work/candidates"/*; do
     [ -e "$f" ] && coverage "$f" "$work/cov/candidate.$(basename "$f")"
 done

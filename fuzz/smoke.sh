@@ -9,17 +9,21 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 runs=${1:-20000}
-targets=(decode_request base64_baseline auth_header multipart_body handler roundtrip)
+targets=(decode_request verify_request base64_baseline auth_header multipart_body handler roundtrip)
 cargo fuzz build --sanitizer none
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for t in "${targets[@]}"; do
-    inputs=$t
-    [ "$t" = base64_baseline ] && inputs=decode_request
+    # base64_baseline runs on decode_request's inputs; verify_request on decode_request's seeds.
+    seeds=$t corpus=$t dict=$t
+    case $t in
+        base64_baseline) seeds=decode_request corpus=decode_request dict=decode_request ;;
+        verify_request) seeds=decode_request ;;
+    esac
     mkdir "$scratch/$t"
     start=$(date +%s)
-    if ! cargo fuzz run "$t" --sanitizer none "$scratch/$t" "seeds/$inputs" "corpus/$inputs" -- \
-        -runs="$runs" -seed=1 -dict="$inputs.dict" -print_final_stats=1 >"$scratch/$t.log" 2>&1; then
+    if ! cargo fuzz run "$t" --sanitizer none "$scratch/$t" "seeds/$seeds" "corpus/$corpus" -- \
+        -runs="$runs" -seed=1 -dict="$dict.dict" -print_final_stats=1 >"$scratch/$t.log" 2>&1; then
         grep -v '^#[0-9]' "$scratch/$t.log" | tail -60 >&2
         echo "fuzz target $t failed (full log above, last lines); the input is in fuzz/artifacts/$t/" >&2
         exit 1

@@ -6,8 +6,8 @@
 #    corpus into a scratch directory, libFuzzer's exec/s (from the wall clock, more precise than
 #    libFuzzer's whole-second figure); base64_baseline on decode_request's inputs, and the ratio;
 # 2. the same inputs: decode_request's seeds and corpus, PASSES times (default 2000), through
-#    base64_baseline, the decoder alone and the decode_request target, in process (a release build
-#    of an ignored test in tests/fuzz_corpus.rs), and the ratios.
+#    base64_baseline, the decoder alone, the decode_request target and the verify_request target,
+#    in process (a release build of an ignored test in tests/fuzz_corpus.rs), and the ratios.
 #
 #   fuzz/speed.sh [RUNS] [PASSES]
 set -euo pipefail
@@ -24,12 +24,16 @@ rate() { python3 -c "import sys; print(round(float(sys.argv[1]) / (float(sys.arg
 
 declare -A fuzzed
 printf '%-16s %12s %10s %12s\n' target runs seconds exec/s
-for t in decode_request base64_baseline auth_header multipart_body handler roundtrip; do
-    inputs=$t
-    [ "$t" = base64_baseline ] && inputs=decode_request
+for t in decode_request base64_baseline verify_request auth_header multipart_body handler roundtrip; do
+    # base64_baseline runs on decode_request's inputs; verify_request on decode_request's seeds.
+    seeds=$t corpus=$t dict=$t
+    case $t in
+        base64_baseline) seeds=decode_request corpus=decode_request dict=decode_request ;;
+        verify_request) seeds=decode_request ;;
+    esac
     mkdir "$scratch/$t"
     start=$(now)
-    "$bin/$t" -runs="$runs" -seed=1 -dict="$inputs.dict" "$scratch/$t" "seeds/$inputs" "corpus/$inputs" \
+    "$bin/$t" -runs="$runs" -seed=1 -dict="$dict.dict" "$scratch/$t" "seeds/$seeds" "corpus/$corpus" \
         >"$scratch/$t.log" 2>&1 || { tail -40 "$scratch/$t.log" >&2; exit 1; }
     end=$(now)
     fuzzed[$t]=$(rate "$runs" "$start" "$end")

@@ -6,6 +6,7 @@
 //! | target | input | function |
 //! |---|---|---|
 //! | `decode_request` | Content-Type line, `\n`, body | [`decode_request_target`] |
+//! | `verify_request` | the same inputs, and their signatures | [`verify_request_target`] |
 //! | `base64_baseline` | the same inputs, Base64 only (a speed yardstick) | [`base64_baseline_target`] |
 //! | `auth_header` | Authorization line, `\n`, Date text | [`auth_header_target`] |
 //! | `multipart_body` | Content-Type line, `\n`, body | [`multipart_body_target`] |
@@ -60,10 +61,37 @@ pub fn fuzz_now() -> SystemTime {
 /// The whole body of the `decode_request` fuzz target, callable from ordinary tests so a
 /// corpus can be replayed on stable Rust through exactly the code libFuzzer runs.
 ///
-/// Decodes the input; when it decodes, checks it for both endpoints and verifies it with
-/// [`FUZZ_SHARED_KEY`]. Panics only when an invariant of the protocol code is broken, never
-/// because the input is malformed.
+/// The whole decoder (transport, Base64, strict JSON, schema) and both endpoints' field checks,
+/// with invariants that cost little beside them: refusals carry a code of the table and of the
+/// step; what decodes came by the transport its Content-Type names; schema 2 and only schema 2
+/// has `request` bytes, an object inside the decoded JSON; no file passes the checks of both
+/// endpoints; what passes a check holds the payload's fields. The costly cross-checks (an
+/// independent JSON parse, the signatures under two keys, the canonical MACs) are
+/// [`verify_request_target`]'s. Panics only when an invariant of the protocol code is broken,
+/// never because the input is malformed.
 pub fn decode_request_target(data: &[u8]) {
+    decode_target(data, Depth::Decode);
+}
+
+/// The whole body of the `verify_request` fuzz target: [`decode_request_target`] on the same
+/// inputs, plus what costs more than decoding does: the schema and the `request` member's span
+/// cross-checked with an independent JSON parse, and every file that passes a check verified
+/// with [`FUZZ_SHARED_KEY`]: what verifies under it verifies under no other key, and only in the
+/// canonical encoding of its MACs.
+pub fn verify_request_target(data: &[u8]) {
+    decode_target(data, Depth::Verify);
+}
+
+/// How far the `decode_request` and `verify_request` targets go with what decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// The decoder and the checks, with cheap invariants.
+    Decode,
+    /// Also an independent parse and the signatures.
+    Verify,
+}
+
+fn decode_target(data: &[u8], depth: Depth) {
     let (content_type, body) = split_decode_input(data);
     match decode_request(content_type, body) {
         Err(rejection) => {
@@ -80,77 +108,36 @@ pub fn decode_request_target(data: &[u8]) {
                 rejection.code
             );
         }
-        Ok(decoded) => decoded_invariants(content_type, &decoded),
+        Ok(decoded) => decoded_invariants(content_type, &decoded, depth),
     }
 }
 
-/// What every refusal must satisfy: a code of the table with a status ≥ 400, and an error body of
-/// the exact SPEC §7 shape. The JSON round trip of the body costs more than most decodes, so it
-/// runs for the first refusal with each code and whenever the message holds text JSON escapes
-/// (the only way the detail, which may quote the input, can change the shape).
-fn assert_rejection(rejection: &Rejection) {
-    static ROUND_TRIPPED: AtomicU64 = AtomicU64::new(0);
-    let code = rejection.code;
-    let Some(index) = ErrorCode::ALL.iter().position(|&c| c == code) else {
-        panic!("code {code:?} is not in the table");
-    };
-    let body = rejection.error_body();
-    assert!(body.status >= 400, "status {} is below 400", body.status);
-    assert_eq!(body.status, code.status());
-    assert_eq!(body.code, code.code());
-    let bit = 1u64 << (index % 64);
-    let escapes = body
-        .message
-        .bytes()
-        .any(|b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\');
-    if escapes || ROUND_TRIPPED.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
-        let parsed = ErrorBody::parse(body.to_json().as_bytes(), body.status);
-        assert_eq!(parsed.as_ref(), Ok(&body), "the error body does not round-trip");
-    }
-}
-
-fn decoded_invariants(content_type: Option<&str>, decoded: &DecodedRequest) {
+fn decoded_invariants(content_type: Option<&str>, decoded: &DecodedRequest, depth: Depth) {
     let expected_transport = if is_multipart(content_type) {
         Transport::Multipart
     } else {
         Transport::Raw
     };
     assert_eq!(decoded.transport, expected_transport);
-
-    // What decodes is one UTF-8 JSON object; cross-check the schema and the span of the
-    // `request` member with an independent parse.
-    let Ok(text) = std::str::from_utf8(&decoded.json) else {
-        panic!("a decoded request is not UTF-8");
-    };
-    let top: Result<HashMap<String, &RawValue>, _> = serde_json::from_str(text);
-    let Ok(top) = top else {
-        panic!("a decoded request is not a JSON object: {text:?}");
-    };
-    let request_member = top.get("request").filter(|v| v.get().starts_with('{'));
     match decoded.schema {
         Schema::V1 => {
-            assert!(request_member.is_none(), "schema 1 with a request object");
-            assert!(decoded.request_bytes().is_none());
-            assert!(decoded.outer_signature.is_none());
+            assert!(decoded.request_bytes().is_none(), "schema 1 with request bytes");
+            assert!(decoded.outer_signature.is_none(), "schema 1 with an outer MAC");
         }
         Schema::V2 => {
             let Some(bytes) = decoded.request_bytes() else {
                 panic!("schema 2 without request bytes");
             };
-            assert!(bytes.starts_with(b"{"), "request bytes do not start with {{");
-            let member: Result<&RawValue, _> = std::str::from_utf8(bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|s| serde_json::from_str(s).map_err(|e| e.to_string()));
-            assert!(member.is_ok(), "request bytes are not JSON: {member:?}");
-            let Some(request_member) = request_member else {
-                panic!("schema 2 without a request object");
-            };
-            assert_eq!(
-                bytes,
-                request_member.get().as_bytes(),
-                "request bytes are not the request member as sent"
+            assert!(
+                bytes.starts_with(b"{") && bytes.ends_with(b"}"),
+                "request bytes are not an object"
             );
+            let start = bytes.as_ptr() as usize - decoded.json.as_ptr() as usize;
+            assert!(start > 0, "the request bytes are the whole file");
         }
+    }
+    if depth == Depth::Verify {
+        independent_parse(decoded);
     }
 
     let activation = decoded.check(RequestKind::Activation);
@@ -176,7 +163,47 @@ fn decoded_invariants(content_type: Option<&str>, decoded: &DecodedRequest) {
                     rejection.code
                 );
             }
-            Ok(checked) => checked_invariants(kind, decoded, &checked),
+            Ok(checked) => {
+                checked_invariants(kind, decoded, &checked);
+                if depth == Depth::Verify {
+                    verify_invariants(decoded, &checked);
+                }
+            }
+        }
+    }
+}
+
+/// What decodes is one UTF-8 JSON object; the schema and the span of the `request` member,
+/// cross-checked with an independent parse.
+fn independent_parse(decoded: &DecodedRequest) {
+    let Ok(text) = std::str::from_utf8(&decoded.json) else {
+        panic!("a decoded request is not UTF-8");
+    };
+    let top: Result<HashMap<String, &RawValue>, _> = serde_json::from_str(text);
+    let Ok(top) = top else {
+        panic!("a decoded request is not a JSON object: {text:?}");
+    };
+    let request_member = top.get("request").filter(|v| v.get().starts_with('{'));
+    match decoded.schema {
+        Schema::V1 => {
+            assert!(request_member.is_none(), "schema 1 with a request object");
+        }
+        Schema::V2 => {
+            let Some(bytes) = decoded.request_bytes() else {
+                panic!("schema 2 without request bytes");
+            };
+            let member: Result<&RawValue, _> = std::str::from_utf8(bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|s| serde_json::from_str(s).map_err(|e| e.to_string()));
+            assert!(member.is_ok(), "request bytes are not JSON: {member:?}");
+            let Some(request_member) = request_member else {
+                panic!("schema 2 without a request object");
+            };
+            assert_eq!(
+                bytes,
+                request_member.get().as_bytes(),
+                "request bytes are not the request member as sent"
+            );
         }
     }
 }
@@ -199,7 +226,13 @@ fn checked_invariants(kind: RequestKind, decoded: &DecodedRequest, checked: &Che
     assert_eq!(Some(checked.hardware_id), p.hardware_id.as_deref());
     assert_eq!(Some(checked.product), p.product.as_deref());
     assert_eq!(Some(checked.date), p.date.as_deref());
+}
 
+/// The file passed a check: it verifies with [`FUZZ_SHARED_KEY`] or is refused with
+/// `signature_mismatch`; what verifies, verifies under no other key and only in the canonical
+/// encoding of its MACs.
+fn verify_invariants(decoded: &DecodedRequest, checked: &CheckedRequest) {
+    let p = &decoded.payload;
     match checked.verify(FUZZ_SHARED_KEY) {
         Err(rejection) => {
             assert_rejection(&rejection);
@@ -235,6 +268,31 @@ fn checked_invariants(kind: RequestKind, decoded: &DecodedRequest, checked: &Che
                 );
             }
         }
+    }
+}
+
+/// What every refusal must satisfy: a code of the table with a status ≥ 400, and an error body of
+/// the exact SPEC §7 shape. The JSON round trip of the body costs more than most decodes, so it
+/// runs for the first refusal with each code and whenever the message holds text JSON escapes
+/// (the only way the detail, which may quote the input, can change the shape).
+fn assert_rejection(rejection: &Rejection) {
+    static ROUND_TRIPPED: AtomicU64 = AtomicU64::new(0);
+    let code = rejection.code;
+    let Some(index) = ErrorCode::ALL.iter().position(|&c| c == code) else {
+        panic!("code {code:?} is not in the table");
+    };
+    let body = rejection.error_body();
+    assert!(body.status >= 400, "status {} is below 400", body.status);
+    assert_eq!(body.status, code.status());
+    assert_eq!(body.code, code.code());
+    let bit = 1u64 << (index % 64);
+    let escapes = body
+        .message
+        .bytes()
+        .any(|b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\');
+    if escapes || ROUND_TRIPPED.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
+        let parsed = ErrorBody::parse(body.to_json().as_bytes(), body.status);
+        assert_eq!(parsed.as_ref(), Ok(&body), "the error body does not round-trip");
     }
 }
 

@@ -12,15 +12,17 @@ use std::time::Instant;
 
 use lsconform::fuzzing::{
     auth_header_target, base64_baseline_target, decode_request_target, handler_target, multipart_body_target,
-    roundtrip_target, split_decode_input,
+    roundtrip_target, split_decode_input, verify_request_target,
 };
 
 /// A cargo-fuzz target: its name, its body, and whose inputs it runs on.
 struct Target {
     name: &'static str,
     run: fn(&[u8]),
-    /// The target whose seeds and corpus it uses (its own, but for `base64_baseline`).
-    inputs: &'static str,
+    /// The target whose seeds it uses (its own, but for `base64_baseline` and `verify_request`).
+    seeds: &'static str,
+    /// The target whose minimised corpus it uses (its own, but for `base64_baseline`).
+    corpus: &'static str,
     /// Its dictionary, in `fuzz/`.
     dict: &'static str,
 }
@@ -29,37 +31,50 @@ const TARGETS: &[Target] = &[
     Target {
         name: "decode_request",
         run: decode_request_target,
-        inputs: "decode_request",
+        seeds: "decode_request",
+        corpus: "decode_request",
         dict: "decode_request.dict",
+    },
+    Target {
+        name: "verify_request",
+        run: verify_request_target,
+        seeds: "decode_request",
+        corpus: "verify_request",
+        dict: "verify_request.dict",
     },
     Target {
         name: "base64_baseline",
         run: base64_baseline_target,
-        inputs: "decode_request",
+        seeds: "decode_request",
+        corpus: "decode_request",
         dict: "decode_request.dict",
     },
     Target {
         name: "auth_header",
         run: auth_header_target,
-        inputs: "auth_header",
+        seeds: "auth_header",
+        corpus: "auth_header",
         dict: "auth_header.dict",
     },
     Target {
         name: "multipart_body",
         run: multipart_body_target,
-        inputs: "multipart_body",
+        seeds: "multipart_body",
+        corpus: "multipart_body",
         dict: "multipart_body.dict",
     },
     Target {
         name: "handler",
         run: handler_target,
-        inputs: "handler",
+        seeds: "handler",
+        corpus: "handler",
         dict: "handler.dict",
     },
     Target {
         name: "roundtrip",
         run: roundtrip_target,
-        inputs: "roundtrip",
+        seeds: "roundtrip",
+        corpus: "roundtrip",
         dict: "roundtrip.dict",
     },
 ];
@@ -122,7 +137,7 @@ const CORPUS_HOW: &str = "fuzz the target and minimise the corpus into it (fuzz/
 fn every_seed_runs_through_its_target_without_panicking() {
     let mut failed = Vec::new();
     for target in TARGETS {
-        let dir = fuzz_dir().join("seeds").join(target.inputs);
+        let dir = fuzz_dir().join("seeds").join(target.seeds);
         failed.extend(replay(target, &required_inputs(&dir, SEEDS_HOW)));
     }
     assert_none_failed(failed);
@@ -132,7 +147,7 @@ fn every_seed_runs_through_its_target_without_panicking() {
 fn every_minimised_corpus_input_runs_through_its_target_without_panicking() {
     let mut failed = Vec::new();
     for target in TARGETS {
-        let dir = fuzz_dir().join("corpus").join(target.inputs);
+        let dir = fuzz_dir().join("corpus").join(target.corpus);
         let inputs = required_inputs(&dir, CORPUS_HOW);
         assert!(
             inputs.len() <= MAX_CORPUS_FILES,
@@ -318,7 +333,8 @@ fn check_dictionary(path: &Path) {
 /// Not a test but a benchmark (`fuzz/speed.sh` runs it with `--release`): `decode_request`'s cost
 /// against Base64 alone on the same inputs (its seeds and corpus), in process and without
 /// libFuzzer's instrumentation, `LSCONFORM_SPEED_PASSES` passes (default 2000). It prints the
-/// decoder alone (`protocol::decode_request`: transport, Base64, JSON) too.
+/// decoder alone (`protocol::decode_request`: transport, Base64, JSON) and the `verify_request`
+/// target (the same, and the signatures) too.
 #[test]
 #[ignore = "a benchmark: fuzz/speed.sh runs it with --release"]
 fn speed_of_decode_request_against_base64_on_the_same_inputs() {
@@ -341,6 +357,7 @@ fn speed_of_decode_request_against_base64_on_the_same_inputs() {
         ("base64_baseline", base64_baseline_target as fn(&[u8])),
         ("decode_request (the decoder alone)", decoder_alone),
         ("decode_request (the target)", decode_request_target),
+        ("verify_request (the target)", verify_request_target),
     ] {
         inputs.iter().for_each(|(_, data)| run(data));
         let start = Instant::now();
@@ -352,10 +369,11 @@ fn speed_of_decode_request_against_base64_on_the_same_inputs() {
         rates.push(rate);
     }
     println!(
-        "same inputs, in process: the decoder alone at {:.0}%, the decode_request target at {:.0}% \
-         of base64_baseline ({} inputs x {passes})",
+        "same inputs, in process: the decoder alone at {:.0}%, the decode_request target at {:.0}%, \
+         the verify_request target at {:.0}% of base64_baseline ({} inputs x {passes})",
         100.0 * rates[1] / rates[0],
         100.0 * rates[2] / rates[0],
+        100.0 * rates[3] / rates[0],
         inputs.len()
     );
 }
