@@ -36,8 +36,11 @@ enum Command {
     Run(RunArgs),
     /// List the conformance cases: id, SPEC tag, severity, title.
     List,
-    /// Run one case, showing the whole exchange.
+    /// Run one case, showing the whole exchange: a case id, or a case file (a finding of `fuzz`).
     Replay(ReplayArgs),
+    /// Fuzz a server: send generated, re-signed hostile requests and write each finding, shrunk,
+    /// as a case file that `replay` and `run --cases` send again.
+    Fuzz(FuzzArgs),
 }
 
 #[derive(Args)]
@@ -89,11 +92,64 @@ struct RunArgs {
     /// random one, printed).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Also run the case files under DIR (the layout of fixtures/cases: DIR/<group>/<slug>.json),
+    /// e.g. the findings `lsconform fuzz --out DIR` wrote; repeatable.
+    #[arg(long, value_name = "DIR")]
+    cases: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct FuzzArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// How long to send requests: `90s`, `10m`, `1h`, `500ms`, or seconds (shrinking comes after).
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    duration: std::time::Duration,
+    /// Send at most N requests (whichever of --duration and --requests ends first).
+    #[arg(long, value_name = "N")]
+    requests: Option<usize>,
+    /// The seed: the same seed sends the same requests (default: a random one, printed).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Where each finding's case file is written, as DIR/fuzz/<kind>-<hash>.json.
+    #[arg(long, value_name = "DIR", default_value = "lsconform-findings")]
+    out: PathBuf,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+    /// At most N distinct findings are shrunk and written (the others are counted).
+    #[arg(long, value_name = "N", default_value_t = lsconform::suite::fuzz::DEFAULT_MAX_FINDINGS)]
+    max_findings: usize,
+    /// Every finding fails the run, also those of SPEC's [pinned] rules that are not safety
+    /// properties (always on against the in-process reference server).
+    #[arg(long)]
+    strict: bool,
+}
+
+/// `90s`, `10m`, `1h`, `500ms`, or a number of seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 90s, 10m, 1h, 500ms)"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unknown unit {other:?} in {text:?} (ms, s, m, h)")),
+    };
+    std::time::Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text:?} is not a positive duration"))
 }
 
 #[derive(Args)]
 struct ReplayArgs {
-    /// The case's id (see `lsconform list`).
+    /// The case's id (see `lsconform list`), or the path of a case file (ending in .json).
     id: String,
     #[command(flatten)]
     target: TargetArgs,
@@ -462,7 +518,23 @@ fn run_options(args: &TargetArgs, jobs: usize) -> Result<lsconform::suite::RunOp
 fn run_suite(args: RunArgs) -> Result<ExitCode, CliError> {
     use lsconform::suite::generate::{self, GenerateOptions};
     use lsconform::suite::{cases, report, run, select, Baseline, Report};
-    let all = cases().map_err(|e| usage(e.to_string()))?;
+    let mut all = cases().map_err(|e| usage(e.to_string()))?;
+    for dir in &args.cases {
+        let more = lsconform::suite::cases_in(dir).map_err(|e| usage(e.to_string()))?;
+        if more.is_empty() {
+            return Err(usage(format!("no case file (*.json) under {}", dir.display())));
+        }
+        for case in more {
+            if all.iter().any(|c| c.id() == case.id()) {
+                return Err(usage(format!(
+                    "{}: the case {} is there twice",
+                    dir.display(),
+                    case.id()
+                )));
+            }
+            all.push(case);
+        }
+    }
     let selected = select(all, &args.only, &args.skip).map_err(usage)?;
     let mut generated = GenerateOptions::new(args.generated, args.seed.unwrap_or_else(generate::random_seed));
     generated.properties = generate::select_properties(&args.only, &args.skip).map_err(usage)?;
@@ -541,15 +613,21 @@ fn run_suite(args: RunArgs) -> Result<ExitCode, CliError> {
 }
 
 fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
-    use lsconform::suite::{cases, report, run, select, Baseline, Report};
-    let all = cases().map_err(|e| usage(e.to_string()))?;
-    let selected = select(all, std::slice::from_ref(&args.id), &[]).map_err(usage)?;
-    if selected.len() != 1 || selected[0].id() != args.id {
-        return Err(usage(format!(
-            "no case {:?}; `lsconform list` lists them",
-            args.id
-        )));
-    }
+    use lsconform::suite::{case_file, cases, report, run, select, Baseline, Report};
+    let file = Path::new(&args.id);
+    let selected = if args.id.ends_with(".json") || file.is_file() {
+        vec![case_file(file).map_err(|e| usage(e.to_string()))?]
+    } else {
+        let all = cases().map_err(|e| usage(e.to_string()))?;
+        let selected = select(all, std::slice::from_ref(&args.id), &[]).map_err(usage)?;
+        if selected.len() != 1 || selected[0].id() != args.id {
+            return Err(usage(format!(
+                "no case {:?}; `lsconform list` lists them",
+                args.id
+            )));
+        }
+        selected
+    };
     let options = run_options(&args.target, 1)?;
     let show_secrets = args.target.show_secrets;
     let report = runtime()?.block_on(async {
@@ -608,6 +686,104 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::from(report.exit_code()))
+}
+
+fn fuzz(args: FuzzArgs) -> Result<ExitCode, CliError> {
+    use lsconform::suite::fuzz::{fuzz, FuzzOptions};
+    use lsconform::suite::report;
+    let run = run_options(&args.target, args.jobs)?;
+    let seed = args.seed.unwrap_or_else(lsconform::suite::generate::random_seed);
+    let mut options = FuzzOptions::new(seed).duration(args.duration);
+    options.max_findings = args.max_findings;
+    if let Some(n) = args.requests {
+        options = options.requests(n);
+    }
+    let strict = args.strict || args.target.target.is_none();
+    let show_secrets = args.target.show_secrets;
+    let (report, target) = runtime()?.block_on(async {
+        let (profile, server) = target(&args.target).await?;
+        if profile.credentials.is_none() {
+            return Err(usage(
+                "fuzzing signs its requests: give --target a profile (TOML) with api_key and shared_key".into(),
+            ));
+        }
+        eprintln!(
+            "lsconform fuzz: --seed {seed}, {:?}{} against {}",
+            options.duration,
+            options
+                .max_requests
+                .map(|n| format!(" or {n} requests"))
+                .unwrap_or_default(),
+            profile.base_url
+        );
+        let report = fuzz(&profile, &options, &run).await;
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
+        Ok::<_, CliError>((report, args.target.target.clone()))
+    })?;
+    if let Some(e) = &report.harness_error {
+        return Err(harness(e.clone()));
+    }
+    println!(
+        "sent {} requests ({} answered) in {:.1} s from seed {seed}: {} finding(s){}",
+        report.sent,
+        report.answered,
+        report.elapsed.as_secs_f64(),
+        report.findings.len() + report.not_shrunk,
+        if report.gave_up {
+            "; stopped early: requests in a row got no answer"
+        } else {
+            ""
+        }
+    );
+    let again = |file: &Path| match &target {
+        Some(t) => format!("lsconform replay {} --target {t}", file.display()),
+        None => format!("lsconform replay {}", file.display()),
+    };
+    for f in &report.findings {
+        let file = f
+            .write_to(&args.out)
+            .map_err(|e| usage(format!("cannot write under {}: {e}", args.out.display())))?;
+        let verdict = match (f.severity(), strict) {
+            (lsconform::suite::case::Severity::Must, _) | (_, true) => "FAIL",
+            _ => "WARN",
+        };
+        println!(
+            "\n{verdict}  {}  [SPEC {} {:?}, {:?}: {}]\n  the target {} ({} request(s) of the run)",
+            f.id(),
+            f.rule.spec,
+            f.rule.tag,
+            f.severity(),
+            f.rule.what,
+            f.kind.what(),
+            f.occurrences
+        );
+        println!("  expected: {}\n  actual:   {}", f.expected, f.actual);
+        println!("  found:    {}", f.how);
+        if let Some(payload) = &f.request.payload {
+            let payload = if show_secrets {
+                payload.clone()
+            } else {
+                report::redact(payload)
+            };
+            println!("  payload:  {payload}");
+        }
+        println!("  written:  {}\n  again:    {}", file.display(), again(&file));
+    }
+    if report.not_shrunk > 0 {
+        println!(
+            "\n{} more distinct finding(s) were not shrunk nor written (--max-findings {})",
+            report.not_shrunk, options.max_findings
+        );
+    }
+    if !report.findings.is_empty() {
+        println!(
+            "\n`lsconform run --cases {}` runs every finding with the suite; `lsconform fuzz --seed {seed}` sends the same requests again",
+            args.out.display()
+        );
+    }
+    Ok(ExitCode::from(report.exit_code(strict)))
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
@@ -713,6 +889,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_suite(args),
         Command::List => list(),
         Command::Replay(args) => replay(args),
+        Command::Fuzz(args) => fuzz(args),
         Command::Headers(args) => {
             let date = args.date.unwrap_or_else(|| format_http_date(SystemTime::now()));
             println!("Date: {date}");

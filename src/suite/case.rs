@@ -69,6 +69,27 @@ pub struct DataCase {
     pub request: RequestTemplate,
     /// What must come back.
     pub expect: Expectation,
+    /// Where the case came from, when a tool wrote it (`lsconform fuzz` writes its findings as cases).
+    #[serde(default)]
+    pub found: Option<Found>,
+}
+
+/// How `lsconform fuzz` found a case: enough to find it again and to tell people what it broke.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Found {
+    /// The tool, e.g. `lsconform fuzz 0.1.0`.
+    pub by: String,
+    /// The target it was found on.
+    pub target: String,
+    /// The seed of the fuzzing run.
+    pub seed: u64,
+    /// The request of the run it was shrunk from (`lsconform fuzz --seed <seed>` sends it again).
+    pub request: usize,
+    /// What was sent, in a few words: the layout, the license, the transport and the mutation.
+    pub sent: String,
+    /// What the target answered when it was found (status and code, or why there was no answer).
+    pub answered: String,
 }
 
 impl DataCase {
@@ -307,13 +328,16 @@ pub struct BodyTemplate {
     /// This body, as is, instead of anything else (`""` for an empty body).
     #[serde(default)]
     pub literal: Option<String>,
+    /// This body, given in standard Base64, for bodies that are not UTF-8 text.
+    #[serde(default)]
+    pub literal_base64: Option<String>,
     /// No body at all.
     #[serde(default)]
     pub omit: bool,
 }
 
 /// What a conforming server answers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
     /// An error of the table: its statuses and codes (with their documented aliases).
@@ -328,6 +352,11 @@ pub struct Expectation {
     /// A 200 `license_deactivated`.
     #[serde(default)]
     pub deactivated: bool,
+    /// Accepted up to SPEC §5: a 200 activation answer, or a refusal of SPEC §5's business rules
+    /// ([`ErrorCode::BUSINESS`]), never an earlier refusal (what a request the protocol accepts
+    /// gets when the target's licenses are unknown).
+    #[serde(default)]
+    pub accepted: bool,
 }
 
 impl Expectation {
@@ -338,5 +367,26 @@ impl Expectation {
             .chain(&self.errors)
             .map(|c| ErrorCode::from_code(c).ok_or_else(|| format!("unknown error code {c:?}")))
             .collect()
+    }
+
+    /// Checks that exactly one outcome is expected, and that every code is in the table.
+    ///
+    /// ```
+    /// use lsconform::suite::case::Expectation;
+    /// let e: Expectation = serde_json::from_str(r#"{"error": "missing_headers"}"#).unwrap();
+    /// assert!(e.validate().is_ok());
+    /// let two: Expectation = serde_json::from_str(r#"{"error": "missing_headers", "accepted": true}"#).unwrap();
+    /// assert!(two.validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<(), String> {
+        self.error_codes()?;
+        let outcomes = usize::from(self.activated)
+            + usize::from(self.deactivated)
+            + usize::from(self.accepted)
+            + usize::from(self.error.is_some() || !self.errors.is_empty());
+        if outcomes != 1 {
+            return Err("expect exactly one of error(s), activated, deactivated, accepted".into());
+        }
+        Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! Every case of the suite: the data cases of `fixtures/cases/` and the programmatic checks of
 //! [`checks`](super::checks), under one kind of id, tag and severity.
 
+use std::path::Path;
+
 use super::case::{DataCase, Severity, Tag};
 use super::checks::Check;
 
@@ -62,9 +64,10 @@ impl Case {
     }
 }
 
-/// A case file that cannot be read: a defect of the project, found by its tests.
+/// A case file that cannot be read: a defect of the project when it is one of `fixtures/cases/`
+/// (its tests find it), a usage error when it is one a user gave.
 #[derive(Debug, thiserror::Error)]
-#[error("fixtures/cases/{file}: {reason}")]
+#[error("{file}: {reason}")]
 pub struct CaseFileError {
     /// The file.
     pub file: String,
@@ -72,30 +75,101 @@ pub struct CaseFileError {
     pub reason: String,
 }
 
+/// Reads one case file, whose id must be `id_path` (its path under the cases directory, without
+/// `.json`).
+fn parse(file: &str, id_path: &str, text: &str) -> Result<DataCase, CaseFileError> {
+    let err = |reason: String| CaseFileError {
+        file: file.to_owned(),
+        reason,
+    };
+    let case: DataCase = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+    if case.id != id_path {
+        return Err(err(format!(
+            "its id {:?} is not its path ({id_path:?})",
+            case.id
+        )));
+    }
+    case.expect.validate().map_err(err)?;
+    Ok(case)
+}
+
 /// Every case, data cases first (sorted by id), then the checks.
 pub fn all() -> Result<Vec<Case>, CaseFileError> {
     let mut cases = Vec::new();
     for (file, text) in CASE_FILES {
-        let err = |reason: String| CaseFileError {
-            file: (*file).to_owned(),
-            reason,
-        };
-        let case: DataCase = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
-        if format!("{}.json", case.id) != *file {
-            return Err(err(format!("its id {:?} is not its path", case.id)));
-        }
-        case.expect.error_codes().map_err(err)?;
-        let outcomes = usize::from(case.expect.activated)
-            + usize::from(case.expect.deactivated)
-            + usize::from(case.expect.error.is_some() || !case.expect.errors.is_empty());
-        if outcomes != 1 {
-            return Err(err(
-                "expect exactly one of error(s), activated, deactivated".into()
-            ));
-        }
+        let id = file.strip_suffix(".json").unwrap_or(file);
+        let case = parse(&format!("fixtures/cases/{file}"), id, text)?;
         cases.push(Case::Data(Box::new(case)));
     }
     cases.sort_by(|a, b| a.id().cmp(b.id()));
     cases.extend(super::checks::ALL.iter().map(Case::Check));
     Ok(cases)
+}
+
+/// The case files under `dir`, in the layout of `fixtures/cases/` (`<dir>/<group>/<slug>.json`,
+/// each id its path under `dir`), sorted by id: the findings `lsconform fuzz --out <dir>` wrote, or
+/// a project's own cases. Files not ending in `.json` are left alone.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("lsconform-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(dir.join("mine")).unwrap();
+/// std::fs::write(
+///     dir.join("mine/no-date.json"),
+///     r#"{"id": "mine/no-date", "spec": "§1a", "tag": "seed", "title": "No Date",
+///         "request": {"headers": {"date": "omit"}}, "expect": {"error": "missing_headers"}}"#,
+/// ).unwrap();
+/// let cases = lsconform::suite::cases_in(&dir).unwrap();
+/// assert_eq!(cases[0].id(), "mine/no-date");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn load_dir(dir: &Path) -> Result<Vec<Case>, CaseFileError> {
+    let err = |file: &Path, reason: String| CaseFileError {
+        file: file.display().to_string(),
+        reason,
+    };
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| err(&d, e.to_string()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| err(&d, e.to_string()))?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    let mut cases = Vec::new();
+    for path in files {
+        let relative = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
+        let id: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let text = std::fs::read_to_string(&path).map_err(|e| err(&path, e.to_string()))?;
+        let case = parse(&path.display().to_string(), &id.join("/"), &text)?;
+        cases.push(Case::Data(Box::new(case)));
+    }
+    cases.sort_by(|a, b| a.id().cmp(b.id()));
+    Ok(cases)
+}
+
+/// One case file anywhere: its name must be the last part of its id (`…/<slug>.json`).
+pub fn load_file(path: &Path) -> Result<Case, CaseFileError> {
+    let err = |reason: String| CaseFileError {
+        file: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let case: DataCase = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    if case.id.rsplit('/').next() != stem.as_deref() {
+        return Err(err(format!(
+            "its id {:?} does not end in its file name",
+            case.id
+        )));
+    }
+    let id = case.id.clone();
+    Ok(Case::Data(Box::new(parse(&path.display().to_string(), &id, &text)?)))
 }

@@ -257,9 +257,7 @@ async fn request_id_conflict(cx: &Context) -> Result<(), Failure> {
     );
     let expect = Expectation {
         error: Some("request_id_conflict".into()),
-        errors: vec![],
-        activated: false,
-        deactivated: false,
+        ..Expectation::default()
     };
     let conflicting = prepare_template(&template, &expect, &cx.profile, std::time::SystemTime::now())?;
     let answer = send(cx, &conflicting).await?;

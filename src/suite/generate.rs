@@ -48,7 +48,7 @@ use super::case::{Severity, Tag};
 use super::http::{Client, ExchangeError, Response};
 use super::judge::{self, Mismatch};
 use super::profile::Profile;
-use super::render::{http_date, Prepared};
+use super::render::{for_people, http_date, Prepared};
 use super::runner::{Answer, CaseResult, RunOptions, Verdict};
 use crate::protocol::{
     decode_request, encode_request_file, format_http_date, inner_signature, AuthorizationHeader,
@@ -738,20 +738,6 @@ fn nested(depth: usize, arrays: bool) -> Value {
         };
     }
     v
-}
-
-/// JSON bytes for people: lossy UTF-8, control characters escaped.
-fn for_people(json: &[u8]) -> String {
-    let text = String::from_utf8_lossy(json);
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 impl GeneratedRequest {

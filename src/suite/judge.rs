@@ -214,6 +214,14 @@ pub fn judge(
 ) -> Result<(), Mismatch> {
     if expect.activated {
         judge_activated(response, sent, profile)
+    } else if expect.accepted {
+        match response.status {
+            200 => judge_activated(response, sent, profile),
+            _ => judge_error(ErrorCode::BUSINESS, response).map_err(|m| Mismatch {
+                expected: format!("200 with a signed activation answer, or {}", m.expected),
+                actual: m.actual,
+            }),
+        }
     } else if expect.deactivated {
         judge_deactivated(response)
     } else {

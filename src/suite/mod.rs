@@ -15,6 +15,7 @@
 pub mod case;
 mod catalogue;
 pub mod checks;
+pub mod fuzz;
 pub mod generate;
 mod http;
 mod judge;
@@ -23,7 +24,7 @@ mod render;
 pub mod report;
 mod runner;
 
-pub use catalogue::{all as cases, Case, CaseFileError};
+pub use catalogue::{all as cases, load_dir as cases_in, load_file as case_file, Case, CaseFileError};
 pub use profile::{Credentials, Profile, ProfileError, ROLES};
 pub use render::Prepared;
 pub use report::{Baseline, Report};

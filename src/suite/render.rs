@@ -9,8 +9,8 @@ use super::case::{
 };
 use super::profile::{Credentials, Profile};
 use crate::protocol::{
-    encode_request_file, format_http_date, header_signature, AuthorizationHeader, ErrorCode, RequestBuilder,
-    RequestKind, Style, Tamper,
+    decode_request, encode_request_file, format_http_date, header_signature, AuthorizationHeader, ErrorCode,
+    RequestBuilder, RequestKind, Style, Tamper,
 };
 
 /// A request ready to send, and what it was made of (for reports and for giving seats back).
@@ -47,6 +47,20 @@ fn tamper(t: &SignatureTemplate) -> Tamper {
         SignatureTemplate::Corrupt => Tamper::Corrupt,
         SignatureTemplate::Replace(s) => Tamper::Replace(s.clone()),
     }
+}
+
+/// JSON bytes for people: lossy UTF-8, control characters escaped.
+pub(super) fn for_people(json: &[u8]) -> String {
+    let text = String::from_utf8_lossy(json);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Formats `time` in one of the HTTP-date forms of SPEC §2.
@@ -171,10 +185,9 @@ pub fn seat_request(
     }
     template.payload.hardware_id = Some(hardware_id.to_owned());
     let expect = Expectation {
-        error: None,
-        errors: vec![],
         activated: endpoint == Endpoint::Activate,
         deactivated: endpoint == Endpoint::Deactivate,
+        ..Expectation::default()
     };
     prepare_template(&template, &expect, profile, SystemTime::now())
 }
@@ -192,8 +205,17 @@ pub fn prepare_template(
         Endpoint::Deactivate => RequestKind::Deactivation,
     };
     let bad = |e: String| Skip(format!("the case is malformed: {e}"));
+    let literal = match (&t.body.literal, &t.body.literal_base64) {
+        (Some(text), _) => Some(text.clone().into_bytes()),
+        (None, Some(b64)) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| bad(format!("literal_base64: {e}")))?,
+        ),
+        (None, None) => None,
+    };
     let needs_credentials = !matches!(t.headers.authorization, AuthorizationTemplate::Omit)
-        || (t.body.literal.is_none() && t.body.json.is_none() && !t.body.omit);
+        || (literal.is_none() && t.body.json.is_none() && !t.body.omit);
     // SPEC §1a: these answers come before the API key is looked up, so any key will do.
     let before_the_key = expect.error_codes().is_ok_and(|codes| {
         !codes.is_empty()
@@ -262,8 +284,27 @@ pub fn prepare_template(
     let (mut hardware_id, mut licensee, mut request_id) = (None, None, None);
     let (payload_json, text): (Option<String>, Option<Vec<u8>>) = if t.body.omit {
         (None, None)
-    } else if let Some(literal) = &t.body.literal {
-        (None, Some(literal.clone().into_bytes()))
+    } else if let Some(literal) = literal {
+        // What a server reads from the body, for people and for giving a seat back.
+        let content_type = match t.body.transport.as_deref() {
+            None | Some("raw") if !t.headers.omit_content_type => {
+                Some(t.headers.content_type.as_deref().unwrap_or("text/plain"))
+            }
+            _ => None,
+        };
+        let read = decode_request(content_type, &literal).ok();
+        let json = read.as_ref().map(|d| for_people(&d.json));
+        if let Some(d) = read {
+            let present = |v: Option<String>| v.filter(|v| !v.is_empty());
+            hardware_id = present(d.payload.hardware_id);
+            request_id = present(d.payload.request_id);
+            let key = present(d.payload.license_key);
+            licensee = key.clone().or_else(|| present(d.payload.username));
+            if kind == RequestKind::Activation {
+                prepared_seat = key.zip(hardware_id.clone());
+            }
+        }
+        (json, Some(literal))
     } else if let Some(json) = &t.body.json {
         let json = match &credentials {
             Some(c) => json.replace("{api_key}", &c.api_key),
