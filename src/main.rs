@@ -129,7 +129,9 @@ struct FuzzArgs {
 /// `90s`, `10m`, `1h`, `500ms`, or a number of seconds.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     let n: f64 = number
         .parse()
@@ -704,7 +706,8 @@ fn fuzz(args: FuzzArgs) -> Result<ExitCode, CliError> {
         let (profile, server) = target(&args.target).await?;
         if profile.credentials.is_none() {
             return Err(usage(
-                "fuzzing signs its requests: give --target a profile (TOML) with api_key and shared_key".into(),
+                "fuzzing signs its requests: give --target a profile (TOML) with api_key and shared_key"
+                    .into(),
             ));
         }
         eprintln!(

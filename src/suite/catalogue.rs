@@ -84,10 +84,7 @@ fn parse(file: &str, id_path: &str, text: &str) -> Result<DataCase, CaseFileErro
     };
     let case: DataCase = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
     if case.id != id_path {
-        return Err(err(format!(
-            "its id {:?} is not its path ({id_path:?})",
-            case.id
-        )));
+        return Err(err(format!("its id {:?} is not its path ({id_path:?})", case.id)));
     }
     case.expect.validate().map_err(err)?;
     Ok(case)
@@ -165,11 +162,12 @@ pub fn load_file(path: &Path) -> Result<Case, CaseFileError> {
     let case: DataCase = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
     if case.id.rsplit('/').next() != stem.as_deref() {
-        return Err(err(format!(
-            "its id {:?} does not end in its file name",
-            case.id
-        )));
+        return Err(err(format!("its id {:?} does not end in its file name", case.id)));
     }
     let id = case.id.clone();
-    Ok(Case::Data(Box::new(parse(&path.display().to_string(), &id, &text)?)))
+    Ok(Case::Data(Box::new(parse(
+        &path.display().to_string(),
+        &id,
+        &text,
+    )?)))
 }

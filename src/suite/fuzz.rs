@@ -258,7 +258,8 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// Its id, `fuzz/<kind>-<hash of the body>`.
+    /// Its id, `fuzz/<kind>-<hash>`: the hash of what was sent (the same seed and target give the
+    /// same ids).
     pub fn id(&self) -> &str {
         &self.case.id
     }
@@ -291,7 +292,15 @@ fn case_file(
     answered: &str,
 ) -> Result<(DataCase, String), String> {
     let body = ex.case.request.body.clone().unwrap_or_default();
-    let hash = Sha256::digest(&body);
+    // Named after what was sent, not its bytes (which hold the time): the same seed finds the
+    // same finding under the same name, and a second run overwrites the first one's file.
+    let hash = Sha256::digest(format!(
+        "{} {} {} {:?}",
+        kind.slug(),
+        rule.what,
+        ex.case.index,
+        ex.case.value
+    ));
     let id = format!(
         "fuzz/{}-{}",
         kind.slug(),
@@ -310,7 +319,9 @@ fn case_file(
     };
     let body = match String::from_utf8(body) {
         Ok(text) => json!({ "literal": text }),
-        Err(e) => json!({ "literal_base64": base64::engine::general_purpose::STANDARD.encode(e.into_bytes()) }),
+        Err(e) => {
+            json!({ "literal_base64": base64::engine::general_purpose::STANDARD.encode(e.into_bytes()) })
+        }
     };
     let (title, expect) = match &ex.case.oracle {
         Err(r) => (
@@ -484,7 +495,9 @@ pub async fn fuzz(profile: &Profile, options: &FuzzOptions, run: &RunOptions) ->
             None => (
                 ex,
                 v,
-                format!("request #{index}; it did not show the finding again when re-sent, so it is not shrunk"),
+                format!(
+                    "request #{index}; it did not show the finding again when re-sent, so it is not shrunk"
+                ),
             ),
         };
         let answered = match &ex.response {

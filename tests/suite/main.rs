@@ -2,6 +2,7 @@
 //! and servers that misbehave.
 
 mod faults;
+mod fuzz;
 mod generated;
 mod hostile;
 mod reports;

@@ -1,0 +1,320 @@
+//! `lsconform fuzz`: clean against the reference server, findings against faulty ones, and every
+//! finding a case file that fails where it was found and passes where the fault is fixed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use lsconform::server::{Fault, ReferenceServer};
+use lsconform::suite::fuzz::{fuzz, FindingKind, FuzzOptions, FuzzReport};
+use lsconform::suite::{cases_in, run, Profile, RunOptions, Verdict};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lsconform-fuzz-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+async fn fuzz_reference(faults: &[Fault], requests: usize, seed: u64) -> FuzzReport {
+    let mut builder = ReferenceServer::builder();
+    for f in faults {
+        builder = builder.fault(*f);
+    }
+    let server = builder.start().await.expect("the reference server starts");
+    let options = FuzzOptions::new(seed)
+        .duration(Duration::from_secs(600))
+        .requests(requests);
+    let report = fuzz(
+        &Profile::reference(server.uri()),
+        &options,
+        &RunOptions::default(),
+    )
+    .await;
+    server.shutdown().await;
+    report
+}
+
+fn describe(report: &FuzzReport) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .map(|f| format!("{}: {} / {} ({})", f.id(), f.expected, f.actual, f.how))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzzing_the_reference_server_finds_nothing() {
+    let report = fuzz_reference(&[], 600, 11).await;
+    assert_eq!(report.harness_error, None);
+    assert_eq!((report.sent, report.answered), (600, 600));
+    assert!(report.findings.is_empty(), "{:#?}", describe(&report));
+    assert_eq!(report.exit_code(true), 0);
+}
+
+/// The faults a fuzzer of request files can see: each one changes what the server makes of a
+/// body. The others are of headers, sizes, seats and request ids, which the suite's cases and
+/// checks cover.
+const PAYLOAD_FAULTS: &[(Fault, FindingKind)] = &[
+    (Fault::AcceptUrlSafeBase64, FindingKind::AcceptedRefused),
+    (Fault::DuplicateKeysLastWins, FindingKind::AcceptedRefused),
+    (Fault::AcceptAnyRequestKind, FindingKind::AcceptedRefused),
+    (Fault::SkipInnerSignature, FindingKind::AcceptedRefused),
+    (Fault::SkipOuterSignature, FindingKind::AcceptedRefused),
+    (Fault::LeakLicenseExistence, FindingKind::AcceptedRefused),
+    (Fault::DropRequestId, FindingKind::BadAnswer),
+    (Fault::ReorderSignedBody, FindingKind::BadAnswer),
+    (Fault::ErrorStatusMismatch, FindingKind::ErrorShape),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_of_the_payload_is_found_as_its_kind_of_finding() {
+    let mut missed = Vec::new();
+    for (fault, kind) in PAYLOAD_FAULTS {
+        let report = fuzz_reference(&[*fault], 1000, 5).await;
+        assert_eq!(report.harness_error, None);
+        let kinds: BTreeSet<FindingKind> = report.findings.iter().map(|f| f.kind).collect();
+        println!("{fault}: {kinds:?}");
+        if !kinds.contains(kind) {
+            missed.push(format!(
+                "{fault}: expected {kind:?}, found {:#?}",
+                describe(&report)
+            ));
+        }
+        assert_eq!(report.exit_code(true), 1, "{fault}");
+    }
+    assert!(missed.is_empty(), "{missed:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finding_is_a_case_file_that_fails_where_it_was_found_and_passes_once_fixed() {
+    let faulty = ReferenceServer::builder()
+        .fault(Fault::SkipOuterSignature)
+        .start()
+        .await
+        .unwrap();
+    let profile = Profile::reference(faulty.uri());
+    let report = fuzz(
+        &profile,
+        &FuzzOptions::new(3).requests(800),
+        &RunOptions::default(),
+    )
+    .await;
+    assert!(!report.findings.is_empty());
+    let dir = scratch("replay");
+    for f in &report.findings {
+        let file = f.write_to(&dir).unwrap();
+        assert_eq!(file, dir.join(format!("{}.json", f.id())));
+        // Shrunk: no extra members, no odd encoding left in what was sent.
+        assert!(f.how.starts_with("shrunk in"), "{}", f.how);
+    }
+    let cases = cases_in(&dir).expect("the findings are case files");
+    assert_eq!(cases.len(), report.findings.len());
+    let again = run(cases.clone(), &profile, &RunOptions::default(), |_| {}).await;
+    for r in &again {
+        assert!(
+            matches!(r.verdict, Verdict::Fail | Verdict::Warning),
+            "{} against the faulty server: {:?} {:?}",
+            r.id,
+            r.verdict,
+            r.actual
+        );
+    }
+    faulty.shutdown().await;
+    let fixed = ReferenceServer::builder().start().await.unwrap();
+    let fixed_results = run(
+        cases,
+        &Profile::reference(fixed.uri()),
+        &RunOptions::default(),
+        |_| {},
+    )
+    .await;
+    fixed.shutdown().await;
+    for r in &fixed_results {
+        assert_eq!(r.verdict, Verdict::Pass, "{} once fixed: {:?}", r.id, r.actual);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_finds_the_same_findings_under_the_same_names() {
+    let a = fuzz_reference(&[Fault::SkipInnerSignature], 500, 9).await;
+    let b = fuzz_reference(&[Fault::SkipInnerSignature], 500, 9).await;
+    let ids = |r: &FuzzReport| r.findings.iter().map(|f| f.id().to_owned()).collect::<Vec<_>>();
+    assert!(!a.findings.is_empty());
+    assert_eq!(ids(&a), ids(&b));
+}
+
+/// The reference server behind a layer that breaks on some bodies: multipart gets a 500, a text/plain
+/// file with a byte-order mark kills the connection, an octet-stream one never gets an answer.
+async fn breaker(request: Request, next: Next) -> Response {
+    let content_type = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if content_type.starts_with("multipart/") {
+        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "it broke").into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        match content_type.as_str() {
+            "text/plain" => panic!("the breaker closes this connection"),
+            "application/octet-stream" => std::future::pending::<()>().await,
+            _ => {}
+        }
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_a_closed_connection_and_a_hang_are_each_found_and_shrunk() {
+    let router = ReferenceServer::builder()
+        .router()
+        .unwrap()
+        .layer(axum::middleware::from_fn(breaker));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let options = RunOptions {
+        jobs: 4,
+        timeout: Duration::from_millis(500),
+    };
+    let report = fuzz(
+        &Profile::reference(url),
+        &FuzzOptions::new(21).requests(600),
+        &options,
+    )
+    .await;
+    server.abort();
+    assert!(!report.gave_up, "{report:#?}");
+    let kinds: BTreeSet<FindingKind> = report.findings.iter().map(|f| f.kind).collect();
+    for kind in [
+        FindingKind::ServerError,
+        FindingKind::ClosedConnection,
+        FindingKind::Hang,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} not in {:#?}", describe(&report));
+    }
+    for f in &report.findings {
+        let body = f.request.body.as_deref().unwrap_or_default();
+        match f.kind {
+            FindingKind::ServerError => {
+                assert!(f.request.headers.iter().any(|(_, v)| v.starts_with("multipart/")))
+            }
+            FindingKind::ClosedConnection | FindingKind::Hang => assert!(body.starts_with(b"\xEF\xBB\xBF")),
+            _ => {}
+        }
+    }
+}
+
+fn lsconform(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lsconform"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// The reference profile, pointed at `url`.
+fn profile_file(dir: &Path, url: &str) -> PathBuf {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let text = std::fs::read_to_string(fixtures.join("targets/reference.toml"))
+        .unwrap()
+        .replace("http://127.0.0.1:8080", url)
+        .replace("\"../keys/", &format!("\"{}/keys/", fixtures.display()));
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("target.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fuzz_command_exits_0_when_clean_1_with_findings_and_its_files_replay() {
+    let dir = scratch("cli");
+    let out = dir.join("findings");
+    let out_arg = out.to_str().unwrap().to_owned();
+    // Clean: the in-process reference server.
+    let clean = tokio::task::spawn_blocking({
+        let out_arg = out_arg.clone();
+        move || lsconform(&["fuzz", "--requests", "300", "--seed", "4", "--out", &out_arg])
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&clean.stdout);
+    assert_eq!(clean.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("sent 300 requests (300 answered)"), "{stdout}");
+    assert!(!out.exists(), "nothing is written when nothing is found");
+
+    // A faulty server: findings, written as files, that replay.
+    let server = ReferenceServer::builder()
+        .fault(Fault::AcceptAnyRequestKind)
+        .start()
+        .await
+        .unwrap();
+    let target = profile_file(&dir, &server.uri());
+    let target_arg = target.to_str().unwrap().to_owned();
+    let (found, files, again, fixed, suite) = tokio::task::spawn_blocking(move || {
+        let found = lsconform(&[
+            "fuzz",
+            "--target",
+            &target_arg,
+            "--requests",
+            "600",
+            "--seed",
+            "4",
+            "--out",
+            &out_arg,
+        ]);
+        let files: Vec<PathBuf> = std::fs::read_dir(out.join("fuzz"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        let first = files
+            .first()
+            .map(|f| f.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let again = lsconform(&["replay", &first, "--target", &target_arg]);
+        let fixed = lsconform(&["replay", &first]);
+        let suite = lsconform(&["run", "--cases", &out_arg, "--only", "fuzz/*", "--generated", "0"]);
+        (found, files, again, fixed, suite)
+    })
+    .await
+    .unwrap();
+    server.shutdown().await;
+    let stdout = String::from_utf8_lossy(&found.stdout);
+    assert_eq!(found.status.code(), Some(1), "{stdout}");
+    assert!(!files.is_empty(), "{stdout}");
+    assert!(stdout.contains("FAIL  fuzz/accepted-refused-"), "{stdout}");
+    assert!(stdout.contains("lsconform replay "), "{stdout}");
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(1), "{text}");
+    assert!(text.contains("verdict: Fail"), "{text}");
+    let text = String::from_utf8_lossy(&fixed.stdout);
+    assert_eq!(fixed.status.code(), Some(0), "{text}");
+    assert!(text.contains("verdict: Pass"), "{text}");
+    let text = String::from_utf8_lossy(&suite.stdout);
+    assert_eq!(suite.status.code(), Some(0), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fuzz_usage_errors_exit_2() {
+    let bare = lsconform(&["fuzz", "--target", "http://127.0.0.1:9", "--requests", "1"]);
+    assert_eq!(bare.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("api_key and shared_key"));
+    let duration = lsconform(&["fuzz", "--duration", "soon"]);
+    assert_eq!(duration.status.code(), Some(2));
+    let dir = scratch("bad-cases");
+    std::fs::create_dir_all(dir.join("fuzz")).unwrap();
+    std::fs::write(dir.join("fuzz/x.json"), r#"{"id": "fuzz/y"}"#).unwrap();
+    let bad = lsconform(&["run", "--cases", dir.to_str().unwrap(), "--generated", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("fuzz/x.json"));
+    let replay = lsconform(&["replay", dir.join("fuzz/x.json").to_str().unwrap()]);
+    assert_eq!(replay.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
