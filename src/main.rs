@@ -719,7 +719,19 @@ fn fuzz(args: FuzzArgs) -> Result<ExitCode, CliError> {
                 .unwrap_or_default(),
             profile.base_url
         );
-        let report = fuzz(&profile, &options, &run).await;
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let report = fuzz(&profile, &options, &run, |p| {
+            if tty {
+                eprint!(
+                    "\r{} requests sent, {} answered, {} finding(s) so far ",
+                    p.sent, p.answered, p.findings
+                );
+            }
+        })
+        .await;
+        if tty {
+            eprintln!();
+        }
         if let Some(server) = server {
             server.shutdown().await;
         }

@@ -34,7 +34,7 @@
 //! use std::time::Duration;
 //! let profile = Profile::reference("http://127.0.0.1:8080");
 //! let options = FuzzOptions::new(42).duration(Duration::from_secs(30));
-//! let report = fuzz(&profile, &options, &RunOptions::default()).await;
+//! let report = fuzz(&profile, &options, &RunOptions::default(), |_| {}).await;
 //! for finding in &report.findings {
 //!     let file = finding.write_to(std::path::Path::new("findings")).unwrap();
 //!     println!("{} -> {}", finding.id(), file.display());
@@ -408,10 +408,27 @@ impl FuzzReport {
     }
 }
 
+/// How far a run is, for people watching it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Requests sent so far.
+    pub sent: usize,
+    /// Of those, answered.
+    pub answered: usize,
+    /// Distinct findings so far.
+    pub findings: usize,
+}
+
 /// Fuzzes `profile`'s target: sends generated requests for `options.duration` (at most
 /// `options.max_requests`), `run.jobs` at a time, each bounded by `run.timeout`; then shrinks each
 /// distinct finding against the target and makes it a case file. Needs the profile's credentials.
-pub async fn fuzz(profile: &Profile, options: &FuzzOptions, run: &RunOptions) -> FuzzReport {
+/// `progress` hears how far it is about once a second while requests are sent.
+pub async fn fuzz(
+    profile: &Profile,
+    options: &FuzzOptions,
+    run: &RunOptions,
+    mut progress: impl FnMut(Progress),
+) -> FuzzReport {
     let started = Instant::now();
     let mut report = FuzzReport {
         target: profile.base_url.clone(),
@@ -431,6 +448,7 @@ pub async fn fuzz(profile: &Profile, options: &FuzzOptions, run: &RunOptions) ->
     let payload_time = SystemTime::now();
     // The first request of each distinct finding, and how many showed it.
     let mut seen: HashMap<Key, (usize, Exchange, FindingKind, String, Violation)> = HashMap::new();
+    let (mut sent, mut answered, mut told) = (0, 0, Instant::now());
     let streamed = generate::stream(
         profile,
         options.seed,
@@ -439,6 +457,16 @@ pub async fn fuzz(profile: &Profile, options: &FuzzOptions, run: &RunOptions) ->
         &Property::ALL,
         payload_time,
         |ex| {
+            sent += 1;
+            answered += usize::from(ex.response.is_ok());
+            if told.elapsed() >= Duration::from_secs(1) {
+                told = Instant::now();
+                progress(Progress {
+                    sent,
+                    answered,
+                    findings: seen.len(),
+                });
+            }
             if let Some((kind, answer, v)) = classify(&ex) {
                 let entry = seen
                     .entry(key_of(kind, v.rule, &answer))

@@ -31,6 +31,7 @@ async fn fuzz_reference(faults: &[Fault], requests: usize, seed: u64) -> FuzzRep
         &Profile::reference(server.uri()),
         &options,
         &RunOptions::default(),
+        |_| {},
     )
     .await;
     server.shutdown().await;
@@ -100,6 +101,7 @@ async fn a_finding_is_a_case_file_that_fails_where_it_was_found_and_passes_once_
         &profile,
         &FuzzOptions::new(3).requests(800),
         &RunOptions::default(),
+        |_| {},
     )
     .await;
     assert!(!report.findings.is_empty());
@@ -189,6 +191,7 @@ async fn a_5xx_a_closed_connection_and_a_hang_are_each_found_and_shrunk() {
         &Profile::reference(url),
         &FuzzOptions::new(21).requests(600),
         &options,
+        |_| {},
     )
     .await;
     server.abort();
