@@ -194,7 +194,19 @@ fn flat_payload(
 
 /// A member the protocol reads must be a string; `null` counts as absent.
 fn string_member(value: &RawValue, code: ErrorCode, name: &str) -> Result<Option<String>, Rejection> {
-    serde_json::from_str::<Option<String>>(value.get())
+    let raw = value.get();
+    // The raw value is one well-formed JSON value with no whitespace around it, so `null` is
+    // null and a string without a backslash is its text between the quotes (the parse that made
+    // the raw value refused control characters in it). Anything else is parsed again.
+    if raw == "null" {
+        return Ok(None);
+    }
+    if let Some(text) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        if !text.contains('\\') {
+            return Ok(Some(text.to_owned()));
+        }
+    }
+    serde_json::from_str::<Option<String>>(raw)
         .map_err(|_| Rejection::new(code, format!("{name} must be a string")))
 }
 
@@ -226,7 +238,7 @@ impl<'de> Visitor<'de> for MembersVisitor {
         let mut seen = KeySet::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value: &'de RawValue = map.next_value()?;
-            if !seen.insert(&key) {
+            if !seen.insert(key.clone()) {
                 match self.duplicates {
                     DuplicateKeys::Refuse => {
                         return Err(de::Error::custom(format_args!("duplicate key {key:?}")))
@@ -241,28 +253,29 @@ impl<'de> Visitor<'de> for MembersVisitor {
 }
 
 /// The keys of one object, to refuse a duplicate: a short list is searched, a long one hashed
-/// (so a hostile object of many keys costs linear time).
+/// (so a hostile object of many keys costs linear time). Keys are kept as the parser gave them,
+/// borrowed from the text unless they held escapes.
 #[derive(Default)]
-struct KeySet {
-    keys: HashSet<String>,
-    short: Vec<String>,
+struct KeySet<'de> {
+    keys: HashSet<Cow<'de, str>>,
+    short: Vec<Cow<'de, str>>,
 }
 
-impl KeySet {
+impl<'de> KeySet<'de> {
     const SHORT: usize = 24;
 
-    fn insert(&mut self, key: &str) -> bool {
+    fn insert(&mut self, key: Cow<'de, str>) -> bool {
         if self.keys.is_empty() && self.short.len() < Self::SHORT {
-            if self.short.iter().any(|k| k == key) {
+            if self.short.contains(&key) {
                 return false;
             }
-            self.short.push(key.to_owned());
+            self.short.push(key);
             return true;
         }
         if self.keys.is_empty() {
             self.keys.extend(self.short.drain(..));
         }
-        self.keys.insert(key.to_owned())
+        self.keys.insert(key)
     }
 }
 
@@ -354,7 +367,7 @@ impl<'de> Visitor<'de> for StrictValue {
         let mut seen = KeySet::default();
         let child = self.enter::<A::Error>()?;
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            if !seen.insert(&key) && child.duplicates == DuplicateKeys::Refuse {
+            if !seen.insert(key.clone()) && child.duplicates == DuplicateKeys::Refuse {
                 return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
             }
             map.next_value_seed(StrictValue { ..child })?;
