@@ -140,16 +140,17 @@ pub struct RequestTemplate {
 }
 
 /// The `Date` header.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum DateTemplate {
     /// Now, offset by this many seconds, in an HTTP-date form.
     Now {
         /// Seconds added to the current time (negative: in the past).
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "is_zero")]
         offset_seconds: i64,
-        /// `imf` (default), `rfc850`, `asctime`, or `imf-utc` (`UTC` in place of `GMT`).
-        #[serde(default)]
+        /// `imf` (default), `rfc850`, `asctime`, `imf-utc` (`UTC` in place of `GMT`), or
+        /// `javascript` (`Thu Nov 17 2022 20:51:35 GMT+0000`, not an HTTP date).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         form: Option<String>,
     },
     /// This text.
@@ -168,16 +169,16 @@ impl Default for DateTemplate {
 }
 
 /// The `Authorization` header.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum AuthorizationTemplate {
     /// Signed over the Date header as sent, in the docs' form.
     Signed {
         /// Sign with this shared key instead of the profile's (`"wrong"`-style literal).
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         shared_key: Option<String>,
         /// Name this API key instead of the profile's.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         api_key: Option<String>,
     },
     /// This text, after `{api_key}`, `{signature}` (the correct header MAC) and `{date}` are filled in.
@@ -196,21 +197,29 @@ impl Default for AuthorizationTemplate {
 }
 
 /// The headers of a case.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeadersTemplate {
     /// `Date`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub date: DateTemplate,
     /// `Authorization`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub authorization: AuthorizationTemplate,
     /// `Content-Type` (default `text/plain`; for multipart, the runner writes its own).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     /// No Content-Type header at all.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub omit_content_type: bool,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// A signature of the payload: kept, left out, corrupted, or replaced.

@@ -50,7 +50,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::case::{DataCase, Found, Severity};
+use super::case::{DataCase, Found, HeadersTemplate, Severity};
 use super::generate::{self, Budget, Exchange, Property, Rule, Violation};
 use super::http::ExchangeError;
 use super::profile::Profile;
@@ -313,10 +313,14 @@ fn case_file(
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
         .map(|(_, v)| v.clone());
-    let headers = match content_type {
-        Some(ct) => json!({ "content_type": ct }),
-        None => json!({ "omit_content_type": true }),
+    // The Date and Authorization headers as the request's template writes them (signed afresh on
+    // every replay), and the Content-Type as sent.
+    let headers = HeadersTemplate {
+        omit_content_type: content_type.is_none(),
+        content_type,
+        ..ex.case.value.headers.template()
     };
+    let headers = serde_json::to_value(headers).map_err(|e| e.to_string())?;
     let body = match String::from_utf8(body) {
         Ok(text) => json!({ "literal": text }),
         Err(e) => {
@@ -359,6 +363,9 @@ fn case_file(
     });
     if rule.safety {
         file["safety"] = Value::Bool(true);
+    }
+    if rule.should {
+        file["severity"] = json!("should");
     }
     let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())? + "\n";
     let case: DataCase = serde_json::from_str(&text).map_err(|e| format!("the case file of {id}: {e}"))?;
@@ -529,7 +536,6 @@ pub async fn fuzz(
             ),
         };
         let answered = match &ex.response {
-            Ok(r) if r.status == 200 => "200 with an activation answer".to_owned(),
             Ok(r) => super::judge::summarize(r),
             Err(e) => e.to_string(),
         };

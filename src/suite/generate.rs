@@ -12,7 +12,9 @@
 //! The requests are valid ones (every [`Style`], random but valid values with non-ASCII and
 //! control characters and long strings, extra members of any JSON type, the profile's licenses,
 //! odd payload dates, every transport) and hostile ones: semantic mutations re-signed correctly,
-//! envelope mutations left broken ([`Mutation`]). Request *i* of a run comes from its own
+//! envelope mutations left broken ([`Mutation`]), and one time in ten changed Date and
+//! Authorization headers ([`HeaderMutation`]: left out, skewed, in other forms, other algorithms,
+//! pairs left out, another key, any text), judged with `protocol::authenticate` first. Request *i* of a run comes from its own
 //! ChaCha RNG seeded with the run's seed and *i*, so a seed reproduces a run. The first request
 //! that breaks a property is shrunk with proptest (each step sends the smaller request again) and
 //! reported as an ordinary [`CaseResult`] `generated/<property>`, with the decoded payload, the
@@ -44,15 +46,16 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::case::{Severity, Tag};
+use super::case::{AuthorizationTemplate, DateTemplate, HeadersTemplate, Severity, Tag};
 use super::http::{Client, ExchangeError, Response};
 use super::judge::{self, Mismatch};
 use super::profile::Profile;
-use super::render::{for_people, http_date, Prepared};
+use super::render::{for_people, http_date, signed_headers, Prepared};
 use super::runner::{Answer, CaseResult, RunOptions, Verdict};
 use crate::protocol::{
-    decode_request, encode_request_file, format_http_date, inner_signature, AuthorizationHeader,
-    DecodedRequest, ErrorBody, ErrorCode, Rejection, RequestBuilder, RequestKind, Style, Tamper,
+    authenticate, decode_request, encode_request_file, format_http_date, inner_signature,
+    AuthorizationHeader, DecodedRequest, ErrorBody, ErrorCode, Rejection, RequestBuilder, RequestKind, Style,
+    Tamper,
 };
 
 /// How many requests `lsconform run` generates when `--generated` is not given.
@@ -197,6 +200,8 @@ pub struct Rule {
     pub safety: bool,
     /// What it is about.
     pub what: &'static str,
+    /// SPEC says SHOULD where its tag alone would make it MUST.
+    pub should: bool,
 }
 
 impl Rule {
@@ -206,12 +211,22 @@ impl Rule {
             tag,
             safety,
             what,
+            should: false,
         }
     }
 
-    /// MUST or SHOULD, by SPEC's table.
+    /// The same rule, which SPEC words as SHOULD.
+    const fn should(self) -> Rule {
+        Rule { should: true, ..self }
+    }
+
+    /// MUST or SHOULD, by SPEC's table (or SPEC's own SHOULD).
     pub fn severity(&self) -> Severity {
-        self.tag.severity(self.safety)
+        if self.should {
+            Severity::Should
+        } else {
+            self.tag.severity(self.safety)
+        }
     }
 }
 
@@ -239,8 +254,196 @@ pub struct GeneratedRequest {
     pub encoding: Encoding,
     /// How the body carries it.
     pub transport: TransportChoice,
-    /// What is changed or broken.
+    /// What is changed or broken in the payload.
     pub mutation: Mutation,
+    /// What is changed or broken in the Date and Authorization headers.
+    pub headers: HeaderMutation,
+}
+
+/// A pair of the Authorization header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthPair {
+    /// `algorithm`.
+    Algorithm,
+    /// `headers`.
+    Headers,
+    /// `signature`.
+    Signature,
+    /// `apikey`.
+    ApiKey,
+}
+
+/// What a generated request changes in its `Date` and `Authorization` headers (SPEC §1 and §2).
+/// Each is written as a case's header template ([`HeaderMutation::template`]), so a finding replays
+/// with exactly these headers, signed afresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderMutation {
+    /// Nothing: the docs' form, signed, dated now.
+    None,
+    /// A required header left out (both when both are true).
+    Omit {
+        /// No Date.
+        date: bool,
+        /// No Authorization.
+        authorization: bool,
+    },
+    /// The Date this many seconds away from now, signed (SPEC §2: up to 15 minutes is fine; the
+    /// strategy keeps clear of the edge).
+    DateSkew(i64),
+    /// The Date in another form, signed over its text.
+    DateForm(DateForm),
+    /// The Date is this text, signed over it.
+    DateText(String),
+    /// The pairs as real clients write them: `apiKey`, spaces after the commas, another order.
+    ClientForm {
+        /// `apiKey` rather than `apikey`.
+        camel_case: bool,
+        /// A space after each comma.
+        spaces: bool,
+        /// The pairs rotated by this many places.
+        rotate: usize,
+    },
+    /// Another algorithm than `hmac-sha256`.
+    Algorithm(String),
+    /// A pair left out.
+    DropPair(AuthPair),
+    /// The header's HMAC made with another shared key.
+    WrongSharedKey,
+    /// An API key the target does not know.
+    UnknownApiKey(String),
+    /// The Authorization header is this text.
+    AuthorizationText(String),
+}
+
+impl HeaderMutation {
+    /// The case's header template that writes these headers.
+    ///
+    /// ```
+    /// use lsconform::suite::case::{DateTemplate, HeadersTemplate};
+    /// use lsconform::suite::generate::HeaderMutation;
+    /// assert_eq!(HeaderMutation::None.template(), HeadersTemplate::default());
+    /// let skew = HeaderMutation::DateSkew(-1200).template();
+    /// assert_eq!(skew.date, DateTemplate::Now { offset_seconds: -1200, form: None });
+    /// ```
+    pub fn template(&self) -> HeadersTemplate {
+        let authorization = |t: String| HeadersTemplate {
+            authorization: AuthorizationTemplate::Template(t),
+            ..HeadersTemplate::default()
+        };
+        let date = |d: DateTemplate| HeadersTemplate {
+            date: d,
+            ..HeadersTemplate::default()
+        };
+        match self {
+            HeaderMutation::None => HeadersTemplate::default(),
+            HeaderMutation::Omit {
+                date: no_date,
+                authorization: no_authorization,
+            } => HeadersTemplate {
+                date: if *no_date {
+                    DateTemplate::Omit
+                } else {
+                    DateTemplate::default()
+                },
+                authorization: if *no_authorization {
+                    AuthorizationTemplate::Omit
+                } else {
+                    AuthorizationTemplate::default()
+                },
+                ..HeadersTemplate::default()
+            },
+            HeaderMutation::DateSkew(s) => date(DateTemplate::Now {
+                offset_seconds: *s,
+                form: None,
+            }),
+            HeaderMutation::DateForm(f) => date(DateTemplate::Now {
+                offset_seconds: 0,
+                form: Some(f.name().to_owned()),
+            }),
+            HeaderMutation::DateText(t) => date(DateTemplate::Literal(t.clone())),
+            HeaderMutation::ClientForm {
+                camel_case,
+                spaces,
+                rotate,
+            } => {
+                let mut pairs = Self::pairs(if *camel_case { "apiKey" } else { "apikey" });
+                let places = rotate % pairs.len();
+                pairs.rotate_left(places);
+                authorization(pairs.join(if *spaces { ", " } else { "," }))
+            }
+            HeaderMutation::Algorithm(a) => {
+                let mut pairs = Self::pairs("apikey");
+                pairs[0] = format!("algorithm=\"{a}\"");
+                authorization(pairs.join(","))
+            }
+            HeaderMutation::DropPair(p) => {
+                let mut pairs = Self::pairs("apikey");
+                pairs.remove(*p as usize);
+                authorization(pairs.join(","))
+            }
+            HeaderMutation::WrongSharedKey => HeadersTemplate {
+                authorization: AuthorizationTemplate::Signed {
+                    shared_key: Some("lsconform-wrong-shared-key".into()),
+                    api_key: None,
+                },
+                ..HeadersTemplate::default()
+            },
+            HeaderMutation::UnknownApiKey(key) => HeadersTemplate {
+                authorization: AuthorizationTemplate::Signed {
+                    shared_key: None,
+                    api_key: Some(key.clone()),
+                },
+                ..HeadersTemplate::default()
+            },
+            HeaderMutation::AuthorizationText(t) => authorization(t.clone()),
+        }
+    }
+
+    /// The docs' four pairs, in [`AuthPair`]'s order, as a template.
+    fn pairs(api_key_name: &str) -> Vec<String> {
+        vec![
+            "algorithm=\"hmac-sha256\"".to_owned(),
+            "headers=\"date\"".to_owned(),
+            "signature=\"{signature}\"".to_owned(),
+            format!("{api_key_name}=\"{{api_key}}\""),
+        ]
+    }
+
+    /// The rule the mutation tests (SPEC §1 and §2).
+    fn rule(&self) -> Rule {
+        let docs = |what| Rule::new("§2", Tag::Docs, false, what);
+        match self {
+            HeaderMutation::None => Rule::new("§2", Tag::Docs, false, "the Authorization header"),
+            HeaderMutation::Omit { .. } => Rule::new(
+                "§1",
+                Tag::Seed,
+                false,
+                "the required Date and Authorization headers",
+            ),
+            HeaderMutation::DateSkew(s) if s.unsigned_abs() <= 15 * 60 => {
+                docs("a Date up to 15 minutes from the server clock is accepted")
+            }
+            HeaderMutation::DateSkew(s) if *s > 0 => {
+                Rule::new("§2", Tag::Pinned, true, "a Date more than 15 minutes ahead")
+            }
+            HeaderMutation::DateSkew(_) => docs("a Date more than 15 minutes old"),
+            HeaderMutation::DateForm(DateForm::Imf) => docs("an IMF-fixdate Date"),
+            HeaderMutation::DateForm(DateForm::JavaScript) | HeaderMutation::DateText(_) => {
+                docs("a Date that is not an HTTP date")
+            }
+            HeaderMutation::DateForm(_) => docs("RFC 850, asctime and UTC Dates").should(),
+            HeaderMutation::ClientForm { .. } => {
+                Rule::new("§2", Tag::Sdk, false, "the Authorization forms real clients send")
+            }
+            HeaderMutation::Algorithm(_) => docs("an algorithm other than hmac-sha256"),
+            HeaderMutation::DropPair(_) => docs("a pair missing from the Authorization header"),
+            HeaderMutation::WrongSharedKey => docs("the Authorization header's HMAC"),
+            HeaderMutation::UnknownApiKey(_) => docs("an unknown API key"),
+            HeaderMutation::AuthorizationText(_) => {
+                docs("an Authorization header that is not name=\"value\" pairs")
+            }
+        }
+    }
 }
 
 /// The license of a generated request.
@@ -324,15 +527,19 @@ pub enum DateForm {
 }
 
 impl DateForm {
-    fn format(self, time: SystemTime) -> String {
-        let form = match self {
-            DateForm::Imf => return format_http_date(time),
-            DateForm::JavaScript => return Style::JavaScript.date(time),
+    /// Its name in a case's date template.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DateForm::Imf => "imf",
             DateForm::ImfUtc => "imf-utc",
             DateForm::Rfc850 => "rfc850",
             DateForm::Asctime => "asctime",
-        };
-        http_date(time, Some(form)).unwrap_or_else(|_| format_http_date(time))
+            DateForm::JavaScript => "javascript",
+        }
+    }
+
+    fn format(self, time: SystemTime) -> String {
+        http_date(time, Some(self.name())).unwrap_or_else(|_| format_http_date(time))
     }
 }
 
@@ -691,6 +898,9 @@ impl GeneratedCase {
     /// The rule a server breaks when it answers this request otherwise than the oracle.
     pub fn rule(&self) -> Rule {
         let v = &self.value;
+        if v.headers != HeaderMutation::None {
+            return v.headers.rule();
+        }
         match (&v.mutation, &self.oracle) {
             (Mutation::None, _) if matches!(v.date, DateChoice::DaysAgo { .. } | DateChoice::Text(_)) => {
                 Rule::new("§4", Tag::Pinned, false, "an old or odd payload date is accepted")
@@ -961,19 +1171,24 @@ impl GeneratedRequest {
                 multipart(&text),
             ),
         };
-        let header_date = format_http_date(header_time);
-        let mut headers = vec![
-            ("Date".to_owned(), header_date.clone()),
-            (
-                "Authorization".to_owned(),
-                AuthorizationHeader::signed(&c.api_key, &c.shared_key, &header_date).to_string(),
-            ),
-        ];
+        let mut headers = signed_headers(&self.headers.template(), Some(c), header_time)?;
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_bytes().to_vec())
+        };
+        let (authorization, date) = (header("Authorization"), header("Date"));
         if let Some(ct) = &content_type {
             headers.push(("Content-Type".to_owned(), ct.clone()));
         }
         let decoded = decode_request(content_type.as_deref(), &body);
-        let oracle = oracle_of(profile, body.len(), &decoded);
+        let oracle = oracle_of(
+            profile,
+            body.len(),
+            Some((authorization.as_deref(), date.as_deref(), header_time)),
+            &decoded,
+        );
         // What a conforming server reads (an empty value is an absent one), for the echo checks
         // of SPEC §6.
         let present = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
@@ -1043,9 +1258,11 @@ impl GeneratedRequest {
                 }
             ),
         };
-        let mutation = match &self.mutation {
-            Mutation::None => "valid".to_owned(),
-            m => format!("{m:?}"),
+        let mutation = match (&self.mutation, &self.headers) {
+            (Mutation::None, HeaderMutation::None) => "valid".to_owned(),
+            (Mutation::None, h) => format!("headers {h:?}"),
+            (m, HeaderMutation::None) => format!("{m:?}"),
+            (m, h) => format!("{m:?}, headers {h:?}"),
         };
         let mutation: String = mutation.chars().take(200).collect();
         format!(
@@ -1058,10 +1275,11 @@ impl GeneratedRequest {
 }
 
 /// The oracle: what a conforming server decides about an activation body before SPEC §5, by
-/// `protocol`'s own checks in the order of SPEC §1a (headers aside: generated requests always carry
-/// good ones): the body cap, the transport, Base64, one strict JSON object, the required fields
-/// and the `request` member, the API key (the profile's is the only one known), then both payload
-/// signatures with the profile's shared key. `Ok` means only a business rule may refuse it.
+/// `protocol`'s own checks in the order of SPEC §1a: the body cap, the transport, Base64, one
+/// strict JSON object, the required fields and the `request` member, the API key (the profile's is
+/// the only one known), then both payload signatures with the profile's shared key. `Ok` means
+/// only a business rule may refuse it. (A generated request's oracle also judges its Date and
+/// Authorization headers first, with `protocol::authenticate`; this one takes them as good.)
 ///
 /// ```
 /// use lsconform::protocol::{ErrorCode, RequestBuilder};
@@ -1078,13 +1296,18 @@ impl GeneratedRequest {
 /// ```
 pub fn oracle(profile: &Profile, content_type: Option<&str>, body: Option<&[u8]>) -> Result<(), Rejection> {
     let body = body.unwrap_or_default();
-    oracle_of(profile, body.len(), &decode_request(content_type, body))
+    oracle_of(profile, body.len(), None, &decode_request(content_type, body))
 }
 
-/// [`oracle`] on a body of `len` bytes already decoded.
+/// The Authorization and Date headers as sent, and the time they were sent at.
+type SentHeaders<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, SystemTime);
+
+/// [`oracle`] on a body of `len` bytes already decoded, with the headers (SPEC §2, before the body)
+/// when they are given.
 fn oracle_of(
     profile: &Profile,
     len: usize,
+    headers: Option<SentHeaders<'_>>,
     decoded: &Result<DecodedRequest, Rejection>,
 ) -> Result<(), Rejection> {
     if len > profile.max_body {
@@ -1092,6 +1315,12 @@ fn oracle_of(
             ErrorCode::PayloadTooLarge,
             "over the profile's max_body",
         ));
+    }
+    if let Some((authorization, date, now)) = headers {
+        let known = profile.credentials.as_ref();
+        authenticate(authorization, date, now, |key| {
+            known.filter(|c| c.api_key == key).map(|c| c.shared_key.clone())
+        })?;
     }
     let decoded = decoded.as_ref().map_err(Clone::clone)?;
     let checked = decoded.check(RequestKind::Activation)?;

@@ -34,6 +34,15 @@ pub fn summarize(response: &Response) -> String {
         if let Some(code) = body.get("code").and_then(|c| c.as_str()) {
             return format!("{} {code}", response.status);
         }
+        let licensee = ["license_key", "username"]
+            .iter()
+            .find_map(|m| body.get(m).and_then(|v| v.as_str()));
+        if let (Some(licensee), Some(hw)) = (licensee, body.get("hardware_id").and_then(|v| v.as_str())) {
+            return format!(
+                "{} with an activation answer for {licensee:?} on {hw:?}",
+                response.status
+            );
+        }
     }
     let text = String::from_utf8_lossy(&response.body);
     let excerpt: String = text.chars().take(120).collect();

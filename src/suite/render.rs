@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 
 use super::case::{
-    AuthorizationTemplate, DataCase, DateTemplate, Endpoint, Expectation, RequestTemplate, SignatureTemplate,
+    AuthorizationTemplate, DataCase, DateTemplate, Endpoint, Expectation, HeadersTemplate, RequestTemplate,
+    SignatureTemplate,
 };
 use super::profile::{Credentials, Profile};
 use crate::protocol::{
@@ -69,6 +70,7 @@ pub fn http_date(time: SystemTime, form: Option<&str>) -> Result<String, String>
     Ok(match form.unwrap_or("imf") {
         "imf" => imf,
         "imf-utc" => imf.replace(" GMT", " UTC"),
+        "javascript" => Style::JavaScript.date(time),
         "rfc850" | "asctime" => {
             let t = time::OffsetDateTime::from(time);
             let format = if form == Some("rfc850") {
@@ -84,6 +86,55 @@ pub fn http_date(time: SystemTime, form: Option<&str>) -> Result<String, String>
         }
         other => return Err(format!("unknown date form {other:?}")),
     })
+}
+
+/// The `Date` header a template says (none when it says `omit`), and the `Authorization` header
+/// that signs it with `credentials` (none without credentials, or when it says `omit`), at `now`.
+pub(super) fn signed_headers(
+    t: &HeadersTemplate,
+    credentials: Option<&Credentials>,
+    now: SystemTime,
+) -> Result<Vec<(String, String)>, String> {
+    let date = match &t.date {
+        DateTemplate::Now { offset_seconds, form } => {
+            let offset = Duration::from_secs(offset_seconds.unsigned_abs());
+            let at = if *offset_seconds < 0 {
+                now.checked_sub(offset).unwrap_or(SystemTime::UNIX_EPOCH)
+            } else {
+                now + offset
+            };
+            Some(http_date(at, form.as_deref())?)
+        }
+        DateTemplate::Literal(text) => Some(text.clone()),
+        DateTemplate::Omit => None,
+    };
+    let mut headers = Vec::new();
+    if let Some(d) = &date {
+        headers.push(("Date".to_owned(), d.clone()));
+    }
+    if let Some(c) = credentials {
+        let signed_date = date.clone().unwrap_or_default();
+        let authorization = match &t.authorization {
+            AuthorizationTemplate::Signed { shared_key, api_key } => Some(
+                AuthorizationHeader::signed(
+                    api_key.as_deref().unwrap_or(&c.api_key),
+                    shared_key.as_deref().unwrap_or(&c.shared_key),
+                    &signed_date,
+                )
+                .to_string(),
+            ),
+            AuthorizationTemplate::Template(text) => Some(
+                text.replace("{api_key}", &c.api_key)
+                    .replace("{signature}", &header_signature(&c.shared_key, &signed_date))
+                    .replace("{date}", &signed_date),
+            ),
+            AuthorizationTemplate::Omit => None,
+        };
+        if let Some(a) = authorization {
+            headers.push(("Authorization".to_owned(), a));
+        }
+    }
+    Ok(headers)
 }
 
 /// Rewrites a request file's Base64 text in one of the encodings a case can ask for.
@@ -238,46 +289,7 @@ pub fn prepare_template(
         }),
         (None, true) => return Err(Skip("needs api_key and shared_key in the profile".into())),
     };
-    // The Date header, and the Authorization header that signs it.
-    let date = match &t.headers.date {
-        DateTemplate::Now { offset_seconds, form } => {
-            let offset = Duration::from_secs(offset_seconds.unsigned_abs());
-            let at = if *offset_seconds < 0 {
-                now - offset
-            } else {
-                now + offset
-            };
-            Some(http_date(at, form.as_deref()).map_err(bad)?)
-        }
-        DateTemplate::Literal(text) => Some(text.clone()),
-        DateTemplate::Omit => None,
-    };
-    let mut headers = Vec::new();
-    if let Some(d) = &date {
-        headers.push(("Date".to_owned(), d.clone()));
-    }
-    if let Some(c) = &credentials {
-        let signed_date = date.clone().unwrap_or_default();
-        let authorization = match &t.headers.authorization {
-            AuthorizationTemplate::Signed { shared_key, api_key } => Some(
-                AuthorizationHeader::signed(
-                    api_key.as_deref().unwrap_or(&c.api_key),
-                    shared_key.as_deref().unwrap_or(&c.shared_key),
-                    &signed_date,
-                )
-                .to_string(),
-            ),
-            AuthorizationTemplate::Template(text) => Some(
-                text.replace("{api_key}", &c.api_key)
-                    .replace("{signature}", &header_signature(&c.shared_key, &signed_date))
-                    .replace("{date}", &signed_date),
-            ),
-            AuthorizationTemplate::Omit => None,
-        };
-        if let Some(a) = authorization {
-            headers.push(("Authorization".to_owned(), a));
-        }
-    }
+    let mut headers = signed_headers(&t.headers, credentials.as_ref(), now).map_err(bad)?;
     // The payload.
     let p = &t.payload;
     let mut prepared_seat = None;

@@ -29,8 +29,8 @@ use proptest::sample::select;
 use serde_json::Value;
 
 use super::{
-    DateChoice, DateForm, Encoding, Field, GeneratedRequest, LicenseChoice, Mutation, Padding, Position,
-    ProductChoice, SignatureTamper, TransportChoice, Wrap,
+    AuthPair, DateChoice, DateForm, Encoding, Field, GeneratedRequest, HeaderMutation, LicenseChoice,
+    Mutation, Padding, Position, ProductChoice, SignatureTamper, TransportChoice, Wrap,
 };
 use crate::protocol::{RequestBuilder, RequestKind, Style};
 use crate::suite::Profile;
@@ -664,6 +664,87 @@ pub fn envelope_mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![6 => base64, 5 => payload]
 }
 
+/// Header text an HTTP client can send and a server reads as sent: printable ASCII, spaces
+/// inside, none at either end (servers trim them).
+pub fn header_text() -> impl Strategy<Value = String> {
+    vec(
+        prop_oneof![9 => (0x21u8..=0x7e).prop_map(char::from), 1 => Just(' ')],
+        1..32,
+    )
+    .prop_map(|chars| {
+        let text: String = chars.into_iter().collect();
+        match text.trim() {
+            "" => "x".to_owned(),
+            t => t.to_owned(),
+        }
+    })
+}
+
+/// A name that stays one value inside `name="…"`: letters, digits and `-`.
+fn token() -> impl Strategy<Value = String> {
+    let chars: Vec<char> = ('a'..='z')
+        .chain('A'..='Z')
+        .chain('0'..='9')
+        .chain(['-'])
+        .collect();
+    vec(select(chars), 1..24).prop_map(|c| c.into_iter().collect())
+}
+
+/// A change to the Date and Authorization headers (SPEC §1, §2): one left out, a Date skewed
+/// (clear of the 15-minute edge), in another form or any text, the client forms of the
+/// Authorization header, another algorithm, a pair left out, the HMAC made with another key, an
+/// unknown API key, or any text.
+pub fn header_mutation() -> impl Strategy<Value = HeaderMutation> {
+    let minutes = |m: i64| m * 60;
+    prop_oneof![
+        2 => (any::<bool>(), any::<bool>()).prop_map(|(date, authorization)| HeaderMutation::Omit {
+            date: date || !authorization,
+            authorization,
+        }),
+        3 => prop_oneof![
+            -minutes(14)..=minutes(14),
+            minutes(16)..=minutes(3 * 24 * 60),
+            -minutes(3 * 24 * 60)..=-minutes(16),
+        ]
+        .prop_map(HeaderMutation::DateSkew),
+        2 => select(vec![
+            DateForm::Imf,
+            DateForm::ImfUtc,
+            DateForm::Rfc850,
+            DateForm::Asctime,
+            DateForm::JavaScript,
+        ])
+        .prop_map(HeaderMutation::DateForm),
+        1 => header_text().prop_map(HeaderMutation::DateText),
+        2 => (any::<bool>(), any::<bool>(), 0usize..4).prop_map(|(camel_case, spaces, rotate)| {
+            HeaderMutation::ClientForm {
+                camel_case,
+                spaces,
+                rotate,
+            }
+        }),
+        1 => prop_oneof![
+            select(vec!["hmac-sha1", "hmac-sha512", "rsa-sha256", "hmac-sha256 ", "hs256"]).prop_map(str::to_owned),
+            token(),
+        ]
+        .prop_map(HeaderMutation::Algorithm),
+        1 => select(vec![AuthPair::Algorithm, AuthPair::Headers, AuthPair::Signature, AuthPair::ApiKey])
+            .prop_map(HeaderMutation::DropPair),
+        1 => Just(HeaderMutation::WrongSharedKey),
+        1 => token().prop_map(HeaderMutation::UnknownApiKey),
+        1 => header_text().prop_map(HeaderMutation::AuthorizationText),
+    ]
+}
+
+/// What a request changes: one time in ten its headers (and then nothing else, so that what it
+/// tests is plain), else its payload ([`mutation`]).
+pub fn changes() -> impl Strategy<Value = (Mutation, HeaderMutation)> {
+    prop_oneof![
+        9 => mutation().prop_map(|m| (m, HeaderMutation::None)),
+        1 => header_mutation().prop_map(|h| (Mutation::None, h)),
+    ]
+}
+
 /// Any mutation: none (a valid request) four times in ten, a semantic one three, an envelope
 /// one three.
 pub fn mutation() -> impl Strategy<Value = Mutation> {
@@ -706,7 +787,7 @@ pub fn generated_request(profile: &Profile) -> BoxedStrategy<GeneratedRequest> {
         any_extras(),
         encoding(),
         transport(),
-        mutation(),
+        changes(),
     )
         .prop_map(
             |(
@@ -719,7 +800,7 @@ pub fn generated_request(profile: &Profile) -> BoxedStrategy<GeneratedRequest> {
                 extras,
                 encoding,
                 transport,
-                mutation,
+                (mutation, headers),
             )| {
                 GeneratedRequest {
                     style,
@@ -732,6 +813,7 @@ pub fn generated_request(profile: &Profile) -> BoxedStrategy<GeneratedRequest> {
                     encoding,
                     transport,
                     mutation,
+                    headers,
                 }
             },
         )
