@@ -1682,7 +1682,7 @@ pub(super) async fn stream(
     mut on_exchange: impl FnMut(Exchange),
 ) -> Streamed {
     let started = Instant::now();
-    let client = Client::new(options.timeout);
+    let client = Client::new(profile, options.timeout);
     let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
     let silent_in_a_row = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new(profile.clone());
@@ -1851,7 +1851,7 @@ pub(super) async fn shrink_in_background(
     keep: impl Fn(&Exchange) -> Option<Violation> + Send + 'static,
 ) -> Option<Shrunk> {
     let handle = tokio::runtime::Handle::current();
-    let (profile, client) = (profile.clone(), Client::new(options.timeout));
+    let (profile, client) = (profile.clone(), Client::new(profile, options.timeout));
     tokio::task::spawn_blocking(move || {
         shrink(
             &handle,

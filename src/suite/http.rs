@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::profile::Profile;
 use super::render::Prepared;
 
 /// The answer's body is read up to this many bytes; more is an error.
@@ -43,14 +44,25 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client whose every exchange ends within `timeout`.
-    pub fn new(timeout: Duration) -> Client {
+    /// A client for `profile`'s target whose every exchange ends within `timeout`: `https://`
+    /// targets are checked against the system's roots and the profile's `tls_ca` (rustls, with
+    /// ring's cryptography).
+    pub fn new(profile: &Profile, timeout: Duration) -> Client {
+        // reqwest is built without a crypto provider; ring is the one the project already uses. A
+        // provider installed before (by this or anything else in the process) is kept.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let roots = profile
+            .tls_ca
+            .as_deref()
+            .and_then(|pem| reqwest::Certificate::from_pem_bundle(pem.as_bytes()).ok())
+            .unwrap_or_default();
         let http = reqwest::Client::builder()
             .connect_timeout(timeout)
             .pool_max_idle_per_host(16)
             .redirect(reqwest::redirect::Policy::none())
+            .tls_certs_merge(roots)
             .build()
-            .expect("a client without TLS options always builds");
+            .expect("a client with certificates the profile checked always builds");
         Client { http, timeout }
     }
 

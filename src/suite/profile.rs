@@ -36,6 +36,9 @@ pub struct Profile {
     pub limited: Option<(String, usize)>,
     /// A user-based license: username and password.
     pub user: Option<(String, Option<String>)>,
+    /// Certificates (PEM) trusted for an `https://` target besides the system's roots: the CA of
+    /// a server with a private or self-signed certificate.
+    pub tls_ca: Option<String>,
 }
 
 /// An API key and its shared key.
@@ -59,6 +62,7 @@ struct ProfileFile {
     #[serde(default)]
     supports_deactivation: bool,
     max_body: Option<usize>,
+    tls_ca: Option<String>,
     #[serde(default)]
     licenses: BTreeMap<String, LicenseEntry>,
 }
@@ -107,6 +111,7 @@ impl Profile {
             licenses: BTreeMap::new(),
             limited: None,
             user: None,
+            tls_ca: None,
         }
     }
 
@@ -118,7 +123,7 @@ impl Profile {
             .map_err(|ProfileError(e)| ProfileError(format!("{}: {e}", path.display())))
     }
 
-    /// Reads a profile from TOML text; `public_key` paths are relative to `base`.
+    /// Reads a profile from TOML text; `public_key` and `tls_ca` paths are relative to `base`.
     pub fn from_toml(text: &str, base: &Path) -> Result<Profile, ProfileError> {
         Profile::parse(text, |p| {
             let path = base.join(p);
@@ -144,7 +149,19 @@ impl Profile {
             }
             None => None,
         };
+        let tls_ca = match file.tls_ca {
+            Some(p) => {
+                let pem = read_key(&p).map_err(|e| ProfileError(format!("tls_ca: {e}")))?;
+                match reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
+                    Ok(certs) if !certs.is_empty() => Some(pem),
+                    Ok(_) => return Err(ProfileError(format!("tls_ca: no certificate in {p}"))),
+                    Err(e) => return Err(ProfileError(format!("tls_ca: {p}: {e}"))),
+                }
+            }
+            None => None,
+        };
         let mut profile = Profile::bare(file.base_url);
+        profile.tls_ca = tls_ca;
         if !(profile.base_url.starts_with("http://") || profile.base_url.starts_with("https://")) {
             return Err(ProfileError(format!(
                 "base_url {:?} is not an http(s) URL",

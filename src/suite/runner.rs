@@ -230,7 +230,7 @@ pub async fn run(
     options: &RunOptions,
     progress: impl Fn(&CaseResult) + Send + Sync + 'static,
 ) -> Vec<CaseResult> {
-    let client = Client::new(options.timeout);
+    let client = Client::new(profile, options.timeout);
     let progress = Arc::new(progress);
     let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
     let profile_arc = Arc::new(profile.clone());

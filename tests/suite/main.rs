@@ -7,3 +7,4 @@ mod generated;
 mod hostile;
 mod reports;
 mod support;
+mod tls;
