@@ -16,6 +16,24 @@ pub mod suite;
 #[doc(hidden)]
 pub mod fuzzing;
 
+/// Makes ring the process's rustls crypto provider, unless one is installed already.
+///
+/// lsconform talks to `https://` targets through reqwest with rustls and builds it without a
+/// default provider (ring is the cryptography the project already uses), so every reqwest client in
+/// the process needs one installed first. The suite's client and [`double::ActivationDouble`] call
+/// this when they start; a test that builds a reqwest client of its own before either does calls
+/// it first. Calling it again does nothing.
+///
+/// ```
+/// lsconform::install_crypto_provider();
+/// let client = reqwest::Client::new(); // would panic without a provider
+/// # drop(client);
+/// ```
+pub fn install_crypto_provider() {
+    // An error means a provider is installed already, which is all that is needed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The README's Rust examples, compiled and run as doctests so they cannot go stale.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -283,7 +283,9 @@ impl ActivationDoubleBuilder {
         self
     }
 
-    /// Starts the double. Panics if the address cannot be bound (like wiremock's `start`).
+    /// Starts the double (and makes ring the process's rustls provider if none is installed:
+    /// [`crate::install_crypto_provider`]). Panics if the address cannot be bound (like wiremock's
+    /// `start`).
     pub async fn start(self) -> ActivationDouble {
         let listener = std::net::TcpListener::bind(self.listen)
             .unwrap_or_else(|e| panic!("the activation double cannot listen on {}: {e}", self.listen));
@@ -291,6 +293,8 @@ impl ActivationDoubleBuilder {
     }
 
     pub(crate) async fn start_on(self, listener: std::net::TcpListener) -> ActivationDouble {
+        // The client under test is often a reqwest one, built right after this.
+        crate::install_crypto_provider();
         let signing_key = self.signing_key.unwrap_or_else(|| {
             SigningKey::from_pem(crate::server::TEST_PRIVATE_KEY).expect("the bundled test key is valid")
         });

@@ -479,6 +479,7 @@ mod tests {
         for _ in 0..tasks {
             let url = format!("{}/elsewhere", double.uri());
             handles.push(tokio::spawn(async move {
+                crate::install_crypto_provider();
                 let http = reqwest::Client::new();
                 let mut bare = 0;
                 for _ in 0..each {

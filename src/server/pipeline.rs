@@ -365,7 +365,7 @@ fn decide_activation(
     let (product_name, license) = find_license(tx, r)?;
     // SPEC §5.2–§5.4, decided by `protocol::activation_rules`; two faults bend its inputs.
     let already = store::is_activated(tx, license.id, &r.hardware_id)?;
-    let mut times_activated = store::times_activated(tx, license.id)?;
+    let mut times_activated = license.seats_taken;
     let state = LicenseState {
         enabled: license.enabled,
         active: license.active,

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS licenses (
     max_activations  INTEGER NOT NULL,
     transfer_count   INTEGER NOT NULL DEFAULT 0,
     transfer_pending INTEGER NOT NULL DEFAULT 0,
+    seats_taken      INTEGER NOT NULL DEFAULT 0,
     UNIQUE (product, license_key),
     UNIQUE (product, username)
 );
@@ -88,6 +89,9 @@ pub struct LicenseRow {
     pub transfer_count: u64,
     /// A seat was freed by a deactivation: the next new device counts a transfer.
     pub transfer_pending: bool,
+    /// Seats taken: the license's rows in `activations`, kept in the same transactions that add
+    /// and remove them, so that a decision reads one row however many seats there are.
+    pub seats_taken: u64,
 }
 
 fn to_ms(t: SystemTime) -> i64 {
@@ -110,6 +114,19 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        // A database written before `seats_taken` existed: add it and count the seats once.
+        let counted: bool = conn.query_row(
+            "SELECT count(*) FROM pragma_table_info('licenses') WHERE name = 'seats_taken'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !counted {
+            conn.execute_batch(
+                "ALTER TABLE licenses ADD COLUMN seats_taken INTEGER NOT NULL DEFAULT 0;
+                 UPDATE licenses SET seats_taken =
+                     (SELECT count(*) FROM activations WHERE activations.license_id = licenses.id);",
+            )?;
+        }
         // An answer that was being signed when the server stopped was never sent: forget the
         // request id, so a retry is handled afresh (its seat, if taken, is found again by
         // hardware id, SPEC §5.4).
@@ -205,11 +222,8 @@ impl Store {
 /// Whether a product exists.
 pub fn product_name(tx: &Transaction<'_>, short_code: &str) -> Result<Option<String>, StoreError> {
     Ok(tx
-        .query_row(
-            "SELECT name FROM products WHERE short_code = ?1",
-            [short_code],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT name FROM products WHERE short_code = ?1")?
+        .query_row([short_code], |r| r.get(0))
         .optional()?)
 }
 
@@ -223,11 +237,12 @@ pub fn license(
     let column = if by_username { "username" } else { "license_key" };
     let sql = format!(
         "SELECT id, product, license_key, username, password, license_type, is_trial, enabled, active,
-                valid_until_ms, max_activations, transfer_count, transfer_pending
+                valid_until_ms, max_activations, transfer_count, transfer_pending, seats_taken
          FROM licenses WHERE product = ?1 AND {column} = ?2"
     );
     Ok(tx
-        .query_row(&sql, params![product, licensee], |r| {
+        .prepare_cached(&sql)?
+        .query_row(params![product, licensee], |r| {
             Ok(LicenseRow {
                 id: r.get(0)?,
                 product: r.get(1)?,
@@ -242,6 +257,7 @@ pub fn license(
                 max_activations: r.get::<_, i64>(10)?.max(0) as u64,
                 transfer_count: r.get::<_, i64>(11)?.max(0) as u64,
                 transfer_pending: r.get(12)?,
+                seats_taken: r.get::<_, i64>(13)?.max(0) as u64,
             })
         })
         .optional()?)
@@ -250,23 +266,10 @@ pub fn license(
 /// Whether a device holds a seat of a license.
 pub fn is_activated(tx: &Transaction<'_>, license_id: i64, hardware_id: &str) -> Result<bool, StoreError> {
     Ok(tx
-        .query_row(
-            "SELECT 1 FROM activations WHERE license_id = ?1 AND hardware_id = ?2",
-            params![license_id, hardware_id],
-            |_| Ok(()),
-        )
+        .prepare_cached("SELECT 1 FROM activations WHERE license_id = ?1 AND hardware_id = ?2")?
+        .query_row(params![license_id, hardware_id], |_| Ok(()))
         .optional()?
         .is_some())
-}
-
-/// Seats taken.
-pub fn times_activated(tx: &Transaction<'_>, license_id: i64) -> Result<u64, StoreError> {
-    let n: i64 = tx.query_row(
-        "SELECT count(*) FROM activations WHERE license_id = ?1",
-        [license_id],
-        |r| r.get(0),
-    )?;
-    Ok(n.max(0) as u64)
 }
 
 /// Gives a device a seat; a transfer is counted when a seat freed by a deactivation is taken.
@@ -276,15 +279,14 @@ pub fn insert_activation(
     hardware_id: &str,
     now: SystemTime,
 ) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO activations (license_id, hardware_id, activated_ms) VALUES (?1, ?2, ?3)",
-        params![license_id, hardware_id, to_ms(now)],
-    )?;
-    tx.execute(
-        "UPDATE licenses SET transfer_count = transfer_count + transfer_pending, transfer_pending = 0
+    tx.prepare_cached("INSERT INTO activations (license_id, hardware_id, activated_ms) VALUES (?1, ?2, ?3)")?
+        .execute(params![license_id, hardware_id, to_ms(now)])?;
+    tx.prepare_cached(
+        "UPDATE licenses SET transfer_count = transfer_count + transfer_pending, transfer_pending = 0,
+             seats_taken = seats_taken + 1
          WHERE id = ?1",
-        [license_id],
-    )?;
+    )?
+    .execute([license_id])?;
     Ok(())
 }
 
@@ -294,15 +296,14 @@ pub fn delete_activation(
     license_id: i64,
     hardware_id: &str,
 ) -> Result<bool, StoreError> {
-    let n = tx.execute(
-        "DELETE FROM activations WHERE license_id = ?1 AND hardware_id = ?2",
-        params![license_id, hardware_id],
-    )?;
+    let n = tx
+        .prepare_cached("DELETE FROM activations WHERE license_id = ?1 AND hardware_id = ?2")?
+        .execute(params![license_id, hardware_id])?;
     if n > 0 {
-        tx.execute(
-            "UPDATE licenses SET transfer_pending = 1 WHERE id = ?1",
-            [license_id],
-        )?;
+        tx.prepare_cached(
+            "UPDATE licenses SET transfer_pending = 1, seats_taken = max(seats_taken - 1, 0) WHERE id = ?1",
+        )?
+        .execute([license_id])?;
     }
     Ok(n > 0)
 }
@@ -327,11 +328,8 @@ pub fn handled_request(
     payload_sha256: &[u8; 32],
 ) -> Result<HandledRequest, StoreError> {
     let row: Option<(Vec<u8>, Option<Vec<u8>>)> = tx
-        .query_row(
-            "SELECT payload_sha256, answer FROM handled_requests WHERE request_id = ?1",
-            [request_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT payload_sha256, answer FROM handled_requests WHERE request_id = ?1")?
+        .query_row([request_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     Ok(match row {
         None => HandledRequest::New,
@@ -347,18 +345,63 @@ pub fn reserve_request(
     request_id: &str,
     payload_sha256: &[u8; 32],
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO handled_requests (request_id, payload_sha256, answer) VALUES (?1, ?2, NULL)",
-        params![request_id, payload_sha256.as_slice()],
-    )?;
+    )?
+    .execute(params![request_id, payload_sha256.as_slice()])?;
     Ok(())
 }
 
 /// Stores the answer sent for a request id.
 pub fn store_answer(tx: &Transaction<'_>, request_id: &str, answer: &[u8]) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE handled_requests SET answer = ?2 WHERE request_id = ?1",
-        params![request_id, answer],
-    )?;
+    tx.prepare_cached("UPDATE handled_requests SET answer = ?2 WHERE request_id = ?1")?
+        .execute(params![request_id, answer])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_before_seats_taken_gets_the_column_with_its_seats_counted() {
+        let dir = std::env::temp_dir().join(format!("lsconform-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            // The schema as it was: no seats_taken.
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(&SCHEMA.replace("    seats_taken      INTEGER NOT NULL DEFAULT 0,\n", ""))
+                .unwrap();
+            old.execute_batch(
+                "INSERT INTO products VALUES ('TP', 'Test');
+                 INSERT INTO licenses (id, product, license_key, license_type, is_trial, enabled, active,
+                     max_activations) VALUES (1, 'TP', 'K', 'perpetual', 0, 1, 1, 5);
+                 INSERT INTO activations VALUES (1, 'a', 0), (1, 'b', 0), (1, 'c', 0);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(Some(&path)).unwrap();
+        let seats = |store: &Store| {
+            store
+                .transaction(|tx| license(tx, "TP", "K", false))
+                .unwrap()
+                .unwrap()
+                .seats_taken
+        };
+        assert_eq!(seats(&store), 3);
+        store
+            .transaction(|tx| {
+                insert_activation(tx, 1, "d", SystemTime::now())?;
+                delete_activation(tx, 1, "a")?;
+                delete_activation(tx, 1, "a")
+            })
+            .unwrap();
+        assert_eq!(seats(&store), 3);
+        drop(store);
+        // Opening it again leaves the count alone.
+        assert_eq!(seats(&Store::open(Some(&path)).unwrap()), 3);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -48,9 +48,7 @@ impl Client {
     /// targets are checked against the system's roots and the profile's `tls_ca` (rustls, with
     /// ring's cryptography).
     pub fn new(profile: &Profile, timeout: Duration) -> Client {
-        // reqwest is built without a crypto provider; ring is the one the project already uses. A
-        // provider installed before (by this or anything else in the process) is kept.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_crypto_provider();
         let roots = profile
             .tls_ca
             .as_deref()

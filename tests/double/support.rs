@@ -107,7 +107,10 @@ pub fn signed_headers(api_key: &str, shared_key: &str) -> Headers {
 impl Client {
     pub fn new(base: impl Into<String>) -> Self {
         Client {
-            http: reqwest::Client::new(),
+            http: {
+                lsconform::install_crypto_provider();
+                reqwest::Client::new()
+            },
             base: base.into(),
         }
     }

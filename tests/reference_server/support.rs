@@ -83,7 +83,10 @@ pub struct Client {
 impl Client {
     pub fn new(base: impl Into<String>) -> Self {
         Client {
-            http: reqwest::Client::new(),
+            http: {
+                lsconform::install_crypto_provider();
+                reqwest::Client::new()
+            },
             base: base.into(),
         }
     }

@@ -262,6 +262,7 @@ fn the_oracle_and_the_reference_server_agree_on_every_generated_request() {
         .block_on(ReferenceServer::builder().start())
         .expect("the reference server starts");
     let profile = Profile::reference(server.uri());
+    lsconform::install_crypto_provider();
     let http = reqwest::Client::new();
     let config = Config {
         cases: 256,
