@@ -34,7 +34,7 @@ enum Command {
     Mock(MockArgs),
     /// Run the conformance suite against a server (default: the reference server, in-process).
     Run(RunArgs),
-    /// List the conformance cases: id, SPEC tag, severity, title.
+    /// List the conformance cases and the generated properties: id, SPEC tag, severity, title.
     List,
     /// Run one case, showing the whole exchange: a case id, or a case file (a finding of `fuzz`).
     Replay(ReplayArgs),
@@ -464,14 +464,21 @@ fn inspect(args: InspectArgs) -> Result<ExitCode, CliError> {
 
 fn list() -> Result<ExitCode, CliError> {
     let cases = lsconform::suite::cases().map_err(|e| usage(e.to_string()))?;
-    for case in &cases {
+    let line = |id: &str, tag: lsconform::suite::case::Tag, severity, title: &str| {
         println!(
-            "{:<48} {:<7} {:<6} {}",
-            case.id(),
-            format!("{:?}", case.tag()).to_lowercase(),
-            format!("{:?}", case.severity()).to_uppercase(),
-            case.title()
-        );
+            "{id:<48} {:<7} {:<6} {title}",
+            format!("{tag:?}").to_lowercase(),
+            format!("{severity:?}").to_uppercase(),
+        )
+    };
+    for case in &cases {
+        line(case.id(), case.tag(), case.severity(), case.title());
+    }
+    // The properties of the generated requests (their rule, tag and severity are those of the
+    // request that breaks them; these are the properties' own).
+    for p in lsconform::suite::generate::Property::ALL {
+        let rule = p.rule();
+        line(p.id(), rule.tag, rule.severity(), p.title());
     }
     Ok(ExitCode::SUCCESS)
 }
