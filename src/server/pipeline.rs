@@ -120,6 +120,29 @@ fn route(method: &Method, path: &str) -> Result<RequestKind, Rejection> {
     Ok(kind)
 }
 
+/// After a refusal for size, the rest of the body is read and dropped, up to this much …
+const LINGER_BYTES: usize = 1 << 20;
+/// … or for this long, so that a client still sending reads the 413 rather than a connection reset
+/// under its feet (a lingering close); a body larger than that is cut off.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// Reads what is left of a refused body in the background, within [`LINGER_BYTES`] and
+/// [`LINGER_TIME`], while the answer is sent.
+fn linger(mut rest: axum::body::BodyDataStream) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(LINGER_TIME, async move {
+            let mut read = 0;
+            while let Some(Ok(chunk)) = rest.next().await {
+                read += chunk.len();
+                if read > LINGER_BYTES {
+                    break;
+                }
+            }
+        })
+        .await;
+    });
+}
+
 /// SPEC §3 [pinned, safety]: the body is capped while it streams in (413 `payload_too_large`);
 /// a declared Content-Length over the cap is refused before reading anything.
 async fn read_capped_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Rejection> {
@@ -134,7 +157,10 @@ async fn read_capped_body(app: &App, headers: &HeaderMap, body: Body) -> Result<
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap as u64) {
+    if let Some(n) = declared.filter(|n| *n > cap as u64) {
+        if n <= (cap + LINGER_BYTES) as u64 {
+            linger(body.into_data_stream());
+        }
         return Err(too_large());
     }
     let mut stream = body.into_data_stream();
@@ -147,6 +173,7 @@ async fn read_capped_body(app: &App, headers: &HeaderMap, body: Body) -> Result<
             )
         })?;
         if buf.len() + chunk.len() > cap {
+            linger(stream);
             return Err(too_large());
         }
         buf.extend_from_slice(&chunk);

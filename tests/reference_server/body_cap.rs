@@ -84,3 +84,54 @@ async fn an_endless_streamed_body_is_cut_off_at_the_cap_with_413() {
     assert!(sent < 32 << 20, "{sent} bytes were sent before the answer");
     server.shutdown().await;
 }
+
+/// Sends `Content-Length: len` and then the body slowly, in small pieces, before reading the
+/// answer (a client that does not look for an early answer); returns whether every write went
+/// through, and the status line.
+fn send_slowly_then_read(addr: std::net::SocketAddr, len: usize) -> (bool, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "POST /api/v4/activate_offline HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {len}\r\n\r\n"
+    )
+    .unwrap();
+    let piece = vec![b'\n'; 4096];
+    let mut written = 0;
+    let mut all_written = true;
+    while written < len {
+        let n = piece.len().min(len - written);
+        if stream.write_all(&piece[..n]).is_err() {
+            all_written = false;
+            break;
+        }
+        written += n;
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response);
+    (all_written, text.lines().next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_still_sending_a_body_over_the_cap_reads_the_413_instead_of_a_reset() {
+    let server = ReferenceServer::builder()
+        .max_body(64 * 1024)
+        .start()
+        .await
+        .unwrap();
+    let addr = server.addr();
+    // Declared over the cap, so refused before a byte of it is read; the client writes it all
+    // anyway and only then reads the answer, as many HTTP clients do.
+    let (all_written, status_line) =
+        tokio::task::spawn_blocking(move || send_slowly_then_read(addr, 256 * 1024))
+            .await
+            .unwrap();
+    assert!(
+        all_written,
+        "the server reset the connection while the body was being sent"
+    );
+    assert!(status_line.contains("413"), "{status_line:?}");
+    server.shutdown().await;
+}
