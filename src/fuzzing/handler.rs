@@ -158,29 +158,6 @@ fn protocol_verdict(
     Ok((kind, shared_key.clone()))
 }
 
-/// The codes of the business rules (SPEC §5) for each endpoint.
-fn business_codes(kind: RequestKind) -> &'static [ErrorCode] {
-    match kind {
-        RequestKind::Activation => &[
-            ErrorCode::UnknownProduct,
-            ErrorCode::LicenseNotFound,
-            ErrorCode::LicenseNotEnabled,
-            ErrorCode::LicenseNotActive,
-            ErrorCode::LicenseExpired,
-            ErrorCode::TrialExpired,
-            ErrorCode::LicenseTypeNotSupportedOffline,
-            ErrorCode::LicenseActivatedMaxTimes,
-            ErrorCode::RequestIdConflict,
-        ],
-        RequestKind::Deactivation => &[
-            ErrorCode::UnknownProduct,
-            ErrorCode::LicenseNotFound,
-            ErrorCode::DeviceNotFound,
-            ErrorCode::RequestIdConflict,
-        ],
-    }
-}
-
 /// A request as the router got it, and its answer.
 struct Exchange {
     method: Method,
@@ -312,7 +289,7 @@ pub fn handler_target(data: &[u8]) {
         match verdict {
             Err(expected) => assert_eq!(code, expected, "not the code of the first failing check"),
             Ok((kind, _)) => assert!(
-                business_codes(kind).contains(&code),
+                ErrorCode::business(kind).contains(&code),
                 "{code:?} for a request that passes every check before the business rules"
             ),
         }

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::RequestKind;
+
 macro_rules! error_table {
     ($( $(#[$doc:meta])* $variant:ident => ([$($status:literal),+], [$($code:literal),+], $message:literal); )+) => {
         /// A code of the error answer, `{"status": …, "code": "…", "message": "…"}`.
@@ -88,25 +90,38 @@ error_table! {
 }
 
 impl ErrorCode {
-    /// The refusals of SPEC §5, the business rules: a request whose transport, file, fields and
-    /// signatures are all good may still get one of these (and only these, or a 200).
+    /// The refusals of SPEC §5, the business rules, of an endpoint: a request whose transport,
+    /// file, fields and signatures are all good may still get one of these (and only these, or a
+    /// 200).
     ///
     /// ```
-    /// use lsconform::protocol::ErrorCode;
-    /// assert!(ErrorCode::BUSINESS.contains(&ErrorCode::LicenseActivatedMaxTimes));
-    /// assert!(!ErrorCode::BUSINESS.contains(&ErrorCode::SignatureMismatch));
+    /// use lsconform::protocol::{ErrorCode, RequestKind};
+    /// let activation = ErrorCode::business(RequestKind::Activation);
+    /// assert!(activation.contains(&ErrorCode::LicenseActivatedMaxTimes));
+    /// assert!(!activation.contains(&ErrorCode::SignatureMismatch));
+    /// assert!(ErrorCode::business(RequestKind::Deactivation).contains(&ErrorCode::DeviceNotFound));
     /// ```
-    pub const BUSINESS: &'static [ErrorCode] = &[
-        ErrorCode::UnknownProduct,
-        ErrorCode::LicenseNotFound,
-        ErrorCode::LicenseNotEnabled,
-        ErrorCode::LicenseNotActive,
-        ErrorCode::LicenseExpired,
-        ErrorCode::TrialExpired,
-        ErrorCode::LicenseTypeNotSupportedOffline,
-        ErrorCode::LicenseActivatedMaxTimes,
-        ErrorCode::RequestIdConflict,
-    ];
+    pub const fn business(kind: RequestKind) -> &'static [ErrorCode] {
+        match kind {
+            RequestKind::Activation => &[
+                ErrorCode::UnknownProduct,
+                ErrorCode::LicenseNotFound,
+                ErrorCode::LicenseNotEnabled,
+                ErrorCode::LicenseNotActive,
+                ErrorCode::LicenseExpired,
+                ErrorCode::TrialExpired,
+                ErrorCode::LicenseTypeNotSupportedOffline,
+                ErrorCode::LicenseActivatedMaxTimes,
+                ErrorCode::RequestIdConflict,
+            ],
+            RequestKind::Deactivation => &[
+                ErrorCode::UnknownProduct,
+                ErrorCode::LicenseNotFound,
+                ErrorCode::DeviceNotFound,
+                ErrorCode::RequestIdConflict,
+            ],
+        }
+    }
 
     /// The wire code the reference server answers, e.g. `"missing_headers"`.
     pub const fn code(self) -> &'static str {

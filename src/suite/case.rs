@@ -362,7 +362,7 @@ pub struct Expectation {
     #[serde(default)]
     pub deactivated: bool,
     /// Accepted up to SPEC §5: a 200 activation answer, or a refusal of SPEC §5's business rules
-    /// ([`ErrorCode::BUSINESS`]), never an earlier refusal (what a request the protocol accepts
+    /// ([`ErrorCode::business`]), never an earlier refusal (what a request the protocol accepts
     /// gets when the target's licenses are unknown).
     #[serde(default)]
     pub accepted: bool,

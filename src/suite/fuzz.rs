@@ -56,7 +56,7 @@ use super::http::ExchangeError;
 use super::profile::Profile;
 use super::render::Prepared;
 use super::runner::{Answer, RunOptions};
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, RequestKind};
 
 /// How long a run lasts when nothing else is said.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(60);
@@ -187,9 +187,9 @@ fn classify(ex: &Exchange) -> Option<(FindingKind, String, Violation)> {
         Err(_) => (None, None),
     };
     let past_the_checks = status == Some(200)
-        || code
-            .as_deref()
-            .is_some_and(|c| ErrorCode::from_code(c).is_some_and(|c| ErrorCode::BUSINESS.contains(&c)));
+        || code.as_deref().is_some_and(|c| {
+            ErrorCode::from_code(c).is_some_and(|c| ErrorCode::business(RequestKind::Activation).contains(&c))
+        });
     let (kind, v) = ex
         .violations
         .iter()
@@ -386,7 +386,7 @@ pub struct FuzzReport {
     pub answered: usize,
     /// How long the requests took (shrinking aside).
     pub elapsed: Duration,
-    /// The run stopped early: requests in a row got no answer.
+    /// The run stopped early: many requests in a row (four times `jobs`, at least 8) got no answer.
     pub gave_up: bool,
     /// The harness broke (a request could not be made): the run is not a result.
     pub harness_error: Option<String>,
@@ -459,7 +459,13 @@ pub async fn fuzz(
     let streamed = generate::stream(
         profile,
         options.seed,
-        Budget::Time(options.duration, options.max_requests),
+        Budget {
+            requests: options.max_requests,
+            time: Some(options.duration),
+            // A target that hangs on some requests is a finding, not a reason to stop: only one
+            // that answers nothing for a while (every request in flight, four times over) is down.
+            give_up_after: 8.max(4 * run.jobs),
+        },
         run,
         &Property::ALL,
         payload_time,
@@ -506,12 +512,11 @@ pub async fn fuzz(
     report.not_shrunk = distinct.len().saturating_sub(options.max_findings);
     distinct.truncate(options.max_findings);
     for (occurrences, ex, kind, answer, v) in distinct {
-        let index = ex.case.index;
         let key = key_of(kind, v.rule, &answer);
-        let shrunk = generate::shrink_in_background(
+        let (ex, v, how) = generate::smallest(
             profile,
             options.seed,
-            index,
+            (ex, v),
             run,
             payload_time,
             Property::ALL.to_vec(),
@@ -522,19 +527,6 @@ pub async fn fuzz(
             },
         )
         .await;
-        let (ex, v, how) = match shrunk {
-            Some(s) => {
-                let how = s.how(index);
-                (s.exchange, s.violation, how)
-            }
-            None => (
-                ex,
-                v,
-                format!(
-                    "request #{index}; it did not show the finding again when re-sent, so it is not shrunk"
-                ),
-            ),
-        };
         let answered = match &ex.response {
             Ok(r) => super::judge::summarize(r),
             Err(e) => e.to_string(),

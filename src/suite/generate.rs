@@ -1507,7 +1507,7 @@ pub(super) fn judge(property: Property, ex: &Exchange, profile: &Profile) -> Opt
                 ),
                 Ok(()) if response.status == 200 => None,
                 Ok(())
-                    if ErrorCode::BUSINESS
+                    if ErrorCode::business(RequestKind::Activation)
                         .iter()
                         .any(|b| is_error(*b, response, code.as_deref())) =>
                 {
@@ -1637,21 +1637,30 @@ async fn exchange(
 
 // ------------------------------------------------------------------ sending a stream of requests
 
-/// How many generated requests a stream sends.
+/// How many generated requests a stream sends, and when it gives up on a target that does not
+/// answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Budget {
-    /// This many.
-    Requests(usize),
-    /// As many as are sent in this time (at most this many, when given).
-    Time(Duration, Option<usize>),
+pub(super) struct Budget {
+    /// At most this many.
+    pub(super) requests: Option<usize>,
+    /// For at most this long.
+    pub(super) time: Option<Duration>,
+    /// The rest are not sent after this many requests in a row got no answer.
+    pub(super) give_up_after: usize,
 }
 
 impl Budget {
-    fn allows(self, index: usize, started: Instant) -> bool {
-        match self {
-            Budget::Requests(n) => index < n,
-            Budget::Time(d, n) => started.elapsed() < d && n.is_none_or(|n| index < n),
+    /// `n` requests; three in a row without an answer end it.
+    pub(super) fn requests(n: usize) -> Budget {
+        Budget {
+            requests: Some(n),
+            time: None,
+            give_up_after: MAX_NO_ANSWER,
         }
+    }
+
+    fn allows(self, index: usize, started: Instant) -> bool {
+        self.requests.is_none_or(|n| index < n) && self.time.is_none_or(|d| started.elapsed() < d)
     }
 }
 
@@ -1662,7 +1671,7 @@ pub(super) struct Streamed {
     pub(super) sent: usize,
     /// Requests that got an HTTP answer.
     pub(super) answered: usize,
-    /// The stream stopped after [`MAX_NO_ANSWER`] requests in a row got no answer.
+    /// The stream stopped: [`Budget::give_up_after`] requests in a row got no answer.
     pub(super) gave_up: bool,
     /// A request could not be made, or a request's task failed: the harness broke.
     pub(super) harness_error: Option<String>,
@@ -1671,7 +1680,7 @@ pub(super) struct Streamed {
 /// Sends generated requests from `seed` to `profile`'s target within `budget` (`options.jobs` at a
 /// time, each bounded by `options.timeout`), judges each answer against `properties`, and hands
 /// every [`Exchange`] to `on_exchange` as it ends; only what `on_exchange` keeps stays in memory.
-/// After [`MAX_NO_ANSWER`] requests in a row without an answer, the rest are not sent.
+/// After [`Budget::give_up_after`] requests in a row without an answer, the rest are not sent.
 pub(super) async fn stream(
     profile: &Profile,
     seed: u64,
@@ -1734,7 +1743,7 @@ pub(super) async fn stream(
         let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
             break;
         };
-        if silent_in_a_row.load(Ordering::Relaxed) >= MAX_NO_ANSWER {
+        if silent_in_a_row.load(Ordering::Relaxed) >= budget.give_up_after {
             out.gave_up = true;
             break;
         }
@@ -1771,17 +1780,17 @@ pub(super) async fn stream(
 
 // ------------------------------------------------------------------ shrinking
 
-/// The smallest request proptest found that is still refused by `keep` (what the request broke).
-pub(super) struct Shrunk {
-    pub(super) exchange: Exchange,
-    pub(super) violation: Violation,
-    pub(super) steps: usize,
-    pub(super) elapsed: Duration,
+/// The smallest request proptest found that `keep` still keeps (what the request broke).
+struct Shrunk {
+    exchange: Exchange,
+    violation: Violation,
+    steps: usize,
+    elapsed: Duration,
 }
 
 impl Shrunk {
     /// How it was found, for people.
-    pub(super) fn how(&self, index: usize) -> String {
+    fn how(&self, index: usize) -> String {
         format!(
             "shrunk in {} step(s){} from request #{index}",
             self.steps,
@@ -1799,7 +1808,7 @@ impl Shrunk {
 /// (on the runtime of `handle`, from this blocking thread). `keep` says whether a step still shows
 /// the same problem, and which.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn shrink(
+fn shrink(
     handle: &tokio::runtime::Handle,
     profile: &Profile,
     seed: u64,
@@ -1839,20 +1848,22 @@ pub(super) fn shrink(
     }
 }
 
-/// [`shrink`] on a blocking thread of the current runtime.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn shrink_in_background(
+/// The smallest request that still shows what `found` showed: [`shrink`] from `found`'s request,
+/// on a blocking thread of the current runtime; `found` itself when it does not show it again.
+/// Returns the exchange, what it broke, and how it was found, for people.
+pub(super) async fn smallest(
     profile: &Profile,
     seed: u64,
-    index: usize,
+    found: (Exchange, Violation),
     options: &RunOptions,
     payload_time: SystemTime,
     properties: Vec<Property>,
     keep: impl Fn(&Exchange) -> Option<Violation> + Send + 'static,
-) -> Option<Shrunk> {
+) -> (Exchange, Violation, String) {
+    let index = found.0.case.index;
     let handle = tokio::runtime::Handle::current();
     let (profile, client) = (profile.clone(), Client::new(profile, options.timeout));
-    tokio::task::spawn_blocking(move || {
+    let shrunk = tokio::task::spawn_blocking(move || {
         shrink(
             &handle,
             &profile,
@@ -1866,7 +1877,18 @@ pub(super) async fn shrink_in_background(
     })
     .await
     .ok()
-    .flatten()
+    .flatten();
+    match shrunk {
+        Some(s) => {
+            let how = s.how(index);
+            (s.exchange, s.violation, how)
+        }
+        None => (
+            found.0,
+            found.1,
+            format!("request #{index}; it did not show the same again when re-sent, so it is not shrunk"),
+        ),
+    }
 }
 
 // ------------------------------------------------------------------ the run
@@ -1963,7 +1985,7 @@ pub async fn run(
     let streamed = stream(
         profile,
         seed,
-        Budget::Requests(generate.requests),
+        Budget::requests(generate.requests),
         options,
         &properties,
         payload_time,
@@ -2041,11 +2063,10 @@ pub async fn run(
             continue;
         };
         let severity = found.rule.severity();
-        let index = ex.case.index;
-        let shrunk = shrink_in_background(
+        let (ex, v, how) = smallest(
             profile,
             seed,
-            index,
+            (ex, found),
             options,
             payload_time,
             vec![property],
@@ -2059,17 +2080,6 @@ pub async fn run(
             },
         )
         .await;
-        let (ex, v, how) = match shrunk {
-            Some(s) => {
-                let how = s.how(index);
-                (s.exchange, s.violation, how)
-            }
-            None => (
-                ex,
-                found,
-                format!("request #{index}; it did not fail again when re-sent, so it is not shrunk"),
-            ),
-        };
         let verdict = match v.rule.severity() {
             Severity::Must => Verdict::Fail,
             Severity::Should => Verdict::Warning,

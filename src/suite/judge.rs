@@ -5,7 +5,7 @@ use super::case::Expectation;
 use super::http::Response;
 use super::profile::Profile;
 use super::render::Prepared;
-use crate::protocol::{check_answer, ErrorBody, ErrorCode, OfflineKey, Verdict};
+use crate::protocol::{check_answer, ErrorBody, ErrorCode, OfflineKey, RequestKind, Verdict};
 
 /// What was expected, and what came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,7 +226,7 @@ pub fn judge(
     } else if expect.accepted {
         match response.status {
             200 => judge_activated(response, sent, profile),
-            _ => judge_error(ErrorCode::BUSINESS, response).map_err(|m| Mismatch {
+            _ => judge_error(ErrorCode::business(RequestKind::Activation), response).map_err(|m| Mismatch {
                 expected: format!("200 with a signed activation answer, or {}", m.expected),
                 actual: m.actual,
             }),

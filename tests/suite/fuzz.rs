@@ -152,8 +152,9 @@ async fn the_same_seed_finds_the_same_findings_under_the_same_names() {
     assert_eq!(ids(&a), ids(&b));
 }
 
-/// The reference server behind a layer that breaks on some bodies: multipart gets a 500, a text/plain
-/// file with a byte-order mark kills the connection, an octet-stream one never gets an answer.
+/// The reference server behind a layer that breaks on some content types: multipart gets a 500,
+/// a form-urlencoded body kills the connection, an octet-stream one never gets an answer (each
+/// about one request in thirty of the generated ones).
 async fn breaker(request: Request, next: Next) -> Response {
     let content_type = request
         .headers()
@@ -164,17 +165,11 @@ async fn breaker(request: Request, next: Next) -> Response {
     if content_type.starts_with("multipart/") {
         return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "it broke").into_response();
     }
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
-        match content_type.as_str() {
-            "text/plain" => panic!("the breaker closes this connection"),
-            "application/octet-stream" => std::future::pending::<()>().await,
-            _ => {}
-        }
+    match content_type.as_str() {
+        "application/x-www-form-urlencoded" => panic!("the breaker closes this connection"),
+        "application/octet-stream" => std::future::pending().await,
+        _ => next.run(request).await,
     }
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,13 +181,14 @@ async fn a_5xx_a_closed_connection_and_a_hang_are_each_found_and_shrunk() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    // Long enough that no answered request times out on a busy machine; every hang costs it.
     let options = RunOptions {
         jobs: 4,
-        timeout: Duration::from_millis(500),
+        timeout: Duration::from_secs(2),
     };
     let report = fuzz(
         &Profile::reference(url),
-        &FuzzOptions::new(21).requests(600),
+        &FuzzOptions::new(21).requests(300),
         &options,
         |_| {},
     )
@@ -208,12 +204,12 @@ async fn a_5xx_a_closed_connection_and_a_hang_are_each_found_and_shrunk() {
         assert!(kinds.contains(&kind), "{kind:?} not in {:#?}", describe(&report));
     }
     for f in &report.findings {
-        let body = f.request.body.as_deref().unwrap_or_default();
+        println!("{}: {} request(s), {}", f.id(), f.occurrences, f.how);
+        let sent = |ct: &str| f.request.headers.iter().any(|(_, v)| v.starts_with(ct));
         match f.kind {
-            FindingKind::ServerError => {
-                assert!(f.request.headers.iter().any(|(_, v)| v.starts_with("multipart/")))
-            }
-            FindingKind::ClosedConnection | FindingKind::Hang => assert!(body.starts_with(b"\xEF\xBB\xBF")),
+            FindingKind::ServerError => assert!(sent("multipart/"), "{}", describe(&report).join("\n")),
+            FindingKind::ClosedConnection => assert!(sent("application/x-www-form-urlencoded")),
+            FindingKind::Hang => assert!(sent("application/octet-stream")),
             _ => {}
         }
     }
