@@ -2,6 +2,8 @@
 //! (reqwest and the protocol's request builder) against a double on loopback.
 
 mod answers;
+#[path = "../common/mod.rs"]
+mod common;
 mod expectations;
 mod faults;
 mod journal;

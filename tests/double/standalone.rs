@@ -1,7 +1,6 @@
 //! `lsconform mock`: the double on a port, configured by a TOML file.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
@@ -23,30 +22,8 @@ impl Drop for Running {
 
 /// Starts `lsconform mock` on a free port; returns it, its URL, and its log lines as they come.
 fn mock(args: &[&str]) -> (Running, String, Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lsconform"))
-        .args(["mock", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lsconform mock starts");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the double says where it listens")
-            .expect("text");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().expect("a URL").to_owned();
-        }
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (Running(child), url, rx)
+    let (child, url, log) = crate::common::process::launch("mock", args);
+    (Running(child), url, log)
 }
 
 fn file(api_key: &str, shared_key: &str, license_key: &str, hardware_id: &str) -> String {

@@ -4,11 +4,9 @@
 
 use std::time::{Duration, SystemTime};
 
+pub use crate::common::requests::{builder, device, Answer};
 use lsconform::double::{ActivationDouble, ActivationDoubleBuilder, License};
-use lsconform::protocol::{
-    format_http_date, AuthorizationHeader, ErrorBody, PublicKey, RequestBuilder, RequestFile, RequestKind,
-    Style,
-};
+use lsconform::protocol::{format_http_date, AuthorizationHeader, PublicKey, RequestFile, RequestKind};
 
 pub const API_KEY: &str = "client-test-api-key";
 pub const SHARED_KEY: &str = "client-test-shared-key";
@@ -26,21 +24,6 @@ pub fn double_with_seats(seats: u64) -> ActivationDoubleBuilder {
         .license(License::perpetual(LICENSE).seats(seats))
 }
 
-/// A fresh hardware id.
-pub fn device() -> String {
-    format!("device-{}", uuid::Uuid::new_v4())
-}
-
-pub fn builder(kind: RequestKind, license_key: &str, hardware_id: &str) -> RequestBuilder {
-    RequestBuilder::new(kind)
-        .license_key(license_key)
-        .hardware_id(hardware_id)
-        .product("TP")
-        .date(format_http_date(SystemTime::now()))
-        .request_id(uuid::Uuid::new_v4().to_string())
-        .style(Style::Python)
-}
-
 /// An activation file signed with the client's keys.
 pub fn activation(license_key: &str, hardware_id: &str) -> RequestFile {
     builder(RequestKind::Activation, license_key, hardware_id).sign(API_KEY, SHARED_KEY)
@@ -48,43 +31,6 @@ pub fn activation(license_key: &str, hardware_id: &str) -> RequestFile {
 
 pub fn deactivation(license_key: &str, hardware_id: &str) -> RequestFile {
     builder(RequestKind::Deactivation, license_key, hardware_id).sign(API_KEY, SHARED_KEY)
-}
-
-/// What came back.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub content_type: String,
-    pub allow: Option<String>,
-    pub body: Vec<u8>,
-}
-
-impl Answer {
-    /// The error code, checking the SPEC §7 shape on the way.
-    pub fn code(&self) -> String {
-        ErrorBody::parse(&self.body, self.status)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-            .code
-    }
-
-    /// The status and, for an error body, its code ("" for anything else).
-    pub fn status_and_code(&self) -> (u16, String) {
-        let code = ErrorBody::parse(&self.body, self.status)
-            .map(|b| b.code)
-            .unwrap_or_default();
-        (self.status, code)
-    }
-
-    pub fn json(&self) -> serde_json::Map<String, serde_json::Value> {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not a JSON object ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    pub fn u64(&self, member: &str) -> u64 {
-        self.json()[member]
-            .as_u64()
-            .unwrap_or_else(|| panic!("no integer {member}"))
-    }
 }
 
 /// A client of one server.
@@ -130,24 +76,7 @@ impl Client {
     }
 
     pub async fn answer(&self, request: reqwest::RequestBuilder) -> Answer {
-        let response = request.send().await.expect("the double answers");
-        let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let content_type = header("content-type").unwrap_or_default();
-        let allow = header("allow");
-        let body = response.bytes().await.expect("a body").to_vec();
-        Answer {
-            status,
-            content_type,
-            allow,
-            body,
-        }
+        Answer::of(request.send().await.expect("the double answers")).await
     }
 
     /// POSTs a request file's text with the client's signed headers.

@@ -3,9 +3,8 @@
 
 use std::time::SystemTime;
 
-use lsconform::protocol::{
-    format_http_date, AuthorizationHeader, ErrorBody, RequestBuilder, RequestFile, RequestKind, Style,
-};
+pub use crate::common::requests::{builder, device, Answer};
+use lsconform::protocol::{format_http_date, AuthorizationHeader, RequestFile, RequestKind};
 use lsconform::server::{ReferenceServer, RunningServer, Seed};
 
 pub const API_KEY: &str = "lsconform-test-api-key";
@@ -26,51 +25,9 @@ pub fn license(role: &str) -> String {
         .expect("a key or a user")
 }
 
-/// A fresh hardware id.
-pub fn device() -> String {
-    format!("device-{}", uuid::Uuid::new_v4())
-}
-
 /// A signed activation (or deactivation) file for a license of product TP.
 pub fn file(kind: RequestKind, license_key: &str, hardware_id: &str) -> RequestFile {
     builder(kind, license_key, hardware_id).sign(API_KEY, SHARED_KEY)
-}
-
-pub fn builder(kind: RequestKind, license_key: &str, hardware_id: &str) -> RequestBuilder {
-    RequestBuilder::new(kind)
-        .license_key(license_key)
-        .hardware_id(hardware_id)
-        .product("TP")
-        .date(format_http_date(SystemTime::now()))
-        .request_id(uuid::Uuid::new_v4().to_string())
-        .style(Style::Python)
-}
-
-/// What came back.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub content_type: String,
-    pub body: Vec<u8>,
-}
-
-impl Answer {
-    /// The error code, checking the SPEC §7 shape on the way.
-    pub fn code(&self) -> String {
-        ErrorBody::parse(&self.body, self.status)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-            .code
-    }
-
-    pub fn json(&self) -> serde_json::Map<String, serde_json::Value> {
-        serde_json::from_slice(&self.body).expect("a JSON object")
-    }
-
-    pub fn u64(&self, member: &str) -> u64 {
-        self.json()[member]
-            .as_u64()
-            .unwrap_or_else(|| panic!("no integer {member}"))
-    }
 }
 
 /// A client of one server.
@@ -111,20 +68,7 @@ impl Client {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
-        let response = request.send().await.expect("the server answers");
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = response.bytes().await.expect("a body").to_vec();
-        Answer {
-            status,
-            content_type,
-            body,
-        }
+        Answer::of(request.send().await.expect("the server answers")).await
     }
 
     pub fn http(&self) -> &reqwest::Client {
@@ -168,30 +112,5 @@ pub async fn reference() -> RunningServer {
 /// Starts `lsconform serve` on a free port with these extra arguments; returns the process, its
 /// URL, and its log lines as they come.
 pub fn serve(args: &[&str]) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lsconform"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("lsconform serve starts");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the server logs where it listens")
-            .expect("text");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().expect("a URL").to_owned();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (child, url, rx)
+    crate::common::process::launch("serve", args)
 }

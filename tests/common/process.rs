@@ -1,0 +1,35 @@
+//! The `lsconform` binary started as a server for a test (`serve`, `mock`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+
+/// Starts `lsconform <command> --listen 127.0.0.1:0 <args>`; returns the process, the URL it
+/// logs that it listens on, and its log lines as they come (read on a thread, so the process
+/// never blocks on a full pipe).
+pub fn launch(command: &str, args: &[&str]) -> (Child, String, Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lsconform"))
+        .args([command, "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("lsconform {command} starts: {e}"));
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("lsconform {command} logs where it listens"))
+            .expect("text");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().expect("a URL").to_owned();
+        }
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, url, rx)
+}
