@@ -772,11 +772,12 @@ fn fuzz(args: FuzzArgs) -> Result<ExitCode, CliError> {
             _ => "WARN",
         };
         println!(
-            "\n{verdict}  {}  [SPEC {} {:?}, {:?}: {}]\n  the target {} ({} request(s) of the run)",
+            "\n{verdict}  {}  [SPEC {} {}{}, {}: {}]\n  the target {} ({} request(s) of the run)",
             f.id(),
             f.rule.spec,
-            f.rule.tag,
-            f.severity(),
+            format!("{:?}", f.rule.tag).to_lowercase(),
+            if f.rule.safety { " safety" } else { "" },
+            format!("{:?}", f.severity()).to_uppercase(),
             f.rule.what,
             f.kind.what(),
             f.occurrences
@@ -800,8 +801,12 @@ fn fuzz(args: FuzzArgs) -> Result<ExitCode, CliError> {
         );
     }
     if !report.findings.is_empty() {
+        let on = target
+            .as_ref()
+            .map(|t| format!(" --target {t}"))
+            .unwrap_or_default();
         println!(
-            "\n`lsconform run --cases {}` runs every finding with the suite; `lsconform fuzz --seed {seed}` sends the same requests again",
+            "\n`lsconform run{on} --cases {}` runs every finding with the suite;\n`lsconform fuzz{on} --seed {seed}` sends the same requests again, in the same order",
             args.out.display()
         );
     }
