@@ -112,3 +112,29 @@ async fn the_suite_s_cases_get_the_same_status_and_code_from_the_double_as_from_
     assert!(r.len() > 90, "only {} cases kept an answer", r.len());
     reference.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuzzing_the_double_with_the_reference_data_finds_nothing() {
+    use lsconform::suite::fuzz::{fuzz, FuzzOptions};
+    let double = ActivationDoubleBuilder::from_toml(REFERENCE_SEED)
+        .expect("the seed is a configuration")
+        .start()
+        .await;
+    let options = FuzzOptions::new(17)
+        .duration(std::time::Duration::from_secs(600))
+        .requests(500);
+    let report = fuzz(
+        &Profile::reference(double.uri()),
+        &options,
+        &RunOptions::default(),
+        |_| {},
+    )
+    .await;
+    assert_eq!((report.sent, report.answered), (500, 500));
+    let findings: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{}: expected {}, got {}", f.id(), f.expected, f.actual))
+        .collect();
+    assert!(findings.is_empty(), "{findings:#?}");
+}
