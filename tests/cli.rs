@@ -242,7 +242,8 @@ fn verify_of_something_that_is_not_an_answer_is_a_usage_error() {
 }
 
 fn inspect(file_text: &[u8], args: &[&str]) -> Output {
-    let path = scratch(&format!("inspect-{}.req", args.join("_").replace(['-', '/'], "")));
+    // A file of its own: tests run in parallel, and two may inspect with the same arguments.
+    let path = scratch(&format!("inspect-{}.req", uuid::Uuid::new_v4()));
     std::fs::write(&path, file_text).unwrap();
     lsconform(&[&["inspect", path.to_str().unwrap()], args].concat())
 }
