@@ -361,9 +361,10 @@ pub struct Expectation {
     /// A 200 `license_deactivated`.
     #[serde(default)]
     pub deactivated: bool,
-    /// Accepted up to SPEC §5: a 200 activation answer, or a refusal of SPEC §5's business rules
-    /// ([`ErrorCode::business`]), never an earlier refusal (what a request the protocol accepts
-    /// gets when the target's licenses are unknown).
+    /// Accepted up to SPEC §5: a 200 (a signed activation answer, or `license_deactivated`), or a
+    /// refusal of SPEC §5's business rules for the endpoint ([`ErrorCode::business`]), never an
+    /// earlier refusal (what a request the protocol accepts gets when the target's licenses are
+    /// unknown).
     #[serde(default)]
     pub accepted: bool,
 }

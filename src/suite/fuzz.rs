@@ -188,7 +188,7 @@ fn classify(ex: &Exchange) -> Option<(FindingKind, String, Violation)> {
     };
     let past_the_checks = status == Some(200)
         || code.as_deref().is_some_and(|c| {
-            ErrorCode::from_code(c).is_some_and(|c| ErrorCode::business(RequestKind::Activation).contains(&c))
+            ErrorCode::from_code(c).is_some_and(|c| ErrorCode::business(ex.case.value.kind).contains(&c))
         });
     let (kind, v) = ex
         .violations
@@ -338,7 +338,7 @@ fn case_file(
         ),
         Ok(()) => (
             format!(
-                "This request is accepted up to SPEC §5: a signed answer or a business refusal ({})",
+                "This request is accepted up to SPEC §5: a 200 or a business refusal ({})",
                 rule.what
             ),
             json!({ "accepted": true }),
@@ -352,12 +352,16 @@ fn case_file(
         sent: ex.case.value.describe(),
         answered: answered.to_owned(),
     };
+    let mut request = json!({ "headers": headers, "body": body });
+    if ex.case.value.kind == RequestKind::Deactivation {
+        request["endpoint"] = json!("deactivate");
+    }
     let mut file = json!({
         "id": id,
         "spec": rule.spec,
         "tag": rule.tag,
         "title": title,
-        "request": { "headers": headers, "body": body },
+        "request": request,
         "expect": expect,
         "found": found,
     });

@@ -236,6 +236,9 @@ impl Rule {
 /// shrinks. [`render`](GeneratedRequest::render) writes it for a target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratedRequest {
+    /// The endpoint: `activate_offline`, or one time in ten `deactivate_offline`, which takes the
+    /// same envelope (SPEC §1).
+    pub kind: RequestKind,
     /// The layout.
     pub style: Style,
     /// The license.
@@ -594,6 +597,68 @@ pub enum TransportChoice {
     Multipart,
 }
 
+/// What a mutated `request` member says, for a file of one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KindValue {
+    /// The other endpoint's kind (`deactivation` in an activation file): a file replayed across
+    /// endpoints.
+    Other,
+    /// The right word, spelt otherwise.
+    Misspelt(Misspelling),
+    /// This JSON value.
+    Value(Value),
+}
+
+/// How the right `request` word is spelt otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Misspelling {
+    /// `Activation`.
+    Capitalised,
+    /// `ACTIVATION`.
+    Upper,
+    /// ` activation`.
+    LeadingSpace,
+    /// `activation `.
+    TrailingSpace,
+    /// `activation` and a NUL.
+    TrailingNul,
+    /// `activate`.
+    Verb,
+}
+
+impl KindValue {
+    /// The member's value in a file of `kind`.
+    ///
+    /// ```
+    /// use lsconform::protocol::RequestKind;
+    /// use lsconform::suite::generate::{KindValue, Misspelling};
+    /// assert_eq!(KindValue::Other.value(RequestKind::Activation), "deactivation");
+    /// assert_eq!(KindValue::Misspelt(Misspelling::Verb).value(RequestKind::Deactivation), "deactivate");
+    /// ```
+    pub fn value(&self, kind: RequestKind) -> Value {
+        let word = kind.as_str();
+        Value::from(match self {
+            KindValue::Other => match kind {
+                RequestKind::Activation => RequestKind::Deactivation.as_str().to_owned(),
+                RequestKind::Deactivation => RequestKind::Activation.as_str().to_owned(),
+            },
+            KindValue::Misspelt(Misspelling::Capitalised) => {
+                let mut chars = word.chars();
+                chars
+                    .next()
+                    .map(|c| c.to_uppercase().chain(chars).collect())
+                    .unwrap_or_default()
+            }
+            KindValue::Misspelt(Misspelling::Upper) => word.to_uppercase(),
+            KindValue::Misspelt(Misspelling::LeadingSpace) => format!(" {word}"),
+            KindValue::Misspelt(Misspelling::TrailingSpace) => format!("{word} "),
+            KindValue::Misspelt(Misspelling::TrailingNul) => format!("{word}\0"),
+            KindValue::Misspelt(Misspelling::Verb) => word.trim_end_matches("ion").to_owned() + "e",
+            KindValue::Value(v) => return v.clone(),
+        })
+    }
+}
+
 /// A member of the flat object the protocol reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -730,7 +795,7 @@ pub enum Mutation {
     /// Nothing: a valid request.
     None,
     /// Semantic: the `request` member set to this (SPEC §4, `validation_error`).
-    RequestKind(Value),
+    RequestKind(KindValue),
     /// Semantic: a member removed.
     Remove(Field),
     /// Semantic: a member set to `null`.
@@ -1009,7 +1074,7 @@ impl GeneratedRequest {
             .then(|| self.request_id_for(seed, index, payload_time));
         let product = self.product.code();
         let licensee = self.license.value();
-        let mut b = RequestBuilder::activation()
+        let mut b = RequestBuilder::new(self.kind)
             .style(self.layout())
             .hardware_id(&hardware_id)
             .product(product)
@@ -1049,7 +1114,7 @@ impl GeneratedRequest {
         };
         let other = Value::from("lsconform-other-value");
         match &self.mutation {
-            Mutation::RequestKind(v) => b = b.set("request", v.clone()),
+            Mutation::RequestKind(v) => b = b.set("request", v.value(self.kind)),
             Mutation::Remove(Field::InnerSignature) => b = b.inner_signature(Tamper::Omit),
             Mutation::Remove(f) => b = b.remove(f.name(&self.license)),
             Mutation::Null(f) => b = b.set(f.name(&self.license), Value::Null),
@@ -1185,6 +1250,7 @@ impl GeneratedRequest {
         let decoded = decode_request(content_type.as_deref(), &body);
         let oracle = oracle_of(
             profile,
+            self.kind,
             body.len(),
             Some((authorization.as_deref(), date.as_deref(), header_time)),
             &decoded,
@@ -1204,8 +1270,8 @@ impl GeneratedRequest {
                 Some(licensee.to_owned()),
             ),
         };
-        let seat = match &self.license {
-            LicenseChoice::User { .. } => None,
+        let seat = match (&self.license, self.kind) {
+            (LicenseChoice::User { .. }, _) | (_, RequestKind::Deactivation) => None,
             _ => Some((licensee.to_owned(), hardware_id.clone())),
         };
         Ok(GeneratedCase {
@@ -1213,7 +1279,7 @@ impl GeneratedRequest {
             value: self.clone(),
             request: Prepared {
                 method: "POST".into(),
-                url: format!("{}{}", profile.base_url, RequestKind::Activation.path()),
+                url: format!("{}{}", profile.base_url, self.kind.path()),
                 headers,
                 body: Some(body),
                 payload: Some(for_people(&json)),
@@ -1266,8 +1332,9 @@ impl GeneratedRequest {
         };
         let mutation: String = mutation.chars().take(200).collect();
         format!(
-            "{} file for {license}, {:?}, {:?}: {mutation}",
+            "{} {} file for {license}, {:?}, {:?}: {mutation}",
             self.layout(),
+            self.kind.as_str(),
             self.transport,
             self.encoding
         )
@@ -1296,7 +1363,13 @@ impl GeneratedRequest {
 /// ```
 pub fn oracle(profile: &Profile, content_type: Option<&str>, body: Option<&[u8]>) -> Result<(), Rejection> {
     let body = body.unwrap_or_default();
-    oracle_of(profile, body.len(), None, &decode_request(content_type, body))
+    oracle_of(
+        profile,
+        RequestKind::Activation,
+        body.len(),
+        None,
+        &decode_request(content_type, body),
+    )
 }
 
 /// The Authorization and Date headers as sent, and the time they were sent at.
@@ -1306,6 +1379,7 @@ type SentHeaders<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, SystemTime);
 /// when they are given.
 fn oracle_of(
     profile: &Profile,
+    kind: RequestKind,
     len: usize,
     headers: Option<SentHeaders<'_>>,
     decoded: &Result<DecodedRequest, Rejection>,
@@ -1323,7 +1397,7 @@ fn oracle_of(
         })?;
     }
     let decoded = decoded.as_ref().map_err(Clone::clone)?;
-    let checked = decoded.check(RequestKind::Activation)?;
+    let checked = decoded.check(kind)?;
     let Some(c) = &profile.credentials else {
         return Err(Rejection::new(
             ErrorCode::InvalidApiKey,
@@ -1507,7 +1581,7 @@ pub(super) fn judge(property: Property, ex: &Exchange, profile: &Profile) -> Opt
                 ),
                 Ok(()) if response.status == 200 => None,
                 Ok(())
-                    if ErrorCode::business(RequestKind::Activation)
+                    if ErrorCode::business(ex.case.value.kind)
                         .iter()
                         .any(|b| is_error(*b, response, code.as_deref())) =>
                 {
@@ -1522,7 +1596,11 @@ pub(super) fn judge(property: Property, ex: &Exchange, profile: &Profile) -> Opt
             }
         }
         Property::SignedAnswer if response.status == 200 && ex.case.oracle.is_ok() => {
-            judge::judge_activated(response, &ex.case.request, profile)
+            let judged = match ex.case.value.kind {
+                RequestKind::Activation => judge::judge_activated(response, &ex.case.request, profile),
+                RequestKind::Deactivation => judge::judge_deactivated(response),
+            };
+            judged
                 .err()
                 .and_then(|m| violation(property.rule(), m.expected, m.actual))
         }
@@ -1619,7 +1697,9 @@ async fn exchange(
 ) -> Exchange {
     let response = client.send(&case.request).await;
     let give_back = match &response {
-        Ok(r) if r.status == 200 => give_back(client, profile, &case, r).await,
+        Ok(r) if r.status == 200 && case.value.kind == RequestKind::Activation => {
+            give_back(client, profile, &case, r).await
+        }
         _ => None,
     };
     let mut ex = Exchange {
@@ -1758,12 +1838,13 @@ pub(super) async fn stream(
         );
         tasks.spawn(async move {
             let ex = exchange(&client, &profile, case, &properties).await;
-            drop(permit);
+            // Counted before the permit goes, so that the next request is sent knowing it.
             if ex.response.is_err() {
                 silent.fetch_add(1, Ordering::Relaxed);
             } else {
                 silent.store(0, Ordering::Relaxed);
             }
+            drop(permit);
             ex
         });
         while let Some(done) = tasks.try_join_next() {

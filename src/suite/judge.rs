@@ -1,7 +1,7 @@
 //! Judging an answer against a case's expectation. Each judgement says what was expected and
 //! what came instead, never just "false".
 
-use super::case::Expectation;
+use super::case::{Endpoint, Expectation};
 use super::http::Response;
 use super::profile::Profile;
 use super::render::Prepared;
@@ -214,8 +214,9 @@ pub fn judge_deactivated(response: &Response) -> Result<(), Mismatch> {
     }
 }
 
-/// Judges an answer against a data case's expectation.
+/// Judges an answer to a request of `endpoint` against a data case's expectation.
 pub fn judge(
+    endpoint: Endpoint,
     expect: &Expectation,
     response: &Response,
     sent: &Prepared,
@@ -224,10 +225,15 @@ pub fn judge(
     if expect.activated {
         judge_activated(response, sent, profile)
     } else if expect.accepted {
-        match response.status {
-            200 => judge_activated(response, sent, profile),
-            _ => judge_error(ErrorCode::business(RequestKind::Activation), response).map_err(|m| Mismatch {
-                expected: format!("200 with a signed activation answer, or {}", m.expected),
+        let (kind, success) = match endpoint {
+            Endpoint::Activate => (RequestKind::Activation, "200 with a signed activation answer"),
+            Endpoint::Deactivate => (RequestKind::Deactivation, "200 license_deactivated"),
+        };
+        match (response.status, endpoint) {
+            (200, Endpoint::Activate) => judge_activated(response, sent, profile),
+            (200, Endpoint::Deactivate) => judge_deactivated(response),
+            _ => judge_error(ErrorCode::business(kind), response).map_err(|m| Mismatch {
+                expected: format!("{success}, or {}", m.expected),
                 actual: m.actual,
             }),
         }

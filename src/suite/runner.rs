@@ -186,7 +186,7 @@ async fn run_data(case: &Case, data: &DataCase, profile: &Profile, client: &Clie
             return errored(case, e.to_string(), Some(sent), started)
         }
     };
-    let verdict = judge::judge(&data.expect, &answer, &sent, profile);
+    let verdict = judge::judge(data.request.endpoint, &data.expect, &answer, &sent, profile);
     // Whatever the verdict, a seat the case took goes back.
     let took_seat = answer.status == 200 && data.request.endpoint == Endpoint::Activate;
     let seat = if data.request.activate_first && data.request.endpoint == Endpoint::Activate {

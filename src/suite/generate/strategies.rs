@@ -29,8 +29,9 @@ use proptest::sample::select;
 use serde_json::Value;
 
 use super::{
-    AuthPair, DateChoice, DateForm, Encoding, Field, GeneratedRequest, HeaderMutation, LicenseChoice,
-    Mutation, Padding, Position, ProductChoice, SignatureTamper, TransportChoice, Wrap,
+    AuthPair, DateChoice, DateForm, Encoding, Field, GeneratedRequest, HeaderMutation, KindValue,
+    LicenseChoice, Misspelling, Mutation, Padding, Position, ProductChoice, SignatureTamper, TransportChoice,
+    Wrap,
 };
 use crate::protocol::{RequestBuilder, RequestKind, Style};
 use crate::suite::Profile;
@@ -575,14 +576,22 @@ pub fn field() -> impl Strategy<Value = Field> {
 }
 
 /// A value for the payload's `request` member other than `"activation"` (or no value at all).
-pub fn request_kind_value() -> impl Strategy<Value = Value> {
+pub fn request_kind_value() -> impl Strategy<Value = KindValue> {
     prop_oneof![
-        5 => Just(Value::from("deactivation")),
-        2 => select(vec!["", "Activation", "ACTIVATION", "activation ", " activation", "activation\u{0}", "activate"])
-            .prop_map(Value::from),
-        1 => field_value().prop_map(Value::String),
-        1 => non_string_json(),
-        1 => Just(Value::Null),
+        5 => Just(KindValue::Other),
+        2 => select(vec![
+            Misspelling::Capitalised,
+            Misspelling::Upper,
+            Misspelling::LeadingSpace,
+            Misspelling::TrailingSpace,
+            Misspelling::TrailingNul,
+            Misspelling::Verb,
+        ])
+        .prop_map(KindValue::Misspelt),
+        1 => Just(KindValue::Value(Value::from(""))),
+        1 => field_value().prop_map(|t| KindValue::Value(Value::String(t))),
+        1 => non_string_json().prop_map(KindValue::Value),
+        1 => Just(KindValue::Value(Value::Null)),
     ]
 }
 
@@ -778,6 +787,7 @@ pub fn generated_request(profile: &Profile) -> BoxedStrategy<GeneratedRequest> {
         Style::JavaScript,
     ]);
     (
+        prop_oneof![9 => Just(RequestKind::Activation), 1 => Just(RequestKind::Deactivation)],
         style,
         license_choice(profile),
         field_text(),
@@ -791,6 +801,7 @@ pub fn generated_request(profile: &Profile) -> BoxedStrategy<GeneratedRequest> {
     )
         .prop_map(
             |(
+                kind,
                 style,
                 license,
                 hardware_id,
@@ -803,6 +814,7 @@ pub fn generated_request(profile: &Profile) -> BoxedStrategy<GeneratedRequest> {
                 (mutation, headers),
             )| {
                 GeneratedRequest {
+                    kind,
                     style,
                     license,
                     hardware_id,
