@@ -28,7 +28,7 @@ pub use catalogue::{all as cases, load_dir as cases_in, load_file as case_file, 
 pub use profile::{Credentials, Profile, ProfileError, ROLES};
 pub use render::Prepared;
 pub use report::{Baseline, Report};
-pub use runner::{run, Answer, CaseResult, RunOptions, Verdict};
+pub use runner::{run, Answer, CaseResult, RunOptions, Verdict, HARNESS};
 
 /// Keeps the cases whose id matches one of `only` (all when empty) and none of `skip` (globs:
 /// `envelope/*`, `*signature*`).

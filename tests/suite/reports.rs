@@ -277,3 +277,28 @@ async fn the_reference_servers_answer_to_every_case_matches_its_snapshot() {
         insta::assert_snapshot!("reference-answers", serde_json::to_string_pretty(&answers).unwrap());
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_harness_is_exit_3_even_among_failures() {
+    use lsconform::suite::case::{Severity, Tag};
+    use lsconform::suite::{CaseResult, HARNESS};
+    let cases = select(all_cases(), &["envelope/missing-date-header".into()], &[]).unwrap();
+    let mut report = run_against_reference(&[Fault::WrongCodeForMissingHeaders], cases).await;
+    assert_eq!(report.exit_code(), 1, "the fault fails the case");
+    report.results.push(CaseResult {
+        id: HARNESS.into(),
+        spec: String::new(),
+        tag: Tag::Pinned,
+        severity: Severity::Must,
+        title: "the harness".into(),
+        verdict: Verdict::Error,
+        expected: None,
+        actual: Some("a case task failed: it panicked".into()),
+        request: None,
+        answer: None,
+        elapsed: Default::default(),
+    });
+    assert_eq!(report.exit_code(), 3);
+    let json: serde_json::Value = serde_json::from_str(&report::json(&report, false)).unwrap();
+    assert_eq!(json["exit_code"], 3);
+}
