@@ -96,6 +96,10 @@ struct RunArgs {
     /// e.g. the findings `lsconform fuzz --out DIR` wrote; repeatable.
     #[arg(long, value_name = "DIR")]
     cases: Vec<PathBuf>,
+    /// Write each generated request that breaks a property, shrunk, as a case file under DIR
+    /// (DIR/fuzz/<kind>-<hash>.json, as `lsconform fuzz` does), for `replay` and `--cases`.
+    #[arg(long, value_name = "DIR")]
+    findings: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -609,6 +613,36 @@ fn run_suite(args: RunArgs) -> Result<ExitCode, CliError> {
             "generated: {} requests from seed {}; `lsconform run --seed {} --generated {}` sends the same ones",
             generated.requests, generated.seed, generated.seed, generated.requests
         );
+    }
+    let found: Vec<_> = report
+        .results
+        .iter()
+        .filter_map(|r| r.case_file.as_ref())
+        .collect();
+    match (&args.findings, found.is_empty()) {
+        (Some(dir), false) => {
+            for file in &found {
+                let path = file
+                    .write_to(dir)
+                    .map_err(|e| usage(format!("cannot write under {}: {e}", dir.display())))?;
+                let on = args
+                    .target
+                    .target
+                    .as_ref()
+                    .map(|t| format!(" --target {t}"))
+                    .unwrap_or_default();
+                println!(
+                    "written: {} (`lsconform replay {}{on}` sends it again)",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
+        (None, false) => println!(
+            "{} generated request(s) broke a property: `--findings DIR` writes them as case files",
+            found.len()
+        ),
+        (_, true) => {}
     }
     if let Some(path) = &args.report_json {
         std::fs::write(path, report::json(&report, show_secrets))

@@ -243,8 +243,8 @@ pub struct Finding {
     pub occurrences: usize,
     /// The case that sends it again (what [`write_to`](Finding::write_to) writes).
     pub case: DataCase,
-    /// The case file's text.
-    pub case_json: String,
+    /// Its file.
+    pub file: CaseFile,
     /// The request as it was last sent.
     pub request: Prepared,
     /// The target's answer to it, if any.
@@ -272,12 +272,46 @@ impl Finding {
     /// Writes the case file under `dir` (`<dir>/fuzz/<kind>-<hash>.json`, the layout `lsconform run
     /// --cases <dir>` reads) and returns its path.
     pub fn write_to(&self, dir: &Path) -> std::io::Result<PathBuf> {
-        let path = dir.join(format!("{}.json", self.case.id));
+        self.file.write_to(dir)
+    }
+}
+
+/// A case file that sends a request again: its id (`<group>/<slug>`) and its JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFile {
+    /// The case's id, its path under a cases directory.
+    pub id: String,
+    /// The file's text.
+    pub text: String,
+}
+
+impl CaseFile {
+    /// Writes it as `<dir>/<id>.json`, the layout `lsconform run --cases <dir>` reads, and
+    /// returns the path.
+    pub fn write_to(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        let path = dir.join(format!("{}.json", self.id));
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(&path, &self.case_json)?;
+        std::fs::write(&path, &self.text)?;
         Ok(path)
+    }
+}
+
+/// The case file of a request that breaks a property (for `lsconform run`'s generated requests,
+/// which name the same findings `lsconform fuzz` does); `None` when it shows nothing.
+pub(super) fn case_file_of(ex: &Exchange, profile: &Profile, seed: u64) -> Option<CaseFile> {
+    let (kind, _, v) = classify(ex)?;
+    case_file(kind, v.rule, ex, profile, seed, &what_came(ex))
+        .ok()
+        .map(|(_, file)| file)
+}
+
+/// What the target did, for people: status and code, or why there was no answer.
+fn what_came(ex: &Exchange) -> String {
+    match &ex.response {
+        Ok(r) => super::judge::summarize(r),
+        Err(e) => e.to_string(),
     }
 }
 
@@ -290,7 +324,7 @@ fn case_file(
     profile: &Profile,
     seed: u64,
     answered: &str,
-) -> Result<(DataCase, String), String> {
+) -> Result<(DataCase, CaseFile), String> {
     let body = ex.case.request.body.clone().unwrap_or_default();
     // Named after what was sent, not its bytes (which hold the time): the same seed finds the
     // same finding under the same name, and a second run overwrites the first one's file.
@@ -374,7 +408,7 @@ fn case_file(
     let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())? + "\n";
     let case: DataCase = serde_json::from_str(&text).map_err(|e| format!("the case file of {id}: {e}"))?;
     case.expect.validate()?;
-    Ok((case, text))
+    Ok((case, CaseFile { id, text }))
 }
 
 /// What a fuzzing run did and found.
@@ -531,17 +565,13 @@ pub async fn fuzz(
             },
         )
         .await;
-        let answered = match &ex.response {
-            Ok(r) => super::judge::summarize(r),
-            Err(e) => e.to_string(),
-        };
-        match case_file(kind, v.rule, &ex, profile, options.seed, &answered) {
-            Ok((case, case_json)) => report.findings.push(Finding {
+        match case_file(kind, v.rule, &ex, profile, options.seed, &what_came(&ex)) {
+            Ok((case, file)) => report.findings.push(Finding {
                 kind,
                 rule: v.rule,
                 occurrences,
                 case,
-                case_json,
+                file,
                 answer: ex.response.as_ref().ok().map(Answer::from),
                 request: ex.case.request,
                 expected: v.mismatch.expected,

@@ -1986,6 +1986,7 @@ fn result(property: Property, rule: Rule, verdict: Verdict, elapsed: Duration) -
         actual: None,
         request: None,
         answer: None,
+        case_file: None,
         elapsed,
     }
 }
@@ -2165,7 +2166,9 @@ pub async fn run(
             Severity::Must => Verdict::Fail,
             Severity::Should => Verdict::Warning,
         };
+        let case_file = super::fuzz::case_file_of(&ex, profile, seed);
         results.push(CaseResult {
+            case_file,
             expected: Some(format!(
                 "{} [SPEC {}: {}]",
                 v.mismatch.expected, v.rule.spec, v.rule.what

@@ -51,6 +51,9 @@ pub struct CaseResult {
     pub request: Option<Prepared>,
     /// The answer to it: status, Content-Type and (the start of) the body.
     pub answer: Option<Answer>,
+    /// For a generated request that broke a property: the case file that sends it again (`lsconform
+    /// run --findings DIR` writes it, as `lsconform fuzz` writes its findings).
+    pub case_file: Option<super::fuzz::CaseFile>,
     /// How long the case took.
     pub elapsed: Duration,
 }
@@ -110,6 +113,7 @@ fn result(case: &Case, verdict: Verdict, started: Instant) -> CaseResult {
         actual: None,
         request: None,
         answer: None,
+        case_file: None,
         elapsed: started.elapsed(),
     }
 }
@@ -271,6 +275,7 @@ pub async fn run(
                 actual: Some(format!("a case task failed: {e}")),
                 request: None,
                 answer: None,
+                case_file: None,
                 elapsed: Duration::ZERO,
             }),
         }

@@ -337,3 +337,70 @@ fn fuzz_usage_errors_exit_2() {
     assert_eq!(replay.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_findings_writes_the_generated_requests_that_break_a_property_as_case_files() {
+    let dir = scratch("run-findings");
+    let server = ReferenceServer::builder()
+        .fault(Fault::SkipOuterSignature)
+        .start()
+        .await
+        .unwrap();
+    let target = profile_file(&dir, &server.uri());
+    let (target_arg, findings) = (target.to_str().unwrap().to_owned(), dir.join("findings"));
+    let findings_arg = findings.to_str().unwrap().to_owned();
+    let (found, files, again, fixed) = tokio::task::spawn_blocking(move || {
+        let found = lsconform(&[
+            "run",
+            "--target",
+            &target_arg,
+            "--only",
+            "generated/*",
+            "--generated",
+            "300",
+            "--seed",
+            "5",
+            "--findings",
+            &findings_arg,
+        ]);
+        let files: Vec<PathBuf> = std::fs::read_dir(findings.join("fuzz"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        let run_them = |target: Option<&str>| {
+            let mut args = vec![
+                "run",
+                "--cases",
+                &findings_arg,
+                "--only",
+                "fuzz/*",
+                "--generated",
+                "0",
+            ];
+            if let Some(t) = target {
+                args.extend(["--target", t]);
+            }
+            lsconform(&args)
+        };
+        (found, files, run_them(Some(&target_arg)), run_them(None))
+    })
+    .await
+    .unwrap();
+    server.shutdown().await;
+    let stdout = String::from_utf8_lossy(&found.stdout);
+    assert_eq!(found.status.code(), Some(1), "{stdout}");
+    assert!(!files.is_empty(), "{stdout}");
+    assert!(stdout.contains("written: "), "{stdout}");
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert_eq!(
+        fixed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fixed.stdout)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -296,6 +296,7 @@ async fn a_broken_harness_is_exit_3_even_among_failures() {
         actual: Some("a case task failed: it panicked".into()),
         request: None,
         answer: None,
+        case_file: None,
         elapsed: Default::default(),
     });
     assert_eq!(report.exit_code(), 3);
