@@ -239,6 +239,13 @@ fn lsconform(args: &[&str]) -> std::process::Output {
         .expect("the binary runs")
 }
 
+/// The files in `dir` (none when it does not exist).
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default()
+}
+
 /// The reference profile, pointed at `url`.
 fn profile_file(dir: &Path, url: &str) -> PathBuf {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -289,9 +296,7 @@ async fn the_fuzz_command_exits_0_when_clean_1_with_findings_and_its_files_repla
             "--out",
             &out_arg,
         ]);
-        let files: Vec<PathBuf> = std::fs::read_dir(out.join("fuzz"))
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
+        let files = files_in(&out.join("fuzz"));
         let first = files
             .first()
             .map(|f| f.to_str().unwrap().to_owned())
@@ -363,9 +368,7 @@ async fn run_findings_writes_the_generated_requests_that_break_a_property_as_cas
             "--findings",
             &findings_arg,
         ]);
-        let files: Vec<PathBuf> = std::fs::read_dir(findings.join("fuzz"))
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
+        let files = files_in(&findings.join("fuzz"));
         let run_them = |target: Option<&str>| {
             let mut args = vec![
                 "run",
