@@ -4,9 +4,11 @@
 //! told: valid files in every layout, transport and Base64 form, semantic mutations (a member
 //! removed, duplicated, of the wrong type, nested too deep, an unknown `api_key`, …) written
 //! through the request builder and re-signed with the profile's shared key so that they reach the
-//! target's deep code, and envelope mutations (Base64, JSON and signature damage) left broken.
-//! Request *i* of a run comes from the run's seed and *i* alone, so `--seed` sends the same ones
-//! again. Every answer is judged at once, and only what is wrong is kept:
+//! target's deep code, envelope mutations (Base64, JSON and signature damage) left broken, and
+//! changed Date and Authorization headers; to `activate_offline` and, one time in ten,
+//! `deactivate_offline`. Request *i* of a run comes from the run's seed and *i* alone, so `--seed`
+//! sends the same ones again (with the time of the run in their dates). Every answer is judged at
+//! once, and only what is wrong is kept:
 //!
 //! | [`FindingKind`] | what the target did |
 //! |---|---|
