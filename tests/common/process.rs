@@ -4,10 +4,35 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 
+/// A started process, killed when the test ends however it ends (a test that panics leaves no
+/// server behind); a `Child` otherwise.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 /// Starts `lsconform <command> --listen 127.0.0.1:0 <args>`; returns the process, the URL it
 /// logs that it listens on, and its log lines as they come (read on a thread, so the process
 /// never blocks on a full pipe).
-pub fn launch(command: &str, args: &[&str]) -> (Child, String, Receiver<String>) {
+pub fn launch(command: &str, args: &[&str]) -> (Running, String, Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lsconform"))
         .args([command, "--listen", "127.0.0.1:0"])
         .args(args)
@@ -31,5 +56,5 @@ pub fn launch(command: &str, args: &[&str]) -> (Child, String, Receiver<String>)
             let _ = tx.send(line);
         }
     });
-    (child, url, rx)
+    (Running(child), url, rx)
 }

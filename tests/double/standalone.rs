@@ -1,29 +1,20 @@
 //! `lsconform mock`: the double on a port, configured by a TOML file.
 
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use lsconform::protocol::{RequestBuilder, RequestKind};
 
+use crate::common::process::Running;
 use crate::support::{signed_headers, Client};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/double/example.toml");
 
-/// Kills the process when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `lsconform mock` on a free port; returns it, its URL, and its log lines as they come.
+/// Starts `lsconform mock` on a free port; returns it (killed when dropped), its URL, and its log
+/// lines as they come.
 fn mock(args: &[&str]) -> (Running, String, Receiver<String>) {
-    let (child, url, log) = crate::common::process::launch("mock", args);
-    (Running(child), url, log)
+    crate::common::process::launch("mock", args)
 }
 
 fn file(api_key: &str, shared_key: &str, license_key: &str, hardware_id: &str) -> String {

@@ -111,6 +111,12 @@ pub async fn reference() -> RunningServer {
 
 /// Starts `lsconform serve` on a free port with these extra arguments; returns the process, its
 /// URL, and its log lines as they come.
-pub fn serve(args: &[&str]) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
+pub fn serve(
+    args: &[&str],
+) -> (
+    crate::common::process::Running,
+    String,
+    std::sync::mpsc::Receiver<String>,
+) {
     crate::common::process::launch("serve", args)
 }
