@@ -110,6 +110,22 @@ pub enum Endpoint {
     Deactivate,
 }
 
+impl Endpoint {
+    /// The kind of request file the endpoint takes.
+    ///
+    /// ```
+    /// use lsconform::protocol::RequestKind;
+    /// use lsconform::suite::case::Endpoint;
+    /// assert_eq!(Endpoint::Deactivate.kind(), RequestKind::Deactivation);
+    /// ```
+    pub fn kind(self) -> crate::protocol::RequestKind {
+        match self {
+            Endpoint::Activate => crate::protocol::RequestKind::Activation,
+            Endpoint::Deactivate => crate::protocol::RequestKind::Deactivation,
+        }
+    }
+}
+
 /// The request of a case. Every part has a default: a correctly signed activation of the
 /// `perpetual` license from a fresh device, in the Python SDK's layout, sent raw as text/plain.
 #[derive(Debug, Clone, Default, Deserialize)]

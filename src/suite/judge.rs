@@ -5,7 +5,7 @@ use super::case::{Endpoint, Expectation};
 use super::http::Response;
 use super::profile::Profile;
 use super::render::Prepared;
-use crate::protocol::{check_answer, ErrorBody, ErrorCode, OfflineKey, RequestKind, Verdict};
+use crate::protocol::{check_answer, ErrorBody, ErrorCode, OfflineKey, Verdict};
 
 /// What was expected, and what came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,15 +225,14 @@ pub fn judge(
     if expect.activated {
         judge_activated(response, sent, profile)
     } else if expect.accepted {
-        let (kind, success) = match endpoint {
-            Endpoint::Activate => (RequestKind::Activation, "200 with a signed activation answer"),
-            Endpoint::Deactivate => (RequestKind::Deactivation, "200 license_deactivated"),
-        };
         match (response.status, endpoint) {
             (200, Endpoint::Activate) => judge_activated(response, sent, profile),
             (200, Endpoint::Deactivate) => judge_deactivated(response),
-            _ => judge_error(ErrorCode::business(kind), response).map_err(|m| Mismatch {
-                expected: format!("{success}, or {}", m.expected),
+            _ => judge_error(ErrorCode::business(endpoint.kind()), response).map_err(|m| Mismatch {
+                expected: match endpoint {
+                    Endpoint::Activate => format!("200 with a signed activation answer, or {}", m.expected),
+                    Endpoint::Deactivate => format!("200 license_deactivated, or {}", m.expected),
+                },
                 actual: m.actual,
             }),
         }

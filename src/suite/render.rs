@@ -251,10 +251,7 @@ pub fn prepare_template(
     profile: &Profile,
     now: SystemTime,
 ) -> Result<Prepared, Skip> {
-    let kind = match t.endpoint {
-        Endpoint::Activate => RequestKind::Activation,
-        Endpoint::Deactivate => RequestKind::Deactivation,
-    };
+    let kind = t.endpoint.kind();
     let bad = |e: String| Skip(format!("the case is malformed: {e}"));
     let literal = match (&t.body.literal, &t.body.literal_base64) {
         (Some(text), _) => Some(text.clone().into_bytes()),
