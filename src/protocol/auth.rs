@@ -214,6 +214,32 @@ pub fn parse_http_date(value: &str) -> Option<SystemTime> {
     }
 }
 
+/// Parses a `Date` in a form other than the three of HTTP that a server MAY accept (SPEC §10):
+/// JavaScript's `Date.prototype.toString()` (`Thu Nov 17 2022 20:51:35 GMT+0000`, optionally
+/// followed by the zone's name in parentheses) and RFC 3339 (`2022-11-17T20:51:35Z`).
+///
+/// ```
+/// use lsconform::protocol::{parse_http_date, parse_other_date};
+/// let a = parse_http_date("Thu, 17 Nov 2022 20:51:35 GMT").unwrap();
+/// assert_eq!(parse_other_date("Thu Nov 17 2022 20:51:35 GMT+0000"), Some(a));
+/// assert_eq!(parse_other_date("Thu Nov 17 2022 21:51:35 GMT+0100 (CET)"), Some(a));
+/// assert_eq!(parse_other_date("2022-11-17T20:51:35Z"), Some(a));
+/// assert_eq!(parse_other_date("Thu, 17 Nov 2022 20:51:35 GMT"), None);
+/// ```
+pub fn parse_other_date(value: &str) -> Option<SystemTime> {
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    let value = value.trim_matches([' ', '\t']);
+    if let Ok(t) = time::OffsetDateTime::parse(value, &Rfc3339) {
+        return Some(t.into());
+    }
+    let head = value.split_once(" (").map_or(value, |(head, _)| head);
+    let javascript = format_description!(
+        "[weekday repr:short] [month repr:short] [day] [year] [hour]:[minute]:[second] GMT[offset_hour sign:mandatory][offset_minute]"
+    );
+    time::OffsetDateTime::parse(head, &javascript).ok().map(Into::into)
+}
+
 /// Formats a time as IMF-fixdate, the form every client sends.
 pub fn format_http_date(time: SystemTime) -> String {
     httpdate::fmt_http_date(time)

@@ -6,6 +6,7 @@
 //! | §2 the Authorization header, HTTP dates | [`authenticate`], [`AuthorizationHeader`], [`check_date`] |
 //! | §3 the body transport, Base64, JSON | [`request_file_text`], [`decode_request_file`], [`decode_request`] |
 //! | §4 schema 1 and 2, required fields, signatures | [`DecodedRequest::check`], [`CheckedRequest::verify`] |
+//! | §10 what else conforms: the set of allowed answers | [`allowed`], [`Allowed`] |
 //! | §5 the business rules (a license's state) | [`activation_rules`] |
 //! | §6 the success answer | [`ActivationAnswer::sign`], [`check_answer`] |
 //! | §7 the error answer | [`ErrorCode`], [`ErrorBody`] |
@@ -16,6 +17,7 @@ mod auth;
 mod builder;
 mod error;
 mod keys;
+mod oracle;
 mod payload;
 mod request;
 mod rules;
@@ -28,13 +30,19 @@ pub use answer::{
 };
 pub use auth::{
     authenticate, check_date, format_http_date, header_signature, header_signing_string, parse_http_date,
+    parse_other_date,
     AuthorizationHeader, MAX_DATE_SKEW,
 };
 pub use builder::{RequestBuilder, RequestFile, Style, Tamper};
 pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
-pub use payload::{Payload, Schema, MAX_DEPTH};
-pub use request::{decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, RequestKind};
+pub use oracle::{
+    allowed, rules as oracle_rules, Allowed, Answer, Broken, Fit, OracleRequest, Rule, ServerKnows, Severity, Tag,
+};
+pub use payload::{OddMember, Oddity, Payload, Schema, MAX_DEPTH};
+pub use request::{
+    decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, OddTypes, RequestKind,
+};
 pub use rules::{activates_offline, activation_rules, is_expired, LicenseState, Seat};
 pub use signature::{
     hmac_sha256, inner_signature, inner_signing_string, outer_signature, verify_inner_signature,

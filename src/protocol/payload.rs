@@ -46,6 +46,78 @@ pub struct Payload {
     pub bundle_code: Option<String>,
     /// Every other member, in the order sent, as raw JSON.
     pub other: Vec<(String, Box<RawValue>)>,
+    /// The members present as `null`, as `""` or as another JSON type than their own (SPEC §10),
+    /// in the order sent: the members the protocol reads, and the optional members of SPEC §4.
+    /// A member the protocol reads that is not a string is left `None` above.
+    pub odd: Vec<OddMember>,
+}
+
+/// A member present as `null`, as an empty string, or as another JSON type than its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OddMember {
+    /// Its name.
+    pub name: String,
+    /// How it is odd.
+    pub oddity: Oddity,
+}
+
+/// How a member departs from its own type (SPEC §10, the second row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Oddity {
+    /// `null`.
+    Null,
+    /// `""`.
+    Empty,
+    /// Another JSON type than the member's own (e.g. a number where a string belongs).
+    OtherType,
+}
+
+/// The JSON type of an optional member of SPEC §4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonType {
+    String,
+    Number,
+    Bool,
+    /// `variables`: an object of strings.
+    ObjectOfStrings,
+}
+
+/// SPEC §4: the optional members the protocol does not read, with their own types. Every other
+/// unknown member is ignored, whatever its type.
+const OPTIONAL_MEMBERS: &[(&str, JsonType)] = &[
+    ("schema_version", JsonType::Number),
+    ("license_id", JsonType::Number),
+    ("app_ver", JsonType::String),
+    ("sdk_ver", JsonType::String),
+    ("sdk_lang", JsonType::String),
+    ("app_name", JsonType::String),
+    ("os_ver", JsonType::String),
+    ("hostname", JsonType::String),
+    ("os_hostname", JsonType::String),
+    ("ip", JsonType::String),
+    ("ip_local", JsonType::String),
+    ("mac_address", JsonType::String),
+    ("is_vm", JsonType::Bool),
+    ("vm_info", JsonType::String),
+    ("variables", JsonType::ObjectOfStrings),
+];
+
+/// How a raw JSON value departs from `own`, if it does.
+fn oddity(raw: &str, own: JsonType) -> Option<Oddity> {
+    let fits = match raw.as_bytes().first() {
+        Some(b'n') => return Some(Oddity::Null),
+        Some(b'"') if raw == "\"\"" && own == JsonType::String => return Some(Oddity::Empty),
+        Some(b'"') => own == JsonType::String,
+        Some(b't' | b'f') => own == JsonType::Bool,
+        Some(b'{') => {
+            own == JsonType::ObjectOfStrings
+                && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw)
+                    .is_ok_and(|m| m.values().all(serde_json::Value::is_string))
+        }
+        Some(b'[') => false,
+        _ => own == JsonType::Number,
+    };
+    (!fits).then_some(Oddity::OtherType)
 }
 
 impl Payload {
@@ -99,8 +171,8 @@ pub(crate) enum DuplicateKeys {
 }
 
 /// SPEC §3 and §4: reads the decoded bytes as one strict JSON object and tells schema 1 from 2.
-/// Any failure is `authorization_missing_params`, except a non-string `request` member, which is
-/// `validation_error`.
+/// Any failure is `authorization_missing_params`; the members' types are judged later, by
+/// `DecodedRequest::check`.
 pub(crate) fn parse_payload(json: &[u8], duplicates: DuplicateKeys) -> Result<ParsedPayload, Rejection> {
     let text = std::str::from_utf8(json).map_err(|_| malformed("not UTF-8"))?;
     let top = parse_members(text, 1, duplicates)?;
@@ -116,10 +188,8 @@ pub(crate) fn parse_payload(json: &[u8], duplicates: DuplicateKeys) -> Result<Pa
             for (key, value) in &top {
                 match key.as_ref() {
                     "request" => {}
-                    "signature" => {
-                        outer_signature =
-                            string_member(value, ErrorCode::AuthorizationMissingParams, "signature")?;
-                    }
+                    // A signature that is not a string is no signature (SPEC §4: missing).
+                    "signature" => outer_signature = text_member(value).ok().flatten(),
                     _ => check_nested(value, 2, duplicates)?,
                 }
             }
@@ -164,12 +234,8 @@ fn flat_payload(
 ) -> Result<Payload, Rejection> {
     let mut p = Payload::default();
     for (key, value) in members {
-        let missing = ErrorCode::AuthorizationMissingParams;
         let slot = match key.as_ref() {
-            "request" => {
-                p.request = string_member(value, ErrorCode::ValidationError, "request")?;
-                continue;
-            }
+            "request" => &mut p.request,
             "license_key" => &mut p.license_key,
             "username" => &mut p.username,
             "password" => &mut p.password,
@@ -183,17 +249,42 @@ fn flat_payload(
             "bundle_code" => &mut p.bundle_code,
             _ => {
                 check_nested(value, depth + 1, duplicates)?;
+                let own = OPTIONAL_MEMBERS.iter().find(|(name, _)| *name == key.as_ref());
+                if let Some(oddity) = own.and_then(|(_, own)| oddity(value.get(), *own)) {
+                    p.odd.push(OddMember {
+                        name: key.to_string(),
+                        oddity,
+                    });
+                }
                 p.other.push((key.into_owned(), value.to_owned()));
                 continue;
             }
         };
-        *slot = string_member(value, missing, &key)?;
+        // A member the protocol reads is a string; anything else is left out here and noted, for
+        // `DecodedRequest::check` to judge (SPEC §4 and §10).
+        let (text, odd) = match text_member(value) {
+            Ok(Some(text)) if text.is_empty() => (Some(text), Some(Oddity::Empty)),
+            Ok(Some(text)) => (Some(text), None),
+            Ok(None) => (None, Some(Oddity::Null)),
+            Err(()) => {
+                check_nested(value, depth + 1, duplicates)?;
+                (None, Some(Oddity::OtherType))
+            }
+        };
+        if let Some(oddity) = odd {
+            p.odd.push(OddMember {
+                name: key.to_string(),
+                oddity,
+            });
+        }
+        *slot = text;
     }
     Ok(p)
 }
 
-/// A member the protocol reads must be a string; `null` counts as absent.
-fn string_member(value: &RawValue, code: ErrorCode, name: &str) -> Result<Option<String>, Rejection> {
+/// A member the protocol reads: its text when it is a string, `None` when `null`, `Err` when of
+/// another type.
+fn text_member(value: &RawValue) -> Result<Option<String>, ()> {
     let raw = value.get();
     // The raw value is one well-formed JSON value with no whitespace around it, so `null` is
     // null and a string without a backslash is its text between the quotes (the parse that made
@@ -206,8 +297,7 @@ fn string_member(value: &RawValue, code: ErrorCode, name: &str) -> Result<Option
             return Ok(Some(text.to_owned()));
         }
     }
-    serde_json::from_str::<Option<String>>(raw)
-        .map_err(|_| Rejection::new(code, format!("{name} must be a string")))
+    serde_json::from_str::<Option<String>>(raw).map_err(|_| ())
 }
 
 /// Walks a value the protocol does not read, refusing duplicate keys and deep nesting in it too.

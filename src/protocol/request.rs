@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::error::{ErrorCode, Rejection};
-use super::payload::{parse_payload, DuplicateKeys, Payload, Schema};
+use super::payload::{parse_payload, DuplicateKeys, OddMember, Oddity, Payload, Schema};
 use super::signature::{verify_inner_signature, verify_outer_signature, MacEncoding};
 use super::transport::{decode_request_file, request_file_text, Transport};
 
@@ -112,6 +112,19 @@ impl<'a> ApiIdentity<'a> {
     }
 }
 
+/// What [`DecodedRequest::check_with`] does with an optional member the protocol reads when it is
+/// of another JSON type than a string (SPEC §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OddTypes {
+    /// 400 `authorization_missing_params`: the reference server's choice.
+    Refuse,
+    /// As if it were absent.
+    AsAbsent,
+}
+
+/// The optional members the protocol reads, which must be strings.
+const READ_MEMBERS: &[&str] = &["request_id", "bundle_code", "password", "signature"];
+
 /// A decoded request whose required fields are present (SPEC §4), ready for its signatures.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckedRequest<'a> {
@@ -192,14 +205,123 @@ impl DecodedRequest {
             .map(|(encoding, _)| encoding)
     }
 
-    /// SPEC §4: the required fields, then the `request` member for this endpoint.
+    /// SPEC §4: the required fields, then the `request` member for this endpoint, with the
+    /// reference's choice for an optional member of another type ([`OddTypes::Refuse`]).
     ///
     /// Missing `license_key`/`username`, `hardware_id`, `api_key`/`client_id`, `product`, `date`,
     /// or the signature (schema 1: the inner one; schema 2: the outer one) →
-    /// `authorization_missing_params`. A `request` other than the endpoint's own →
-    /// `validation_error` [pinned, safety]; activation also takes a file with no `request`,
-    /// deactivation does not, so an activation file cannot be replayed as a deactivation.
+    /// `authorization_missing_params`. A `request` other than the endpoint's own (`null` and
+    /// other types included) → `validation_error` [pinned, safety]; activation also takes a file
+    /// with no `request`, deactivation does not, so an activation file cannot be replayed as a
+    /// deactivation.
     pub fn check(&self, endpoint: RequestKind) -> Result<CheckedRequest<'_>, Rejection> {
+        self.check_with(endpoint, OddTypes::Refuse)
+    }
+
+    /// The optional members present as `null`, `""` or another JSON type than their own (SPEC
+    /// §10: a server may take them as absent or refuse the request).
+    ///
+    /// ```
+    /// use lsconform::protocol::{decode_request, encode_request_file};
+    /// let json = br#"{"hostname":null,"is_vm":"no","request_id":5,"license_key":""}"#;
+    /// let decoded = decode_request(None, encode_request_file(json).as_bytes()).unwrap();
+    /// let names: Vec<&str> = decoded.odd_optional_members().map(|m| m.name.as_str()).collect();
+    /// assert_eq!(names, ["hostname", "is_vm", "request_id"]);
+    /// ```
+    pub fn odd_optional_members(&self) -> impl Iterator<Item = &OddMember> + '_ {
+        const REQUIRED: &[&str] = &[
+            "license_key",
+            "username",
+            "hardware_id",
+            "product",
+            "date",
+            "api_key",
+            "client_id",
+            "request",
+        ];
+        self.payload.odd.iter().filter(move |m| {
+            !REQUIRED.contains(&m.name.as_str()) && !(m.name == "signature" && self.schema == Schema::V1)
+        })
+    }
+
+    /// The reference server's refusal of an optional member the protocol reads (`request_id`,
+    /// `bundle_code`, `password`, the schema-2 inner `signature`) of another type than a string
+    /// (SPEC §10: its choice; another server may take the member as absent).
+    pub fn odd_refusal(&self) -> Option<Rejection> {
+        self.odd_optional_members()
+            .find(|m| m.oddity == Oddity::OtherType && READ_MEMBERS.contains(&m.name.as_str()))
+            .map(|m| {
+                Rejection::new(
+                    ErrorCode::AuthorizationMissingParams,
+                    format!("{} must be a string", m.name),
+                )
+            })
+    }
+
+    /// SPEC §4: the required members that are missing (absent, `null`, `""` or not a string), in
+    /// the order of SPEC §4: `license_key` (or `username`), `hardware_id`, `api_key` (or
+    /// `client_id`), `product`, `date`, `signature` (schema 1: the inner one; schema 2: the outer).
+    ///
+    /// ```
+    /// use lsconform::protocol::{decode_request, encode_request_file};
+    /// let json = br#"{"license_key":"K","hardware_id":5,"product":"TP"}"#;
+    /// let decoded = decode_request(None, encode_request_file(json).as_bytes()).unwrap();
+    /// assert_eq!(decoded.missing_members(), ["hardware_id", "api_key", "date", "signature"]);
+    /// ```
+    pub fn missing_members(&self) -> Vec<&'static str> {
+        let p = &self.payload;
+        let signature = match self.schema {
+            Schema::V1 => &p.signature,
+            Schema::V2 => &self.outer_signature,
+        };
+        [
+            ("license_key", present(&p.license_key).or(present(&p.username))),
+            ("hardware_id", present(&p.hardware_id)),
+            ("api_key", present(&p.api_key).or(present(&p.client_id))),
+            ("product", present(&p.product)),
+            ("date", present(&p.date)),
+            ("signature", present(signature)),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.is_none().then_some(name))
+        .collect()
+    }
+
+    /// SPEC §4 [pinned, safety]: the `request` member names this endpoint (`null` and other types
+    /// included: anything else is `validation_error`); activation also takes a file without one.
+    ///
+    /// ```
+    /// use lsconform::protocol::{decode_request, encode_request_file, ErrorCode, RequestKind};
+    /// let null = decode_request(None, encode_request_file(br#"{"request":null}"#).as_bytes()).unwrap();
+    /// assert_eq!(null.check_kind(RequestKind::Activation).unwrap_err().code, ErrorCode::ValidationError);
+    /// let none = decode_request(None, encode_request_file(b"{}").as_bytes()).unwrap();
+    /// assert!(none.check_kind(RequestKind::Activation).is_ok());
+    /// assert!(none.check_kind(RequestKind::Deactivation).is_err());
+    /// ```
+    pub fn check_kind(&self, endpoint: RequestKind) -> Result<(), Rejection> {
+        let p = &self.payload;
+        let request_is_text = !p.odd.iter().any(|m| m.name == "request" && m.oddity != Oddity::Empty);
+        match (endpoint, p.request.as_deref()) {
+            (RequestKind::Activation, None) if request_is_text => Ok(()),
+            (kind, Some(r)) if r == kind.as_str() => Ok(()),
+            (kind, other) => Err(Rejection::new(
+                ErrorCode::ValidationError,
+                format!(
+                    "request must be {:?} here, not {:?}",
+                    kind.as_str(),
+                    other.unwrap_or(if request_is_text { "absent" } else { "not a string" })
+                ),
+            )),
+        }
+    }
+
+    /// [`check`](Self::check), with a choice for the optional members the protocol reads
+    /// (`request_id`, `bundle_code`, `password`, the schema-2 inner `signature`) when they are of
+    /// another type than a string (SPEC §10 allows either).
+    pub fn check_with(&self, endpoint: RequestKind, odd: OddTypes) -> Result<CheckedRequest<'_>, Rejection> {
+        if let Some(r) = self.odd_refusal().filter(|_| odd == OddTypes::Refuse) {
+            return Err(r);
+        }
         let p = &self.payload;
         let mut missing: Vec<&str> = Vec::new();
         let licensee = match (present(&p.license_key), present(&p.username)) {
@@ -254,20 +376,7 @@ impl DecodedRequest {
                 missing.join(", "),
             ));
         }
-        match (endpoint, p.request.as_deref()) {
-            (RequestKind::Activation, None) => {}
-            (kind, Some(r)) if r == kind.as_str() => {}
-            (kind, other) => {
-                return Err(Rejection::new(
-                    ErrorCode::ValidationError,
-                    format!(
-                        "request must be {:?} here, not {:?}",
-                        kind.as_str(),
-                        other.unwrap_or("absent")
-                    ),
-                ))
-            }
-        }
+        self.check_kind(endpoint)?;
         Ok(CheckedRequest {
             licensee,
             hardware_id,

@@ -9,39 +9,7 @@ use serde::Deserialize;
 
 use crate::protocol::ErrorCode;
 
-/// Where a rule comes from (SPEC's tags), which sets how strictly a third-party server is held to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tag {
-    /// The endpoint page itself.
-    Seed,
-    /// Other LicenseSpring documentation.
-    Docs,
-    /// What the official SDKs send or verify.
-    Sdk,
-    /// This project's decision where nothing is published.
-    Pinned,
-}
-
-/// How a failure counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// A failure fails the run.
-    Must,
-    /// A failure is a warning.
-    Should,
-}
-
-impl Tag {
-    /// SPEC's table: [seed], [docs], [sdk] are MUST; [pinned] is SHOULD unless a safety property.
-    pub fn severity(self, safety: bool) -> Severity {
-        match (self, safety) {
-            (Tag::Pinned, false) => Severity::Should,
-            _ => Severity::Must,
-        }
-    }
-}
+pub use crate::protocol::{Severity, Tag};
 
 /// One data case.
 #[derive(Debug, Clone, Deserialize)]

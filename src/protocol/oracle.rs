@@ -1,0 +1,690 @@
+//! What SPEC allows a server to answer (SPEC §10 and §1a): for one request, the *set* of
+//! conforming answers, the member of it the reference server answers (its pinned choice), and the
+//! rules of SPEC the request breaks.
+//!
+//! The reference server gives one answer to every request; SPEC often allows several. The suite
+//! judges every answer through [`allowed`]:
+//!
+//! - the pinned answer passes;
+//! - another answer of the set is a **warning** (SPEC allows it; it differs from a [pinned] choice
+//!   or a SHOULD rule);
+//! - an answer outside the set fails at the severity of the rules it breaks: accepting a request
+//!   breaks every rule that requires its refusal ([`Broken::refuse`]); refusing it with a code no
+//!   broken rule names breaks, at the least, the most lenient of their codes ([`Rule::severity`]).
+//!
+//! A request that breaks several rules may be refused for any one of them (SPEC §10), except that
+//! the two required headers come before everything about the body but its size cap [seed].
+
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::auth::{authenticate, check_date, parse_http_date, parse_other_date};
+use super::error::{ErrorCode, Rejection};
+use super::payload::MAX_DEPTH;
+use super::request::{DecodedRequest, OddTypes, RequestKind};
+use super::signature::{verify_outer_signature, MacEncoding};
+use super::transport::{decode_request_file, request_file_text};
+
+/// Where a rule comes from (SPEC's tags), which sets how strictly a third-party server is held to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tag {
+    /// The endpoint page itself.
+    Seed,
+    /// Other LicenseSpring documentation.
+    Docs,
+    /// What the official SDKs send or verify.
+    Sdk,
+    /// This project's decision where nothing is published.
+    Pinned,
+}
+
+/// How a departure from a rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A warning.
+    Should,
+    /// A failure.
+    Must,
+}
+
+impl Tag {
+    /// SPEC's table: [seed], [docs], [sdk] are MUST; [pinned] is SHOULD unless a safety property.
+    ///
+    /// ```
+    /// use lsconform::protocol::{Severity, Tag};
+    /// assert_eq!(Tag::Pinned.severity(false), Severity::Should);
+    /// assert_eq!(Tag::Pinned.severity(true), Severity::Must);
+    /// assert_eq!(Tag::Seed.severity(false), Severity::Must);
+    /// ```
+    pub fn severity(self, safety: bool) -> Severity {
+        match (self, safety) {
+            (Tag::Pinned, false) => Severity::Should,
+            _ => Severity::Must,
+        }
+    }
+}
+
+/// A rule of SPEC: its section, its tag, whether it is a safety property, and a few words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// The section, e.g. `§3`.
+    pub spec: &'static str,
+    /// The tag.
+    pub tag: Tag,
+    /// A safety property (a `[pinned]` one is then MUST).
+    pub safety: bool,
+    /// What it is about.
+    pub what: &'static str,
+    /// SPEC says SHOULD where its tag alone would make it MUST.
+    pub should: bool,
+}
+
+impl Rule {
+    /// A rule.
+    pub const fn new(spec: &'static str, tag: Tag, safety: bool, what: &'static str) -> Rule {
+        Rule {
+            spec,
+            tag,
+            safety,
+            what,
+            should: false,
+        }
+    }
+
+    /// The same rule, which SPEC words as SHOULD.
+    pub const fn should(self) -> Rule {
+        Rule { should: true, ..self }
+    }
+
+    /// MUST or SHOULD, by SPEC's table (or SPEC's own SHOULD).
+    pub fn severity(&self) -> Severity {
+        if self.should {
+            Severity::Should
+        } else {
+            self.tag.severity(self.safety)
+        }
+    }
+}
+
+/// The rules the oracle names, each once, in the words of SPEC.
+pub mod rules {
+    use super::{Rule, Tag};
+
+    /// SPEC §3: the body cap [pinned, safety].
+    pub const BODY_CAP: Rule = Rule::new("§3", Tag::Pinned, true, "the body size cap");
+    /// SPEC §1a and the seed: both required headers.
+    pub const REQUIRED_HEADERS: Rule = Rule::new("§1a", Tag::Seed, false, "the required Date and Authorization headers");
+    /// SPEC §2: the Authorization header's form, pairs, algorithm, API key and HMAC.
+    pub const AUTHORIZATION: Rule = Rule::new("§2", Tag::Docs, false, "the Authorization header");
+    /// SPEC §2 and §10: a bearer token the server did not issue.
+    pub const BEARER: Rule = Rule::new("§2", Tag::Docs, false, "a bearer token the server did not issue");
+    /// SPEC §2: a Date more than 15 minutes old, or not a time.
+    pub const DATE: Rule = Rule::new("§2", Tag::Docs, false, "a Date up to 15 minutes from the server clock");
+    /// SPEC §2: a Date more than 15 minutes ahead [pinned, safety].
+    pub const DATE_AHEAD: Rule = Rule::new("§2", Tag::Pinned, true, "a Date more than 15 minutes ahead");
+    /// SPEC §2 and §10: RFC 850, asctime and `UTC` Dates SHOULD be accepted.
+    pub const DATE_HTTP_FORMS: Rule = Rule::new("§2", Tag::Docs, false, "RFC 850, asctime and UTC Dates").should();
+    /// SPEC §2 and §10: a Date in another form a server parses MAY be accepted.
+    pub const DATE_OTHER_FORMS: Rule = Rule::new("§10", Tag::Pinned, false, "a Date in another form than HTTP's");
+    /// SPEC §3 and the seed: a body, and a `file` part in a multipart one.
+    pub const BODY: Rule = Rule::new("§3", Tag::Seed, false, "a body holding the request file");
+    /// SPEC §3: the multipart `file` part, empty or given twice.
+    pub const FILE_PART: Rule = Rule::new("§3", Tag::Seed, false, "one non-empty file part");
+    /// SPEC §3: the Base64 rules [pinned, safety], `authorization_missing_params` [seed].
+    pub const BASE64: Rule = Rule::new("§3", Tag::Pinned, true, "proper Base64");
+    /// SPEC §3 and the seed: UTF-8 JSON holding one object.
+    pub const JSON_OBJECT: Rule = Rule::new("§3", Tag::Seed, false, "UTF-8 JSON holding one object");
+    /// SPEC §3: a key given twice anywhere [pinned, safety].
+    pub const DUPLICATE_KEY: Rule = Rule::new("§3", Tag::Pinned, true, "a duplicated key");
+    /// SPEC §3: nesting deeper than 32 [pinned] (a 4xx at any depth is safety).
+    pub const DEPTH: Rule = Rule::new("§3", Tag::Pinned, false, "nesting deeper than 32");
+    /// SPEC §10: a JSON string with an unpaired surrogate escape.
+    pub const SURROGATE: Rule = Rule::new("§10", Tag::Seed, false, "a string with an unpaired surrogate escape");
+    /// SPEC §4 and the seed: `license_key`/`username`, `hardware_id`, `api_key`/`client_id`.
+    pub const REQUIRED_MEMBERS: Rule = Rule::new("§4", Tag::Seed, false, "a missing license_key, hardware_id or api_key");
+    /// SPEC §4: a missing `product`, `date` or signature gets `authorization_missing_params` [pinned].
+    pub const PINNED_MEMBERS: Rule = Rule::new("§4", Tag::Pinned, false, "a missing product, date or signature");
+    /// SPEC §4: the `request` member names the endpoint [pinned, safety].
+    pub const REQUEST_KIND: Rule = Rule::new("§4", Tag::Pinned, true, "the request member");
+    /// SPEC §10: an optional member present as `null`, `""` or of another type.
+    pub const ODD_OPTIONAL: Rule = Rule::new("§10", Tag::Pinned, false, "an optional member null, empty or of another type");
+    /// SPEC §4: a payload `api_key` the server does not know → `invalid_api_key` [pinned].
+    pub const PAYLOAD_API_KEY: Rule = Rule::new("§4", Tag::Pinned, false, "an unknown payload api_key");
+    /// SPEC §4: the inner signature and the outer MAC.
+    pub const SIGNATURE: Rule = Rule::new("§4", Tag::Docs, false, "a signature mismatch");
+    /// SPEC §10: a correct outer MAC written in uppercase hex.
+    pub const UPPERCASE_MAC: Rule = Rule::new("§10", Tag::Pinned, false, "an outer MAC in uppercase hex");
+}
+
+/// One answer a server may give to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Answer {
+    /// Accepted up to SPEC §5: a 200, or a refusal of the endpoint's business rules
+    /// ([`ErrorCode::business`]), which depend on the server's licenses.
+    Accepted,
+    /// Refused with this code of the error table (any of its statuses and aliases; the first of
+    /// each is the reference's).
+    Refused(ErrorCode),
+    /// 401 with any code (SPEC §10: a server with OAuth refuses a token it did not issue).
+    Unauthorized,
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Accepted => f.write_str("accepted up to SPEC §5"),
+            Answer::Refused(code) => {
+                let statuses: Vec<String> = code.accepted_statuses().iter().map(u16::to_string).collect();
+                write!(f, "{} {}", statuses.join("|"), code.accepted_codes().join("|"))
+            }
+            Answer::Unauthorized => f.write_str("401 (any code)"),
+        }
+    }
+}
+
+/// A rule a request breaks, and what the reference answers for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// The rule.
+    pub rule: Rule,
+    /// The refusal for it.
+    pub code: ErrorCode,
+    /// What exactly is wrong.
+    pub detail: String,
+    /// How badly accepting the request breaks the rule; `None` where SPEC allows a server to
+    /// accept it (SPEC §10: the reference refuses, another server may not).
+    pub refuse: Option<Severity>,
+}
+
+/// How an answer fits what SPEC allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// The reference's own answer.
+    Pinned,
+    /// Another answer SPEC allows: a warning.
+    Allowed,
+    /// Outside every answer SPEC allows.
+    Outside,
+}
+
+/// The answers SPEC allows to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowed {
+    /// The endpoint.
+    pub kind: RequestKind,
+    /// The reference server's answer.
+    pub pinned: Answer,
+    /// The other conforming answers.
+    pub also: Vec<Answer>,
+    /// The rules the request breaks, in the order of SPEC §1a (the first decides the pinned answer).
+    pub broken: Vec<Broken>,
+}
+
+fn is_business(kind: RequestKind, status: u16, code: Option<&str>) -> bool {
+    ErrorCode::business(kind).iter().any(|b| {
+        b.accepted_statuses().contains(&status) && code.is_some_and(|c| b.accepted_codes().contains(&c))
+    })
+}
+
+impl Allowed {
+    fn new(kind: RequestKind) -> Allowed {
+        Allowed {
+            kind,
+            pinned: Answer::Accepted,
+            also: Vec::new(),
+            broken: Vec::new(),
+        }
+    }
+
+    fn allow(&mut self, answer: Answer) {
+        if !self.also.contains(&answer) {
+            self.also.push(answer);
+        }
+    }
+
+    fn breaks(&mut self, rule: Rule, rejection: Rejection, refuse: Option<Severity>) {
+        self.broken.push(Broken {
+            rule,
+            code: rejection.code,
+            detail: rejection.detail,
+            refuse,
+        });
+    }
+
+    /// Settles the pinned answer and the other refusals from the broken rules.
+    fn settle(mut self) -> Allowed {
+        let codes: Vec<ErrorCode> = self.broken.iter().map(|b| b.code).collect();
+        if let Some(first) = codes.first() {
+            self.pinned = Answer::Refused(*first);
+            for code in &codes[1..] {
+                self.allow(Answer::Refused(*code));
+            }
+            if self.broken.iter().all(|b| b.refuse.is_none()) {
+                self.allow(Answer::Accepted);
+            }
+        }
+        let pinned = self.pinned;
+        self.also.retain(|a| *a != pinned);
+        self
+    }
+
+    /// Whether an answer (status and the error body's `code`) is accepted up to SPEC §5.
+    pub fn is_acceptance(&self, status: u16, code: Option<&str>) -> bool {
+        status == 200 || is_business(self.kind, status, code)
+    }
+
+    fn matches(&self, answer: Answer, status: u16, code: Option<&str>) -> Option<Fit> {
+        match answer {
+            Answer::Accepted => self.is_acceptance(status, code).then_some(Fit::Pinned),
+            Answer::Refused(c) => {
+                let exact = status == c.status() && code == Some(c.code());
+                let alias = c.accepted_statuses().contains(&status)
+                    && code.is_some_and(|code| c.accepted_codes().contains(&code));
+                if exact {
+                    Some(Fit::Pinned)
+                } else {
+                    alias.then_some(Fit::Allowed)
+                }
+            }
+            Answer::Unauthorized => (status == 401).then_some(Fit::Pinned),
+        }
+    }
+
+    /// How an answer fits: the pinned one, another SPEC allows (an alias status or code of the
+    /// pinned refusal counts as another), or outside.
+    ///
+    /// ```
+    /// use lsconform::protocol::{Allowed, Answer, ErrorCode, Fit, RequestKind};
+    /// let allowed = Allowed::refused(RequestKind::Activation, ErrorCode::SignatureMismatch);
+    /// assert_eq!(allowed.fit(401, Some("signature_mismatch")), Fit::Pinned);
+    /// assert_eq!(allowed.fit(400, Some("signature_mismatch")), Fit::Allowed);
+    /// assert_eq!(allowed.fit(200, None), Fit::Outside);
+    /// ```
+    pub fn fit(&self, status: u16, code: Option<&str>) -> Fit {
+        if let Some(fit) = self.matches(self.pinned, status, code) {
+            return fit;
+        }
+        if self.also.iter().any(|a| self.matches(*a, status, code).is_some()) {
+            return Fit::Allowed;
+        }
+        Fit::Outside
+    }
+
+    /// The severity of an answer outside the set: accepting breaks every rule that requires a
+    /// refusal (the worst counts); refusing with another code breaks the most lenient of the
+    /// broken rules' codes. `None` when the request breaks no rule (an acceptable request refused:
+    /// the rule at stake is the caller's, e.g. "what the SDKs send is accepted").
+    pub fn outside_severity(&self, status: u16, code: Option<&str>) -> Option<Severity> {
+        if self.is_acceptance(status, code) {
+            self.broken.iter().filter_map(|b| b.refuse).max()
+        } else {
+            self.broken.iter().map(|b| b.rule.severity()).min()
+        }
+    }
+
+    /// The rule an answer outside the set departs from: for an acceptance, the broken rule of the
+    /// worst [`Broken::refuse`]; for another refusal, the first broken rule of the least severity.
+    pub fn rule_at_stake(&self, status: u16, code: Option<&str>) -> Option<&Broken> {
+        let severity = self.outside_severity(status, code)?;
+        if self.is_acceptance(status, code) {
+            self.broken.iter().find(|b| b.refuse == Some(severity))
+        } else {
+            self.broken.iter().find(|b| b.rule.severity() == severity)
+        }
+    }
+
+    /// The first broken rule (what decides the pinned answer), if any.
+    pub fn first(&self) -> Option<&Broken> {
+        self.broken.first()
+    }
+
+    /// Every answer of the set, the pinned one first, for people: `401|400 signature_mismatch or
+    /// accepted up to SPEC §5`.
+    pub fn describe(&self) -> String {
+        std::iter::once(self.pinned)
+            .chain(self.also.iter().copied())
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
+    /// The set of a request refused for one rule with one code, nothing else allowed (for tests
+    /// and examples).
+    pub fn refused(kind: RequestKind, code: ErrorCode) -> Allowed {
+        Allowed {
+            kind,
+            pinned: Answer::Refused(code),
+            also: Vec::new(),
+            broken: vec![Broken {
+                rule: rules::SIGNATURE,
+                code,
+                detail: String::new(),
+                refuse: Some(Severity::Must),
+            }],
+        }
+    }
+}
+
+/// One request as the oracle reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct OracleRequest<'a> {
+    /// The endpoint.
+    pub kind: RequestKind,
+    /// The `Authorization` and `Date` headers as sent, or `None` to judge the body alone (as if
+    /// they were signed correctly).
+    pub headers: Option<(Option<&'a [u8]>, Option<&'a [u8]>)>,
+    /// When it was sent (the server's clock).
+    pub now: SystemTime,
+    /// The Content-Type.
+    pub content_type: Option<&'a str>,
+    /// The body (`None`: no body).
+    pub body: Option<&'a [u8]>,
+}
+
+/// What a server knows: its body cap and its API keys.
+pub struct ServerKnows<'k> {
+    /// The body cap it declares (SPEC §3: a body within it MUST be read).
+    pub max_body: usize,
+    /// The shared key of an API key it knows.
+    pub shared_key_of: &'k dyn Fn(&str) -> Option<String>,
+}
+
+/// The answers SPEC allows to `request` on a server that knows `server`'s keys (SPEC §10, §1a).
+///
+/// ```
+/// use std::time::SystemTime;
+/// use lsconform::protocol::{allowed, Answer, ErrorCode, Fit, OracleRequest, RequestBuilder, RequestKind, ServerKnows, Style};
+/// let file = RequestBuilder::activation().style(Style::Python).license_key("K").hardware_id("hw")
+///     .product("TP").date("d").request_id("r").sign("api", "shared");
+/// let keys = |k: &str| (k == "api").then(|| "shared".to_owned());
+/// let server = ServerKnows { max_body: 64 * 1024, shared_key_of: &keys };
+/// let request = OracleRequest { kind: RequestKind::Activation, headers: None, now: SystemTime::now(),
+///     content_type: Some("text/plain"), body: Some(file.text.as_bytes()) };
+/// assert_eq!(allowed(&request, &server).pinned, Answer::Accepted);
+/// // The same file on deactivate_offline: the request member names the other endpoint.
+/// let other = OracleRequest { kind: RequestKind::Deactivation, ..request };
+/// let refused = allowed(&other, &server);
+/// assert_eq!(refused.pinned, Answer::Refused(ErrorCode::ValidationError));
+/// assert_eq!(refused.fit(200, None), Fit::Outside);
+/// ```
+pub fn allowed(request: &OracleRequest<'_>, server: &ServerKnows<'_>) -> Allowed {
+    let mut a = Allowed::new(request.kind);
+    let body = request.body.unwrap_or_default();
+    // SPEC §3: the cap comes before everything but route and method.
+    if body.len() > server.max_body {
+        a.breaks(
+            rules::BODY_CAP,
+            Rejection::new(ErrorCode::PayloadTooLarge, "over the declared cap"),
+            Some(Severity::Must),
+        );
+    }
+    if let Some((authorization, date)) = request.headers {
+        if authorization.is_none() || date.is_none() {
+            // SPEC §10 [seed]: the two headers come before everything about the body.
+            let r = authenticate(authorization, date, request.now, |_| None).unwrap_err();
+            a.breaks(rules::REQUIRED_HEADERS, r, Some(Severity::Must));
+            return a.settle();
+        }
+        headers(&mut a, authorization, date, request.now, server);
+    }
+    body_rules(&mut a, request, body, server);
+    a.settle()
+}
+
+/// SPEC §2, through `protocol::authenticate`, with what SPEC §10 allows besides.
+fn headers(
+    a: &mut Allowed,
+    authorization: Option<&[u8]>,
+    date: Option<&[u8]>,
+    now: SystemTime,
+    server: &ServerKnows<'_>,
+) {
+    let date_text = date.and_then(|d| std::str::from_utf8(d).ok());
+    let r = match authenticate(authorization, date, now, server.shared_key_of) {
+        Ok(_) => {
+            // SPEC §2: RFC 850, asctime and UTC SHOULD be accepted; IMF-fixdate MUST.
+            if date_text.is_some_and(|d| !is_imf_fixdate(d)) {
+                a.allow(Answer::Refused(ErrorCode::DateHeaderDiff));
+            }
+            return;
+        }
+        Err(r) => r,
+    };
+    let bearer = authorization
+        .and_then(|v| v.get(..7))
+        .is_some_and(|s| s.eq_ignore_ascii_case(b"bearer "));
+    match r.code {
+        ErrorCode::AuthorizationInvalidHeaders if bearer => {
+            a.allow(Answer::Unauthorized);
+            a.breaks(rules::BEARER, r, Some(Severity::Must));
+        }
+        ErrorCode::DateHeaderDiff => {
+            let sent = date_text.and_then(parse_http_date);
+            match (sent, date_text.and_then(parse_other_date)) {
+                (Some(t), _) if t > now => a.breaks(rules::DATE_AHEAD, r, Some(Severity::Must)),
+                (Some(_), _) => a.breaks(rules::DATE, r, Some(Severity::Must)),
+                // SPEC §10: another form, parsed right and within the window, MAY be accepted;
+                // the rest of the Authorization header is then judged as usual.
+                (None, Some(t)) if check_date(&super::auth::format_http_date(t), now).is_ok() => {
+                    a.breaks(rules::DATE_OTHER_FORMS, r, None);
+                    let (authorization, date) = (authorization.unwrap_or_default(), date_text.unwrap_or_default());
+                    if let Err(other) = verify_header_mac(authorization, date, server) {
+                        a.breaks(rules::AUTHORIZATION, other, Some(Severity::Must));
+                    }
+                }
+                (None, _) => a.breaks(rules::DATE, r, Some(Severity::Must)),
+            }
+        }
+        _ => a.breaks(rules::AUTHORIZATION, r, Some(Severity::Must)),
+    }
+}
+
+/// The Authorization header's HMAC over the Date as sent.
+fn verify_header_mac(authorization: &[u8], date: &str, server: &ServerKnows<'_>) -> Result<(), Rejection> {
+    let text = std::str::from_utf8(authorization)
+        .map_err(|_| Rejection::from(ErrorCode::AuthorizationInvalidHeaders))?;
+    let header = super::auth::AuthorizationHeader::parse(text)?;
+    let key = (server.shared_key_of)(&header.api_key).ok_or_else(|| Rejection::from(ErrorCode::InvalidApiKey))?;
+    header.verify(&key, date)
+}
+
+fn is_imf_fixdate(date: &str) -> bool {
+    let date = date.trim_matches([' ', '\t']);
+    parse_http_date(date).is_some_and(|t| super::auth::format_http_date(t) == date)
+}
+
+/// SPEC §3 and §4: the body, its transport, Base64, JSON, members and signatures.
+fn body_rules(a: &mut Allowed, request: &OracleRequest<'_>, body: &[u8], server: &ServerKnows<'_>) {
+    let (transport, text) = match request_file_text(request.content_type, body) {
+        Ok(found) => found,
+        Err(r) => {
+            let rule = match r.code {
+                ErrorCode::MissingParameters => rules::BODY,
+                _ => rules::FILE_PART,
+            };
+            return a.breaks(rule, r, Some(Severity::Must));
+        }
+    };
+    let json = match decode_request_file(&text) {
+        Ok(json) => json,
+        Err(r) => return a.breaks(rules::BASE64, r, Some(Severity::Must)),
+    };
+    let decoded = match DecodedRequest::from_json(transport, json.clone()) {
+        Ok(decoded) => decoded,
+        Err(r) => {
+            // What a lenient parser would read instead: the rest is judged on it, and what it
+            // refuses is allowed too (SPEC §10: a request breaking several rules).
+            if nesting_depth(&json) > MAX_DEPTH {
+                return a.breaks(rules::DEPTH, r, Some(Severity::Should));
+            }
+            if let Ok(lenient) = DecodedRequest::from_json_last_key_wins(transport, json.clone()) {
+                a.breaks(rules::DUPLICATE_KEY, r, Some(Severity::Must));
+                return members(a, request.kind, &lenient, server);
+            }
+            match without_lone_surrogates(&json).map(|text| DecodedRequest::from_json(transport, text)) {
+                Some(Ok(mut lenient)) => {
+                    a.breaks(rules::SURROGATE, r, Some(Severity::Must));
+                    // The MAC covers the bytes as sent; the replacement kept every offset.
+                    lenient.json = json;
+                    return members(a, request.kind, &lenient, server);
+                }
+                _ => return a.breaks(rules::JSON_OBJECT, r, Some(Severity::Must)),
+            }
+        }
+    };
+    members(a, request.kind, &decoded, server);
+}
+
+/// SPEC §4 and §10: the members, the request kind, the API key and the signatures.
+fn members(a: &mut Allowed, kind: RequestKind, decoded: &DecodedRequest, server: &ServerKnows<'_>) {
+    // SPEC §10: an optional member null, empty or of another type may be taken as absent, or the
+    // request refused; a signature of another type may also be a mismatch.
+    for m in decoded.odd_optional_members() {
+        if m.name == "signature" {
+            a.allow(Answer::Refused(ErrorCode::SignatureMismatch));
+        }
+        a.allow(Answer::Refused(ErrorCode::AuthorizationMissingParams));
+    }
+    if let Some(r) = decoded.odd_refusal() {
+        a.breaks(rules::ODD_OPTIONAL, r, None);
+    }
+    let missing = decoded.missing_members();
+    if !missing.is_empty() {
+        let seed = missing
+            .iter()
+            .any(|m| matches!(*m, "license_key" | "hardware_id" | "api_key"));
+        let (rule, refuse) = match seed {
+            true => (rules::REQUIRED_MEMBERS, Severity::Must),
+            // A missing signature must be refused whatever the code (SPEC §4, §10: safety).
+            false if missing.contains(&"signature") => (rules::PINNED_MEMBERS, Severity::Must),
+            false => (rules::PINNED_MEMBERS, Severity::Should),
+        };
+        let r = Rejection::new(ErrorCode::AuthorizationMissingParams, missing.join(", "));
+        a.breaks(rule, r, Some(refuse));
+    }
+    if let Err(r) = decoded.check_kind(kind) {
+        a.breaks(rules::REQUEST_KIND, r, Some(Severity::Must));
+    }
+    if !missing.is_empty() {
+        return;
+    }
+    let Ok(checked) = decoded.check_with(kind, OddTypes::AsAbsent).or_else(|_| {
+        // The kind is judged above; the signatures are judged as for the endpoint it names.
+        let other = match kind {
+            RequestKind::Activation => RequestKind::Deactivation,
+            RequestKind::Deactivation => RequestKind::Activation,
+        };
+        decoded.check_with(other, OddTypes::AsAbsent)
+    }) else {
+        return;
+    };
+    let Some(shared_key) = (server.shared_key_of)(checked.identity.value()) else {
+        let r = Rejection::new(ErrorCode::InvalidApiKey, "the payload's api_key");
+        // Unknown keys cannot verify a signature: accepting is never allowed.
+        return a.breaks(rules::PAYLOAD_API_KEY, r, Some(Severity::Must));
+    };
+    if let Err(r) = checked.verify_inner(&shared_key) {
+        a.breaks(rules::SIGNATURE, r, Some(Severity::Must));
+    }
+    if let Err(r) = checked.verify_outer(&shared_key) {
+        // SPEC §10: the right MAC in uppercase hex may be accepted.
+        let uppercase_right = decoded.outer_signature.as_deref().is_some_and(|mac| {
+            mac.len() == 64
+                && mac.bytes().any(|b| b.is_ascii_uppercase())
+                && MacEncoding::decode(&mac.to_ascii_lowercase()).is_some()
+                && decoded
+                    .request_bytes()
+                    .is_some_and(|bytes| verify_outer_signature(&shared_key, bytes, &mac.to_ascii_lowercase()))
+        });
+        if uppercase_right {
+            a.breaks(rules::UPPERCASE_MAC, r, None);
+        } else {
+            a.breaks(rules::SIGNATURE, r, Some(Severity::Must));
+        }
+    }
+}
+
+/// The deepest nesting of arrays and objects in a JSON text (strings skipped; the top-level
+/// object is depth 1), whether or not the text is valid JSON.
+fn nesting_depth(json: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in json {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, ..) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'{' | b'[') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// The JSON text with each unpaired surrogate escape (`\ud800`) written as `\ufffd`, the same
+/// length, so every offset (the schema-2 `request` member's span) is kept; `None` when there is
+/// none.
+pub(crate) fn without_lone_surrogates(json: &[u8]) -> Option<Vec<u8>> {
+    let hex = |at: usize| -> Option<u16> {
+        let digits = json.get(at..at + 4)?;
+        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let escape_at = |at: usize| json.get(at..at + 2) == Some(b"\\u".as_slice());
+    let mut out = json.to_vec();
+    let (mut i, mut changed) = (0, false);
+    while i < json.len() {
+        if json[i] == b'\\' && json.get(i + 1) == Some(&b'u') {
+            let unit = hex(i + 2);
+            let high = unit.is_some_and(|u| (0xD800..0xDC00).contains(&u));
+            let low = unit.is_some_and(|u| (0xDC00..0xE000).contains(&u));
+            let paired = high && escape_at(i + 6) && hex(i + 8).is_some_and(|u| (0xDC00..0xE000).contains(&u));
+            if paired {
+                i += 12;
+                continue;
+            }
+            if high || low {
+                out[i + 2..i + 6].copy_from_slice(b"fffd");
+                changed = true;
+            }
+            i += 6;
+        } else if json[i] == b'\\' {
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    changed.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_depth_counts_outside_strings() {
+        assert_eq!(nesting_depth(br#"{"a":[{"b":"[[[["}]}"#), 3);
+        assert_eq!(nesting_depth(br#"{"a":"\"{{{"}"#), 1);
+    }
+
+    #[test]
+    fn lone_surrogates_are_replaced_keeping_the_length() {
+        let json = br#"{"a":"\ud800x","b":"\ud83d\ude00","c":"\udc00"}"#;
+        let out = without_lone_surrogates(json).unwrap();
+        assert_eq!(out.len(), json.len());
+        assert_eq!(out, br#"{"a":"\ufffdx","b":"\ud83d\ude00","c":"\ufffd"}"#.to_vec());
+        assert_eq!(without_lone_surrogates(br#"{"b":"\ud83d\ude00"}"#), None);
+    }
+
+    #[test]
+    fn severities_order_must_above_should() {
+        assert!(Severity::Must > Severity::Should);
+    }
+}
