@@ -1,0 +1,147 @@
+//! Judging: whether a property holds for one exchange with the target.
+
+use serde_json::Value;
+
+use super::render::GeneratedCase;
+use super::{Property, Rule};
+use crate::protocol::{ErrorBody, ErrorCode, RequestKind};
+use crate::suite::case::Severity;
+use crate::suite::http::{ExchangeError, Response};
+use crate::suite::judge::{self, Mismatch};
+use crate::suite::profile::Profile;
+
+/// One request sent, and what came back.
+#[derive(Debug, Clone)]
+pub(in crate::suite) struct Exchange {
+    pub(in crate::suite) case: GeneratedCase,
+    pub(in crate::suite) response: Result<Response, ExchangeError>,
+    /// Why a seat the request took could not be given back.
+    pub(in crate::suite) give_back: Option<String>,
+    /// The properties it breaks (judged as soon as the answer is in).
+    pub(in crate::suite) violations: Vec<(Property, Violation)>,
+}
+
+/// A property that does not hold for one request.
+#[derive(Debug, Clone)]
+pub(in crate::suite) struct Violation {
+    pub(in crate::suite) rule: Rule,
+    pub(in crate::suite) mismatch: Mismatch,
+    /// No answer at all (an error of the case, never a pass).
+    pub(in crate::suite) no_answer: bool,
+}
+
+fn code_of(response: &Response) -> Option<String> {
+    serde_json::from_slice::<Value>(&response.body)
+        .ok()?
+        .get("code")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn is_error(code: ErrorCode, response: &Response, answered: Option<&str>) -> bool {
+    code.accepted_statuses().contains(&response.status)
+        && answered.is_some_and(|a| code.accepted_codes().contains(&a))
+}
+
+/// Whether `property` holds for one exchange, and if not, why.
+pub(in crate::suite) fn judge(property: Property, ex: &Exchange, profile: &Profile) -> Option<Violation> {
+    let violation = |rule: Rule, expected: String, actual: String| {
+        Some(Violation {
+            rule,
+            mismatch: Mismatch::new(expected, actual),
+            no_answer: false,
+        })
+    };
+    let response = match (&ex.response, property) {
+        (Err(e), Property::NoServerError) => {
+            return Some(Violation {
+                rule: property.rule(),
+                mismatch: Mismatch::new("an HTTP answer", e.to_string()),
+                no_answer: true,
+            })
+        }
+        (Err(_), _) => return None,
+        (Ok(r), _) => r,
+    };
+    match property {
+        Property::NoServerError if response.status >= 500 => violation(
+            property.rule(),
+            "an answer below 500".into(),
+            judge::summarize(response),
+        ),
+        Property::NoServerError => None,
+        Property::ErrorShape if response.status >= 400 => {
+            let shape = ErrorBody::parse(&response.body, response.status).map_err(|e| e.to_string());
+            let json = response
+                .content_type
+                .as_deref()
+                .is_some_and(|ct| ct.starts_with("application/json"));
+            match (shape, json) {
+                (Ok(_), true) => None,
+                (Err(e), _) => violation(
+                    property.rule(),
+                    "{\"status\": <the HTTP status>, \"code\": …, \"message\": …} (SPEC §7)".into(),
+                    format!("{}: {e}", judge::summarize(response)),
+                ),
+                (Ok(_), false) => violation(
+                    property.rule(),
+                    "the error body with Content-Type: application/json".into(),
+                    format!(
+                        "{} with Content-Type: {}",
+                        judge::summarize(response),
+                        response.content_type.as_deref().unwrap_or("(none)")
+                    ),
+                ),
+            }
+        }
+        Property::ErrorShape => None,
+        // A 5xx is the first property's.
+        Property::OracleAgreement if response.status >= 500 => None,
+        Property::OracleAgreement => {
+            let code = code_of(response);
+            match &ex.case.oracle {
+                Err(r) if is_error(r.code, response, code.as_deref()) => None,
+                Err(r) => violation(
+                    ex.case.rule(),
+                    format!(
+                        "{}, as protocol refuses it ({})",
+                        judge::describe_errors(&[r.code]),
+                        r.detail
+                    ),
+                    judge::summarize(response),
+                ),
+                Ok(()) if response.status == 200 => None,
+                Ok(())
+                    if ErrorCode::business(ex.case.value.kind)
+                        .iter()
+                        .any(|b| is_error(*b, response, code.as_deref())) =>
+                {
+                    None
+                }
+                Ok(()) => violation(
+                    ex.case.rule(),
+                    "200, or a refusal of SPEC §5 (unknown_product, license_*, …): protocol accepts it"
+                        .into(),
+                    judge::summarize(response),
+                ),
+            }
+        }
+        Property::SignedAnswer if response.status == 200 && ex.case.oracle.is_ok() => {
+            let judged = match ex.case.value.kind {
+                RequestKind::Activation => judge::judge_activated(response, &ex.case.request, profile),
+                RequestKind::Deactivation => judge::judge_deactivated(response),
+            };
+            judged
+                .err()
+                .and_then(|m| violation(property.rule(), m.expected, m.actual))
+        }
+        Property::SignedAnswer => None,
+    }
+}
+
+pub(super) fn rank(s: Severity) -> u8 {
+    match s {
+        Severity::Must => 1,
+        Severity::Should => 0,
+    }
+}

@@ -1,0 +1,437 @@
+//! A generated request written for a target: its bytes and headers, and what the oracle makes of them.
+
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::model::{
+    DateChoice, Encoding, Field, GeneratedRequest, HeaderMutation, LicenseChoice, Mutation, Padding,
+    SignatureTamper, TransportChoice,
+};
+use super::Rule;
+use crate::protocol::{
+    authenticate, decode_request, encode_request_file, inner_signature, DecodedRequest, ErrorCode, Rejection,
+    RequestBuilder, RequestKind, Tamper,
+};
+use crate::suite::case::Tag;
+use crate::suite::profile::Profile;
+use crate::suite::render::{for_people, signed_headers, Prepared};
+
+/// A generated request written for a target: the exact bytes, and what the oracle makes of them.
+#[derive(Debug, Clone)]
+pub struct GeneratedCase {
+    /// Its place in the run.
+    pub index: usize,
+    /// What it was made from.
+    pub value: GeneratedRequest,
+    /// The request (headers signed at the time it was written).
+    pub request: Prepared,
+    /// What the oracle says: `Ok` when a conforming server accepts the request up to SPEC §5.
+    pub oracle: Result<(), Rejection>,
+}
+
+impl GeneratedCase {
+    /// The rule a server breaks when it answers this request otherwise than the oracle.
+    pub fn rule(&self) -> Rule {
+        let v = &self.value;
+        if v.headers != HeaderMutation::None {
+            return v.headers.rule();
+        }
+        match (&v.mutation, &self.oracle) {
+            (Mutation::None, _) if matches!(v.date, DateChoice::DaysAgo { .. } | DateChoice::Text(_)) => {
+                Rule::new("§4", Tag::Pinned, false, "an old or odd payload date is accepted")
+            }
+            (Mutation::None, _) if v.encoding != Encoding::Standard => Rule::new(
+                "§3",
+                Tag::Pinned,
+                true,
+                "whitespace and a BOM in the Base64 text are ignored",
+            ),
+            (Mutation::None, _) if v.transport != TransportChoice::TextPlain => {
+                Rule::new("§3", Tag::Seed, false, "raw or multipart, any content type")
+            }
+            (m, _) => m.rule(v.layout()),
+        }
+    }
+}
+
+const BOUNDARY: &str = "lsconform-generated-5e2a";
+
+fn multipart(text: &[u8]) -> Vec<u8> {
+    [
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ls_activation.req\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+        text,
+        format!("\r\n--{BOUNDARY}--\r\n").as_bytes(),
+    ]
+    .concat()
+}
+
+fn nested(depth: usize, arrays: bool) -> Value {
+    let mut v = if arrays {
+        Value::Array(vec![])
+    } else {
+        Value::Object(Default::default())
+    };
+    for _ in 1..depth {
+        v = if arrays {
+            Value::Array(vec![v])
+        } else {
+            Value::Object([("a".to_owned(), v)].into_iter().collect())
+        };
+    }
+    v
+}
+
+impl GeneratedRequest {
+    /// Writes the request for `profile`'s target as request `index` of a run from `seed`, at
+    /// `now` (the payload date and the signed headers). The same arguments write the same bytes.
+    /// Fails only when the profile has no credentials.
+    pub fn render(
+        &self,
+        profile: &Profile,
+        index: usize,
+        seed: u64,
+        now: SystemTime,
+    ) -> Result<GeneratedCase, String> {
+        self.render_at(profile, index, seed, now, now)
+    }
+
+    /// A request id derived from the seed, the index, the request and the payload time: the same
+    /// run writes the same one, another request (a shrinking step) another one.
+    fn request_id_for(&self, seed: u64, index: usize, payload_time: SystemTime) -> String {
+        let mut h = Sha256::new();
+        h.update(b"lsconform generated request_id\n");
+        h.update(seed.to_le_bytes());
+        h.update((index as u64).to_le_bytes());
+        let secs = payload_time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        h.update(secs.to_le_bytes());
+        h.update(format!("{self:?}").as_bytes());
+        let digest = h.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    }
+
+    pub(super) fn render_at(
+        &self,
+        profile: &Profile,
+        index: usize,
+        seed: u64,
+        payload_time: SystemTime,
+        header_time: SystemTime,
+    ) -> Result<GeneratedCase, String> {
+        let c = profile
+            .credentials
+            .as_ref()
+            .ok_or("generated requests need api_key and shared_key in the profile")?;
+        let hardware_id = format!("{}#{index}", self.hardware_id);
+        let date = match &self.date {
+            DateChoice::Now => self.layout().date(payload_time),
+            DateChoice::DaysAgo { days_ago, form } => form.format(
+                payload_time
+                    .checked_sub(Duration::from_secs(u64::from(*days_ago) * 86_400))
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+            ),
+            DateChoice::Text(text) => text.clone(),
+        };
+        let request_id = self
+            .request_id
+            .then(|| self.request_id_for(seed, index, payload_time));
+        let product = self.product.code();
+        let licensee = self.license.value();
+        let mut b = RequestBuilder::new(self.kind)
+            .style(self.layout())
+            .hardware_id(&hardware_id)
+            .product(product)
+            .date(&date);
+        b = match &self.license {
+            LicenseChoice::Role { key, .. } | LicenseChoice::Key(key) => b.license_key(key),
+            LicenseChoice::User { username, password } => {
+                let b = b.username(username);
+                match password {
+                    Some(p) => b.password(p),
+                    None => b,
+                }
+            }
+        };
+        if let Some(id) = &request_id {
+            b = b.request_id(id);
+        }
+        for (name, value) in &self.extras {
+            b = b.field(name, value.clone());
+        }
+        if self.mutation == Mutation::UrlSafe {
+            // Five `~` in a row hold a whole Base64 group `fn5+`: the URL-safe text always differs
+            // from the standard one (`fn5-`), whatever the other values.
+            b = b.field("lsconform_url_safe", "~~~~~~");
+        }
+        let inner = || inner_signature(&c.shared_key, &date, licensee, &hardware_id, &c.api_key);
+        let current = |f: Field| -> Value {
+            Value::from(match f {
+                Field::Licensee => licensee.to_owned(),
+                Field::HardwareId => hardware_id.clone(),
+                Field::Product => product.to_owned(),
+                Field::Date => date.clone(),
+                Field::ApiKey => c.api_key.clone(),
+                Field::InnerSignature => inner(),
+                Field::RequestId => request_id.clone().unwrap_or_default(),
+            })
+        };
+        let other = Value::from("lsconform-other-value");
+        match &self.mutation {
+            Mutation::RequestKind(v) => b = b.set("request", v.value(self.kind)),
+            Mutation::Remove(Field::InnerSignature) => b = b.inner_signature(Tamper::Omit),
+            Mutation::Remove(f) => b = b.remove(f.name(&self.license)),
+            Mutation::Null(f) => b = b.set(f.name(&self.license), Value::Null),
+            Mutation::WrongType { field, value } => b = b.set(field.name(&self.license), value.clone()),
+            Mutation::Empty(f) => b = b.set(f.name(&self.license), ""),
+            Mutation::Duplicate { field, same_value } => {
+                let value = if *same_value { current(*field) } else { other };
+                b = b.duplicate(field.name(&self.license), value);
+            }
+            Mutation::DuplicateExtra { at, same_value } => match self.extras.len() {
+                0 => {
+                    let value = if *same_value {
+                        Value::from("lsconform")
+                    } else {
+                        other
+                    };
+                    b = b.field("hostname", "lsconform").duplicate("hostname", value);
+                }
+                n => {
+                    let (name, value) = &self.extras[at.index(n)];
+                    b = b.duplicate(name, if *same_value { value.clone() } else { other });
+                }
+            },
+            Mutation::UnknownApiKey(key) => {
+                let key = if *key == c.api_key {
+                    format!("{key}-unknown")
+                } else {
+                    key.clone()
+                };
+                b = b.set("api_key", key);
+            }
+            Mutation::Deep {
+                depth,
+                arrays,
+                in_envelope,
+            } => {
+                let value = nested(*depth, *arrays);
+                b = if *in_envelope {
+                    b.envelope_member("lsconform_nested", value)
+                } else {
+                    b.field("lsconform_nested", value)
+                };
+            }
+            Mutation::EnvelopeMember { name, value } => b = b.envelope_member(name, value.clone()),
+            Mutation::CorruptInner(t) => {
+                b = match t {
+                    SignatureTamper::Corrupt => b.inner_signature(Tamper::Corrupt),
+                    SignatureTamper::Uppercase => b.inner_signature(Tamper::Replace(inner().to_uppercase())),
+                    SignatureTamper::Replace(text) => b.inner_signature(Tamper::Replace(text.clone())),
+                    SignatureTamper::NotAString(v) => b.set("signature", v.clone()),
+                }
+            }
+            Mutation::CorruptOuter(t) => {
+                b = match t {
+                    SignatureTamper::Corrupt => b.outer_signature(Tamper::Corrupt),
+                    SignatureTamper::Uppercase => {
+                        let right = b.sign(&c.api_key, &c.shared_key);
+                        let mac = decode_request(None, right.text.as_bytes())
+                            .ok()
+                            .and_then(|d| d.outer_signature)
+                            .unwrap_or_default();
+                        b.outer_signature(Tamper::Replace(mac.to_uppercase()))
+                    }
+                    SignatureTamper::Replace(text) => b.outer_signature(Tamper::Replace(text.clone())),
+                    SignatureTamper::NotAString(v) => b.envelope_member("signature", v.clone()),
+                }
+            }
+            _ => {}
+        }
+        let file = b.sign(&c.api_key, &c.shared_key);
+        let mut json = file.json;
+        match &self.mutation {
+            Mutation::JsonFlip { at, mask } if !json.is_empty() => {
+                let i = at.index(json.len());
+                json[i] ^= *mask;
+            }
+            Mutation::JunkAfterJson(junk) => json.extend_from_slice(junk.as_bytes()),
+            Mutation::NotAnObject(wrap) => json = wrap.apply(&json),
+            _ => {}
+        }
+        let standard = encode_request_file(&json);
+        let mut text = match &self.mutation {
+            Mutation::UrlSafe => base64::engine::general_purpose::URL_SAFE
+                .encode(&json)
+                .into_bytes(),
+            m if m.on_base64() => standard.into_bytes(),
+            _ => self.encoding.apply(&standard),
+        };
+        match &self.mutation {
+            Mutation::Base64Flip { at, mask } if !text.is_empty() => {
+                let i = at.index(text.len());
+                text[i] ^= *mask;
+            }
+            Mutation::Base64Remove(at) if !text.is_empty() => {
+                text.remove(at.index(text.len()));
+            }
+            Mutation::Base64Insert { at, byte } => text.insert(at.index(text.len() + 1), *byte),
+            Mutation::Truncate(at) if !text.is_empty() => text.truncate(at.index(text.len())),
+            Mutation::BadPadding(Padding::Strip) => {
+                let padded = text.len();
+                while text.last() == Some(&b'=') {
+                    text.pop();
+                }
+                if text.len() == padded {
+                    text.push(b'=');
+                }
+            }
+            Mutation::BadPadding(Padding::Extra(n)) => text.extend(std::iter::repeat_n(b'=', *n)),
+            Mutation::BadPadding(Padding::Inside(at)) => text.insert(at.index(text.len() + 1), b'='),
+            _ => {}
+        }
+        let (content_type, body) = match self.transport {
+            TransportChoice::TextPlain => (Some("text/plain".to_owned()), text),
+            TransportChoice::NoContentType => (None, text),
+            TransportChoice::FormUrlEncoded => (Some("application/x-www-form-urlencoded".to_owned()), text),
+            TransportChoice::OctetStream => (Some("application/octet-stream".to_owned()), text),
+            TransportChoice::Multipart => (
+                Some(format!("multipart/form-data; boundary={BOUNDARY}")),
+                multipart(&text),
+            ),
+        };
+        let mut headers = signed_headers(&self.headers.template(), Some(c), header_time)?;
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_bytes().to_vec())
+        };
+        let (authorization, date) = (header("Authorization"), header("Date"));
+        if let Some(ct) = &content_type {
+            headers.push(("Content-Type".to_owned(), ct.clone()));
+        }
+        let decoded = decode_request(content_type.as_deref(), &body);
+        let oracle = oracle_of(
+            profile,
+            self.kind,
+            body.len(),
+            Some((authorization.as_deref(), date.as_deref(), header_time)),
+            &decoded,
+        );
+        // What a conforming server reads (an empty value is an absent one), for the echo checks
+        // of SPEC §6.
+        let present = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let (read_hw, read_id, read_licensee) = match decoded {
+            Ok(d) => (
+                present(&d.payload.hardware_id),
+                present(&d.payload.request_id),
+                present(&d.payload.license_key).or_else(|| present(&d.payload.username)),
+            ),
+            Err(_) => (
+                Some(hardware_id.clone()),
+                request_id.clone(),
+                Some(licensee.to_owned()),
+            ),
+        };
+        let seat = match (&self.license, self.kind) {
+            (LicenseChoice::User { .. }, _) | (_, RequestKind::Deactivation) => None,
+            _ => Some((licensee.to_owned(), hardware_id.clone())),
+        };
+        Ok(GeneratedCase {
+            index,
+            value: self.clone(),
+            request: Prepared {
+                method: "POST".into(),
+                url: format!("{}{}", profile.base_url, self.kind.path()),
+                headers,
+                body: Some(body),
+                payload: Some(for_people(&json)),
+                seat,
+                request_id: read_id,
+                hardware_id: read_hw,
+                licensee: read_licensee,
+            },
+            oracle,
+        })
+    }
+}
+
+/// The oracle: what a conforming server decides about an activation body before SPEC §5, by
+/// `protocol`'s own checks in the order of SPEC §1a: the body cap, the transport, Base64, one
+/// strict JSON object, the required fields and the `request` member, the API key (the profile's is
+/// the only one known), then both payload signatures with the profile's shared key. `Ok` means
+/// only a business rule may refuse it. (A generated request's oracle also judges its Date and
+/// Authorization headers first, with `protocol::authenticate`; this one takes them as good.)
+///
+/// ```
+/// use lsconform::protocol::{ErrorCode, RequestBuilder};
+/// use lsconform::suite::generate::oracle;
+/// use lsconform::suite::Profile;
+/// let profile = Profile::reference("http://127.0.0.1:8080");
+/// let file = RequestBuilder::activation().license_key("K").hardware_id("h").product("TP").date("d")
+///     .sign("lsconform-test-api-key", "lsconform-test-shared-key");
+/// assert!(oracle(&profile, Some("text/plain"), Some(file.text.as_bytes())).is_ok());
+/// let other = RequestBuilder::activation().license_key("K").hardware_id("h").product("TP").date("d")
+///     .sign("lsconform-test-api-key", "another-shared-key");
+/// let refused = oracle(&profile, Some("text/plain"), Some(other.text.as_bytes())).unwrap_err();
+/// assert_eq!(refused.code, ErrorCode::SignatureMismatch);
+/// ```
+pub fn oracle(profile: &Profile, content_type: Option<&str>, body: Option<&[u8]>) -> Result<(), Rejection> {
+    let body = body.unwrap_or_default();
+    oracle_of(
+        profile,
+        RequestKind::Activation,
+        body.len(),
+        None,
+        &decode_request(content_type, body),
+    )
+}
+
+/// The Authorization and Date headers as sent, and the time they were sent at.
+type SentHeaders<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, SystemTime);
+
+/// [`oracle`] on a body of `len` bytes already decoded, with the headers (SPEC §2, before the body)
+/// when they are given.
+fn oracle_of(
+    profile: &Profile,
+    kind: RequestKind,
+    len: usize,
+    headers: Option<SentHeaders<'_>>,
+    decoded: &Result<DecodedRequest, Rejection>,
+) -> Result<(), Rejection> {
+    if len > profile.max_body {
+        return Err(Rejection::new(
+            ErrorCode::PayloadTooLarge,
+            "over the profile's max_body",
+        ));
+    }
+    if let Some((authorization, date, now)) = headers {
+        let known = profile.credentials.as_ref();
+        authenticate(authorization, date, now, |key| {
+            known.filter(|c| c.api_key == key).map(|c| c.shared_key.clone())
+        })?;
+    }
+    let decoded = decoded.as_ref().map_err(Clone::clone)?;
+    let checked = decoded.check(kind)?;
+    let Some(c) = &profile.credentials else {
+        return Err(Rejection::new(
+            ErrorCode::InvalidApiKey,
+            "the profile has no credentials",
+        ));
+    };
+    if checked.identity.value() != c.api_key {
+        return Err(Rejection::new(ErrorCode::InvalidApiKey, "the payload's api_key"));
+    }
+    checked.verify_inner(&c.shared_key)?;
+    checked.verify_outer(&c.shared_key)
+}

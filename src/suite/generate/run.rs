@@ -1,0 +1,568 @@
+//! Running generated cases: the requests of a run, sending them, giving seats back, and the results.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::model::GeneratedRequest;
+use super::properties::{judge, rank, Exchange, Violation};
+use super::render::GeneratedCase;
+use super::shrink::smallest;
+use super::{strategies, GenerateOptions, Property, Rule, MAX_NO_ANSWER, MAX_SHRINK_STEPS, MAX_SHRINK_TIME};
+use crate::protocol::{format_http_date, AuthorizationHeader, RequestBuilder, RequestKind, Style};
+use crate::suite::case::{Severity, Tag};
+use crate::suite::http::{Client, Response};
+use crate::suite::judge;
+use crate::suite::profile::Profile;
+use crate::suite::render::{for_people, Prepared};
+use crate::suite::runner::{Answer, CaseResult, RunOptions, Verdict};
+
+/// The RNG of request `index` of a run from `seed`.
+fn rng(seed: u64, index: usize) -> TestRng {
+    let mut h = Sha256::new();
+    h.update(b"lsconform generated request\n");
+    h.update(seed.to_le_bytes());
+    h.update((index as u64).to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &h.finalize())
+}
+
+fn config() -> Config {
+    Config {
+        cases: 1,
+        failure_persistence: None,
+        max_shrink_iters: MAX_SHRINK_STEPS,
+        max_shrink_time: MAX_SHRINK_TIME.as_millis() as u32,
+        max_local_rejects: 65_536,
+        max_global_rejects: 1024,
+        verbose: 0,
+        ..Config::default()
+    }
+}
+
+/// The value tree of request `index` of a run from `seed`: the same strategy, seed and index, the
+/// same tree.
+pub(super) fn tree(
+    strategy: &BoxedStrategy<GeneratedRequest>,
+    seed: u64,
+    index: usize,
+) -> Result<(TestRunner, Box<dyn ValueTree<Value = GeneratedRequest>>), String> {
+    let mut runner = TestRunner::new_with_rng(config(), rng(seed, index));
+    let tree = strategy
+        .new_tree(&mut runner)
+        .map_err(|e| format!("request {index} could not be generated: {e}"))?;
+    Ok((runner, tree))
+}
+
+/// The requests of a run, as a target would receive them at `now`: the same profile, options and
+/// `now` give the same bytes.
+///
+/// ```
+/// use lsconform::suite::generate::{requests, GenerateOptions};
+/// use lsconform::suite::Profile;
+/// let profile = Profile::reference("http://127.0.0.1:8080");
+/// let now = std::time::SystemTime::now();
+/// let a = requests(&profile, &GenerateOptions::new(5, 7), now).unwrap();
+/// let b = requests(&profile, &GenerateOptions::new(5, 7), now).unwrap();
+/// assert_eq!(a.len(), 5);
+/// assert!(a.iter().zip(&b).all(|(x, y)| x.request.body == y.request.body));
+/// ```
+pub fn requests(
+    profile: &Profile,
+    options: &GenerateOptions,
+    now: SystemTime,
+) -> Result<Vec<GeneratedCase>, String> {
+    let strategy = strategies::generated_request(profile);
+    (0..options.requests)
+        .map(|i| {
+            let (_, tree) = tree(&strategy, options.seed, i)?;
+            tree.current().render(profile, i, options.seed, now)
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------ giving seats back
+
+fn text_at<'a>(answer: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(answer, |v, k| v.get(k))
+        .and_then(Value::as_str)
+}
+
+/// Gives back the seat an accepted request took: the device, license and product the answer
+/// names (what the server activated), else what was sent.
+async fn give_back(
+    client: &Client,
+    profile: &Profile,
+    case: &GeneratedCase,
+    answer: &Response,
+) -> Option<String> {
+    if !profile.supports_deactivation {
+        return None;
+    }
+    let c = profile.credentials.as_ref()?;
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    let hw = text_at(&body, &["hardware_id"])
+        .map(str::to_owned)
+        .or_else(|| case.request.hardware_id.clone())?;
+    let product = text_at(&body, &["product_details", "short_code"])
+        .unwrap_or(case.value.product.code())
+        .to_owned();
+    let now = SystemTime::now();
+    let mut b = RequestBuilder::deactivation()
+        .style(Style::Python)
+        .hardware_id(&hw)
+        .product(product)
+        .date(Style::Python.date(now))
+        .request_id(uuid::Uuid::new_v4().to_string());
+    b = match (text_at(&body, &["license_key"]), text_at(&body, &["username"])) {
+        (Some(key), _) => b.license_key(key),
+        (None, Some(user)) => {
+            let b = b.username(user);
+            match &profile.user {
+                Some((u, Some(password))) if u == user => b.password(password),
+                _ => b,
+            }
+        }
+        (None, None) => b.license_key(case.request.licensee.clone()?),
+    };
+    let file = b.sign(&c.api_key, &c.shared_key);
+    let date = format_http_date(now);
+    let request = Prepared {
+        method: "POST".into(),
+        url: format!("{}{}", profile.base_url, RequestKind::Deactivation.path()),
+        headers: vec![
+            ("Date".into(), date.clone()),
+            (
+                "Authorization".into(),
+                AuthorizationHeader::signed(&c.api_key, &c.shared_key, &date).to_string(),
+            ),
+            ("Content-Type".into(), "text/plain".into()),
+        ],
+        body: Some(file.text.into_bytes()),
+        payload: Some(for_people(&file.json)),
+        seat: None,
+        request_id: None,
+        hardware_id: Some(hw),
+        licensee: None,
+    };
+    match client.send(&request).await {
+        Ok(r) => judge::judge_deactivated(&r)
+            .err()
+            .map(|m| format!("giving the seat back: got {}", m.actual)),
+        Err(e) => Some(format!("giving the seat back: {e}")),
+    }
+}
+
+/// Sends one case, gives back the seat it took, and judges the answer against `properties`.
+pub(super) async fn exchange(
+    client: &Client,
+    profile: &Profile,
+    case: GeneratedCase,
+    properties: &[Property],
+) -> Exchange {
+    let response = client.send(&case.request).await;
+    let give_back = match &response {
+        Ok(r) if r.status == 200 && case.value.kind == RequestKind::Activation => {
+            give_back(client, profile, &case, r).await
+        }
+        _ => None,
+    };
+    let mut ex = Exchange {
+        case,
+        response,
+        give_back,
+        violations: Vec::new(),
+    };
+    ex.violations = properties
+        .iter()
+        .filter_map(|p| judge(*p, &ex, profile).map(|v| (*p, v)))
+        .collect();
+    ex
+}
+
+// ------------------------------------------------------------------ sending a stream of requests
+
+/// How many generated requests a stream sends, and when it gives up on a target that does not
+/// answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::suite) struct Budget {
+    /// At most this many.
+    pub(in crate::suite) requests: Option<usize>,
+    /// For at most this long.
+    pub(in crate::suite) time: Option<Duration>,
+    /// The rest are not sent after this many requests in a row got no answer.
+    pub(in crate::suite) give_up_after: usize,
+}
+
+impl Budget {
+    /// `n` requests; three in a row without an answer end it.
+    pub(in crate::suite) fn requests(n: usize) -> Budget {
+        Budget {
+            requests: Some(n),
+            time: None,
+            give_up_after: MAX_NO_ANSWER,
+        }
+    }
+
+    fn allows(self, index: usize, started: Instant) -> bool {
+        self.requests.is_none_or(|n| index < n) && self.time.is_none_or(|d| started.elapsed() < d)
+    }
+}
+
+/// What a stream of generated requests did.
+#[derive(Debug, Default)]
+pub(in crate::suite) struct Streamed {
+    /// Requests sent (each ended with an answer or an exchange error).
+    pub(in crate::suite) sent: usize,
+    /// Requests that got an HTTP answer.
+    pub(in crate::suite) answered: usize,
+    /// The stream stopped: [`Budget::give_up_after`] requests in a row got no answer.
+    pub(in crate::suite) gave_up: bool,
+    /// A request could not be made, or a request's task failed: the harness broke.
+    pub(in crate::suite) harness_error: Option<String>,
+}
+
+/// Sends generated requests from `seed` to `profile`'s target within `budget` (`options.jobs` at a
+/// time, each bounded by `options.timeout`), judges each answer against `properties`, and hands
+/// every [`Exchange`] to `on_exchange` as it ends; only what `on_exchange` keeps stays in memory.
+/// After [`Budget::give_up_after`] requests in a row without an answer, the rest are not sent.
+pub(in crate::suite) async fn stream(
+    profile: &Profile,
+    seed: u64,
+    budget: Budget,
+    options: &RunOptions,
+    properties: &[Property],
+    payload_time: SystemTime,
+    mut on_exchange: impl FnMut(Exchange),
+) -> Streamed {
+    let started = Instant::now();
+    let client = Client::new(profile, options.timeout);
+    let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
+    let silent_in_a_row = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(profile.clone());
+    let properties: Arc<[Property]> = properties.into();
+    // The requests are made and written on a blocking thread (the strategy and its trees are not
+    // Send) while the first ones are already being sent; each task only sends, gives the seat back
+    // and judges.
+    type Made = Result<GeneratedCase, String>;
+    let (made, mut next) = tokio::sync::mpsc::channel::<Made>(64);
+    let producer = {
+        let profile = Arc::clone(&shared);
+        tokio::task::spawn_blocking(move || {
+            let strategy = strategies::generated_request(&profile);
+            let mut i = 0;
+            while budget.allows(i, started) {
+                let case = tree(&strategy, seed, i).and_then(|(_, t)| {
+                    t.current()
+                        .render_at(&profile, i, seed, payload_time, SystemTime::now())
+                });
+                let failed = case.is_err();
+                if made.blocking_send(case).is_err() || failed {
+                    break;
+                }
+                i += 1;
+            }
+        })
+    };
+    let mut out = Streamed::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut ended = |done: Result<Exchange, tokio::task::JoinError>, out: &mut Streamed| match done {
+        Ok(ex) => {
+            out.sent += 1;
+            out.answered += usize::from(ex.response.is_ok());
+            on_exchange(ex);
+        }
+        Err(e) => {
+            out.harness_error
+                .get_or_insert(format!("a request's task failed: {e}"));
+        }
+    };
+    while let Some(case) = next.recv().await {
+        let case = match case {
+            Ok(case) => case,
+            Err(e) => {
+                out.harness_error = Some(e);
+                break;
+            }
+        };
+        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+            break;
+        };
+        if silent_in_a_row.load(Ordering::Relaxed) >= budget.give_up_after {
+            out.gave_up = true;
+            break;
+        }
+        if !budget.allows(case.index, started) {
+            break;
+        }
+        let (client, silent, profile, properties) = (
+            client.clone(),
+            Arc::clone(&silent_in_a_row),
+            Arc::clone(&shared),
+            Arc::clone(&properties),
+        );
+        tasks.spawn(async move {
+            let ex = exchange(&client, &profile, case, &properties).await;
+            // Counted before the permit goes, so that the next request is sent knowing it.
+            if ex.response.is_err() {
+                silent.fetch_add(1, Ordering::Relaxed);
+            } else {
+                silent.store(0, Ordering::Relaxed);
+            }
+            drop(permit);
+            ex
+        });
+        while let Some(done) = tasks.try_join_next() {
+            ended(done, &mut out);
+        }
+    }
+    drop(next);
+    let _ = producer.await;
+    while let Some(done) = tasks.join_next().await {
+        ended(done, &mut out);
+    }
+    out
+}
+
+// ------------------------------------------------------------------ the run
+
+fn result(property: Property, rule: Rule, verdict: Verdict, elapsed: Duration) -> CaseResult {
+    CaseResult {
+        id: property.id().to_owned(),
+        spec: rule.spec.to_owned(),
+        tag: rule.tag,
+        severity: rule.severity(),
+        title: property.title().to_owned(),
+        verdict,
+        expected: None,
+        actual: None,
+        request: None,
+        answer: None,
+        case_file: None,
+        elapsed,
+    }
+}
+
+/// What a run keeps of one property: how many requests broke it, and the worst of them.
+#[derive(Default)]
+struct Tally {
+    /// Requests that broke it with an answer.
+    broken: usize,
+    /// The most severe of those, the earliest among equals.
+    first: Option<(Exchange, Violation)>,
+    /// Requests that got no answer (for [`Property::NoServerError`]).
+    silent: usize,
+    /// The earliest of those.
+    first_silent: Option<(Exchange, Violation)>,
+}
+
+impl Tally {
+    fn add(&mut self, ex: &Exchange, v: &Violation) {
+        let earlier = |kept: &Option<(Exchange, Violation)>, worse: bool| match kept {
+            None => true,
+            Some((k, kv)) => {
+                (worse && rank(v.rule.severity()) > rank(kv.rule.severity()))
+                    || (rank(v.rule.severity()) == rank(kv.rule.severity()) && ex.case.index < k.case.index)
+            }
+        };
+        if v.no_answer {
+            self.silent += 1;
+            if earlier(&self.first_silent, false) {
+                self.first_silent = Some((ex.clone(), v.clone()));
+            }
+        } else {
+            self.broken += 1;
+            if earlier(&self.first, true) {
+                self.first = Some((ex.clone(), v.clone()));
+            }
+        }
+    }
+}
+
+/// Sends `generate.requests` generated requests to `profile`'s target (`options.jobs` at a time,
+/// each bounded by `options.timeout`), judges every answer against each selected [`Property`],
+/// shrinks the first request that breaks one, and returns one [`CaseResult`] per property;
+/// `progress` hears of each as it ends. Without credentials in the profile, the properties are
+/// skipped; after three requests in a row without an answer, the rest are not sent.
+pub async fn run(
+    profile: &Profile,
+    generate: &GenerateOptions,
+    options: &RunOptions,
+    progress: impl Fn(&CaseResult),
+) -> Vec<CaseResult> {
+    let started = Instant::now();
+    let properties = generate.properties.clone();
+    if generate.requests == 0 || properties.is_empty() {
+        return Vec::new();
+    }
+    let finish = |results: Vec<CaseResult>| {
+        for r in &results {
+            progress(r);
+        }
+        results
+    };
+    if profile.credentials.is_none() {
+        return finish(
+            properties
+                .iter()
+                .map(|p| CaseResult {
+                    actual: Some("needs api_key and shared_key in the profile".into()),
+                    ..result(*p, p.rule(), Verdict::Skipped, Duration::ZERO)
+                })
+                .collect(),
+        );
+    }
+    let payload_time = SystemTime::now();
+    let seed = generate.seed;
+    let mut tallies: Vec<Tally> = properties.iter().map(|_| Tally::default()).collect();
+    let mut stuck: (usize, Option<Exchange>) = (0, None);
+    let streamed = stream(
+        profile,
+        seed,
+        Budget::requests(generate.requests),
+        options,
+        &properties,
+        payload_time,
+        |ex| {
+            for (p, v) in &ex.violations {
+                if let Some(i) = properties.iter().position(|q| q == p) {
+                    tallies[i].add(&ex, v);
+                }
+            }
+            // A seat a correctly accepted request took and could not give back.
+            if ex.give_back.is_some() && ex.case.oracle.is_ok() {
+                stuck.0 += 1;
+                if stuck.1.as_ref().is_none_or(|s| ex.case.index < s.case.index) {
+                    stuck.1 = Some(ex);
+                }
+            }
+        },
+    )
+    .await;
+    if let Some(why) = streamed.harness_error {
+        return finish(
+            properties
+                .iter()
+                .map(|p| CaseResult {
+                    actual: Some(why.clone()),
+                    ..result(*p, p.rule(), Verdict::Error, started.elapsed())
+                })
+                .collect(),
+        );
+    }
+    let answered = streamed.answered;
+    let unsent = generate.requests - streamed.sent;
+    let mut results = Vec::new();
+    for (property, tally) in properties.iter().copied().zip(tallies) {
+        let elapsed = || started.elapsed();
+        let Some((ex, found)) = tally.first else {
+            // No answer to judge is an error of the case, never a pass.
+            let r = match tally.first_silent {
+                Some((ex, v)) => CaseResult {
+                    expected: Some(v.mismatch.expected.clone()),
+                    actual: Some(format!(
+                        "{} of {} requests got no answer{}; the first, request #{}: {} ({})",
+                        tally.silent,
+                        generate.requests,
+                        if unsent > 0 {
+                            format!(" and {unsent} were not sent after {MAX_NO_ANSWER} in a row without an answer")
+                        } else {
+                            String::new()
+                        },
+                        ex.case.index,
+                        v.mismatch.actual,
+                        describe_seed(generate),
+                    )),
+                    request: Some(ex.case.request.clone()),
+                    ..result(property, property.rule(), Verdict::Error, elapsed())
+                },
+                // Nothing to judge is an error, never a pass.
+                None if answered == 0 => CaseResult {
+                    actual: Some(format!(
+                        "none of the {} generated requests got an answer to judge",
+                        generate.requests
+                    )),
+                    ..result(property, property.rule(), Verdict::Error, elapsed())
+                },
+                None => CaseResult {
+                    actual: Some(format!(
+                        "held for all {answered} answered of {} generated requests ({})",
+                        generate.requests,
+                        describe_seed(generate)
+                    )),
+                    ..result(property, property.rule(), Verdict::Pass, elapsed())
+                },
+            };
+            results.push(r);
+            continue;
+        };
+        let severity = found.rule.severity();
+        let (ex, v, how) = smallest(
+            profile,
+            seed,
+            (ex, found),
+            options,
+            payload_time,
+            vec![property],
+            move |ex| {
+                ex.violations
+                    .iter()
+                    .find(|(p, v)| {
+                        *p == property && !v.no_answer && rank(v.rule.severity()) >= rank(severity)
+                    })
+                    .map(|(_, v)| v.clone())
+            },
+        )
+        .await;
+        let verdict = match v.rule.severity() {
+            Severity::Must => Verdict::Fail,
+            Severity::Should => Verdict::Warning,
+        };
+        let case_file = crate::suite::fuzz::case_file_of(&ex, profile, seed);
+        results.push(CaseResult {
+            case_file,
+            expected: Some(format!(
+                "{} [SPEC {}: {}]",
+                v.mismatch.expected, v.rule.spec, v.rule.what
+            )),
+            actual: Some(format!(
+                "{}; {how} ({}), a {}; {} of {answered} answered generated requests break this property",
+                v.mismatch.actual,
+                describe_seed(generate),
+                ex.case.value.describe(),
+                tally.broken,
+            )),
+            answer: ex.response.as_ref().ok().map(Answer::from),
+            request: Some(ex.case.request),
+            ..result(property, v.rule, verdict, elapsed())
+        });
+    }
+    // A seat a correctly accepted request took and could not give back is an error of the run.
+    if let (n, Some(first)) = stuck {
+        let rule = Rule::new("§1", Tag::Docs, false, "deactivate_offline gives the seat back");
+        results.push(CaseResult {
+            id: "generated/give-back".into(),
+            actual: Some(format!(
+                "{n} seat(s) taken by generated requests could not be given back; the first: {}",
+                first.give_back.clone().unwrap_or_default()
+            )),
+            title: "Every seat a generated request took is given back with deactivate_offline".into(),
+            request: Some(first.case.request.clone()),
+            ..result(Property::SignedAnswer, rule, Verdict::Error, started.elapsed())
+        });
+    }
+    finish(results)
+}
+
+/// `--seed S --generated N`, to say how to run the same requests again.
+fn describe_seed(generate: &GenerateOptions) -> String {
+    format!(
+        "lsconform run --seed {} --generated {} sends them again",
+        generate.seed, generate.requests
+    )
+}
