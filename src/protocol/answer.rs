@@ -70,7 +70,35 @@ pub struct ActivationAnswer {
     pub date: String,
 }
 
+/// How a success answer is laid out where SPEC §6 and §10 allow more than one form. The default is
+/// the reference server's: `request_id` written as `null` when the request sent none, and
+/// `transfer_count` written.
+///
+/// ```
+/// use lsconform::protocol::AnswerLayout;
+/// let layout = AnswerLayout { null_request_id: false, ..AnswerLayout::default() };
+/// assert!(layout.transfer_count);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerLayout {
+    /// `request_id: null` when the request sent none; `false`: no `request_id` member at all
+    /// (SPEC §6, §10: either conforms).
+    pub null_request_id: bool,
+    /// The `transfer_count` member; `false`: left out (SPEC §6: not among the required members).
+    pub transfer_count: bool,
+}
+
+impl Default for AnswerLayout {
+    fn default() -> Self {
+        AnswerLayout {
+            null_request_id: true,
+            transfer_count: true,
+        }
+    }
+}
+
 /// The answer's members in the order they are sent. Integers and booleans only: SPEC §6, no floats.
+/// A member skipped here is absent from the body and from what `license_signature_v2` covers alike.
 #[derive(Serialize)]
 struct SignedPart<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,8 +115,11 @@ struct SignedPart<'a> {
     validity_period: Option<&'a str>,
     max_activations: u64,
     times_activated: u64,
-    transfer_count: u64,
-    request_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transfer_count: Option<u64>,
+    /// `Some(None)` is `null`; `None` leaves the member out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<Option<&'a str>>,
     date: &'a str,
     offline_signature: &'a str,
 }
@@ -129,6 +160,37 @@ impl ActivationAnswer {
     /// `api_key` and `shared_key` make `offline_signature` (built like the inner request
     /// signature, with the answer's `date`).
     pub fn sign(&self, api_key: &str, shared_key: &str, key: &SigningKey) -> Vec<u8> {
+        self.sign_with(api_key, shared_key, key, AnswerLayout::default())
+    }
+
+    /// [`sign`](Self::sign) in another layout SPEC allows; `license_signature_v2` covers exactly
+    /// the members written.
+    ///
+    /// ```
+    /// use lsconform::protocol::{check_answer, ActivationAnswer, AnswerLayout, AnswerLicensee, ProductDetails, SigningKey};
+    /// # let key = SigningKey::from_pem(lsconform::server::TEST_PRIVATE_KEY).unwrap();
+    /// let answer = ActivationAnswer {
+    ///     licensee: AnswerLicensee::LicenseKey("K".into()), hardware_id: "hw".into(),
+    ///     product_details: ProductDetails { short_code: "TP".into(), product_name: "Test".into(),
+    ///         authorization_method: "license-key".into() },
+    ///     license_type: "perpetual".into(), is_trial: false, license_enabled: true, license_active: true,
+    ///     is_expired: false, validity_period: None, max_activations: 1, times_activated: 1,
+    ///     transfer_count: 0, request_id: None, date: "Thu, 17 Nov 2022 20:51:35 GMT".into(),
+    /// };
+    /// let layout = AnswerLayout { null_request_id: false, transfer_count: false };
+    /// let body = answer.sign_with("api", "shared", &key, layout);
+    /// let text = String::from_utf8(body.clone()).unwrap();
+    /// assert!(!text.contains("request_id") && !text.contains("transfer_count"));
+    /// assert!(check_answer(&body, Some(&key.public_key()), None).unwrap().license_signature_v2
+    ///     == lsconform::protocol::Verdict::Ok);
+    /// ```
+    pub fn sign_with(
+        &self,
+        api_key: &str,
+        shared_key: &str,
+        key: &SigningKey,
+        layout: AnswerLayout,
+    ) -> Vec<u8> {
         let licensee = self.licensee.signing_value();
         let offline_signature = inner_signature(shared_key, &self.date, licensee, &self.hardware_id, api_key);
         let (license_key, username) = match &self.licensee {
@@ -148,8 +210,11 @@ impl ActivationAnswer {
             validity_period: self.validity_period.as_deref(),
             max_activations: self.max_activations,
             times_activated: self.times_activated,
-            transfer_count: self.transfer_count,
-            request_id: self.request_id.as_deref(),
+            transfer_count: layout.transfer_count.then_some(self.transfer_count),
+            request_id: match self.request_id.as_deref() {
+                None if !layout.null_request_id => None,
+                request_id => Some(request_id),
+            },
             date: &self.date,
             offline_signature: &offline_signature,
         };

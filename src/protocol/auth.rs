@@ -237,7 +237,9 @@ pub fn parse_other_date(value: &str) -> Option<SystemTime> {
     let javascript = format_description!(
         "[weekday repr:short] [month repr:short] [day] [year] [hour]:[minute]:[second] GMT[offset_hour sign:mandatory][offset_minute]"
     );
-    time::OffsetDateTime::parse(head, &javascript).ok().map(Into::into)
+    time::OffsetDateTime::parse(head, &javascript)
+        .ok()
+        .map(Into::into)
 }
 
 /// Formats a time as IMF-fixdate, the form every client sends.

@@ -231,7 +231,51 @@ pub enum ErrorShapeError {
     },
 }
 
+/// An error body of SPEC §7 as a client reads it: the three members, and any others (a warning).
+#[derive(Deserialize)]
+struct ErrorBodyWithMore {
+    status: u16,
+    code: String,
+    message: String,
+    #[serde(flatten)]
+    more: serde_json::Map<String, serde_json::Value>,
+}
+
 impl ErrorBody {
+    /// Like [`parse`](Self::parse), but members beyond the three of SPEC §7 are allowed (clients
+    /// ignore them; SPEC §7 makes them a warning): the body and the names of the others, in order.
+    ///
+    /// ```
+    /// use lsconform::protocol::ErrorBody;
+    /// let body = br#"{"status":400,"code":"missing_headers","message":"x","docs":"y"}"#;
+    /// let (parsed, more) = ErrorBody::parse_with_more(body, 400).unwrap();
+    /// assert_eq!((parsed.code.as_str(), more), ("missing_headers", vec!["docs".to_owned()]));
+    /// assert!(ErrorBody::parse_with_more(br#"{"status":400,"code":"x"}"#, 400).is_err());
+    /// ```
+    pub fn parse_with_more(
+        body: &[u8],
+        http_status: u16,
+    ) -> Result<(ErrorBody, Vec<String>), ErrorShapeError> {
+        if let Ok(exact) = ErrorBody::parse(body, http_status) {
+            return Ok((exact, Vec::new()));
+        }
+        let parsed: ErrorBodyWithMore =
+            serde_json::from_slice(body).map_err(|e| ErrorShapeError::Shape(e.to_string()))?;
+        if parsed.status != http_status {
+            return Err(ErrorShapeError::StatusDiffers {
+                body: parsed.status,
+                http: http_status,
+            });
+        }
+        let more = parsed.more.keys().cloned().collect();
+        let body = ErrorBody {
+            status: parsed.status,
+            code: parsed.code,
+            message: parsed.message,
+        };
+        Ok((body, more))
+    }
+
     /// The body as JSON text, members in the order of SPEC §7.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a struct of strings and a number always serialises")

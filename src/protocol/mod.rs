@@ -26,18 +26,19 @@ mod transport;
 
 pub use answer::{
     answer_json, check_answer, format_validity_period, license_signing_string, ActivationAnswer, AnswerCheck,
-    AnswerError, AnswerLicensee, OfflineKey, ProductDetails, Verdict,
+    AnswerError, AnswerLayout, AnswerLicensee, OfflineKey, ProductDetails, Verdict,
 };
 pub use auth::{
     authenticate, check_date, format_http_date, header_signature, header_signing_string, parse_http_date,
-    parse_other_date,
-    AuthorizationHeader, MAX_DATE_SKEW,
+    parse_other_date, AuthorizationHeader, MAX_DATE_SKEW,
 };
 pub use builder::{RequestBuilder, RequestFile, Style, Tamper};
 pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
+pub(crate) use oracle::without_lone_surrogates;
 pub use oracle::{
-    allowed, rules as oracle_rules, Allowed, Answer, Broken, Fit, OracleRequest, Rule, ServerKnows, Severity, Tag,
+    allowed, rules as oracle_rules, Allowed, Answer, Broken, Fit, OracleRequest, Rule, ServerKnows, Severity,
+    Tag,
 };
 pub use payload::{OddMember, Oddity, Payload, Schema, MAX_DEPTH};
 pub use request::{

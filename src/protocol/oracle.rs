@@ -116,19 +116,31 @@ pub mod rules {
     /// SPEC §3: the body cap [pinned, safety].
     pub const BODY_CAP: Rule = Rule::new("§3", Tag::Pinned, true, "the body size cap");
     /// SPEC §1a and the seed: both required headers.
-    pub const REQUIRED_HEADERS: Rule = Rule::new("§1a", Tag::Seed, false, "the required Date and Authorization headers");
+    pub const REQUIRED_HEADERS: Rule = Rule::new(
+        "§1a",
+        Tag::Seed,
+        false,
+        "the required Date and Authorization headers",
+    );
     /// SPEC §2: the Authorization header's form, pairs, algorithm, API key and HMAC.
     pub const AUTHORIZATION: Rule = Rule::new("§2", Tag::Docs, false, "the Authorization header");
     /// SPEC §2 and §10: a bearer token the server did not issue.
     pub const BEARER: Rule = Rule::new("§2", Tag::Docs, false, "a bearer token the server did not issue");
     /// SPEC §2: a Date more than 15 minutes old, or not a time.
-    pub const DATE: Rule = Rule::new("§2", Tag::Docs, false, "a Date up to 15 minutes from the server clock");
+    pub const DATE: Rule = Rule::new(
+        "§2",
+        Tag::Docs,
+        false,
+        "a Date up to 15 minutes from the server clock",
+    );
     /// SPEC §2: a Date more than 15 minutes ahead [pinned, safety].
     pub const DATE_AHEAD: Rule = Rule::new("§2", Tag::Pinned, true, "a Date more than 15 minutes ahead");
     /// SPEC §2 and §10: RFC 850, asctime and `UTC` Dates SHOULD be accepted.
-    pub const DATE_HTTP_FORMS: Rule = Rule::new("§2", Tag::Docs, false, "RFC 850, asctime and UTC Dates").should();
+    pub const DATE_HTTP_FORMS: Rule =
+        Rule::new("§2", Tag::Docs, false, "RFC 850, asctime and UTC Dates").should();
     /// SPEC §2 and §10: a Date in another form a server parses MAY be accepted.
-    pub const DATE_OTHER_FORMS: Rule = Rule::new("§10", Tag::Pinned, false, "a Date in another form than HTTP's");
+    pub const DATE_OTHER_FORMS: Rule =
+        Rule::new("§10", Tag::Pinned, false, "a Date in another form than HTTP's");
     /// SPEC §3 and the seed: a body, and a `file` part in a multipart one.
     pub const BODY: Rule = Rule::new("§3", Tag::Seed, false, "a body holding the request file");
     /// SPEC §3: the multipart `file` part, empty or given twice.
@@ -142,15 +154,31 @@ pub mod rules {
     /// SPEC §3: nesting deeper than 32 [pinned] (a 4xx at any depth is safety).
     pub const DEPTH: Rule = Rule::new("§3", Tag::Pinned, false, "nesting deeper than 32");
     /// SPEC §10: a JSON string with an unpaired surrogate escape.
-    pub const SURROGATE: Rule = Rule::new("§10", Tag::Seed, false, "a string with an unpaired surrogate escape");
+    pub const SURROGATE: Rule = Rule::new(
+        "§10",
+        Tag::Seed,
+        false,
+        "a string with an unpaired surrogate escape",
+    );
     /// SPEC §4 and the seed: `license_key`/`username`, `hardware_id`, `api_key`/`client_id`.
-    pub const REQUIRED_MEMBERS: Rule = Rule::new("§4", Tag::Seed, false, "a missing license_key, hardware_id or api_key");
+    pub const REQUIRED_MEMBERS: Rule = Rule::new(
+        "§4",
+        Tag::Seed,
+        false,
+        "a missing license_key, hardware_id or api_key",
+    );
     /// SPEC §4: a missing `product`, `date` or signature gets `authorization_missing_params` [pinned].
-    pub const PINNED_MEMBERS: Rule = Rule::new("§4", Tag::Pinned, false, "a missing product, date or signature");
+    pub const PINNED_MEMBERS: Rule =
+        Rule::new("§4", Tag::Pinned, false, "a missing product, date or signature");
     /// SPEC §4: the `request` member names the endpoint [pinned, safety].
     pub const REQUEST_KIND: Rule = Rule::new("§4", Tag::Pinned, true, "the request member");
     /// SPEC §10: an optional member present as `null`, `""` or of another type.
-    pub const ODD_OPTIONAL: Rule = Rule::new("§10", Tag::Pinned, false, "an optional member null, empty or of another type");
+    pub const ODD_OPTIONAL: Rule = Rule::new(
+        "§10",
+        Tag::Pinned,
+        false,
+        "an optional member null, empty or of another type",
+    );
     /// SPEC §4: a payload `api_key` the server does not know → `invalid_api_key` [pinned].
     pub const PAYLOAD_API_KEY: Rule = Rule::new("§4", Tag::Pinned, false, "an unknown payload api_key");
     /// SPEC §4: the inner signature and the outer MAC.
@@ -194,9 +222,10 @@ pub struct Broken {
     pub code: ErrorCode,
     /// What exactly is wrong.
     pub detail: String,
-    /// How badly accepting the request breaks the rule; `None` where SPEC allows a server to
-    /// accept it (SPEC §10: the reference refuses, another server may not).
-    pub refuse: Option<Severity>,
+    /// The rule that accepting the request breaks, with its severity (often `rule` itself; for a
+    /// missing signature, the signature rule); `None` where SPEC allows a server to accept it
+    /// (SPEC §10: the reference refuses, another server may not).
+    pub refuse: Option<Rule>,
 }
 
 /// How an answer fits what SPEC allows.
@@ -245,7 +274,7 @@ impl Allowed {
         }
     }
 
-    fn breaks(&mut self, rule: Rule, rejection: Rejection, refuse: Option<Severity>) {
+    fn breaks(&mut self, rule: Rule, rejection: Rejection, refuse: Option<Rule>) {
         self.broken.push(Broken {
             rule,
             code: rejection.code,
@@ -313,27 +342,27 @@ impl Allowed {
         Fit::Outside
     }
 
-    /// The severity of an answer outside the set: accepting breaks every rule that requires a
-    /// refusal (the worst counts); refusing with another code breaks the most lenient of the
-    /// broken rules' codes. `None` when the request breaks no rule (an acceptable request refused:
-    /// the rule at stake is the caller's, e.g. "what the SDKs send is accepted").
-    pub fn outside_severity(&self, status: u16, code: Option<&str>) -> Option<Severity> {
+    /// The rule an answer outside the set departs from: accepting the request breaks every rule
+    /// that requires its refusal (the first of the worst counts); refusing it with a code no broken
+    /// rule names breaks, at the least, the most lenient of their codes (the first of those).
+    /// `None` when the request breaks no rule (an acceptable request refused: the rule at stake is
+    /// the caller's, e.g. "what the SDKs send is accepted").
+    pub fn rule_at_stake(&self, status: u16, code: Option<&str>) -> Option<Rule> {
+        let first_of = |rules: Vec<Rule>, worst: bool| {
+            let severity = rules.iter().map(Rule::severity);
+            let pick = if worst { severity.max() } else { severity.min() }?;
+            rules.into_iter().find(|r| r.severity() == pick)
+        };
         if self.is_acceptance(status, code) {
-            self.broken.iter().filter_map(|b| b.refuse).max()
+            first_of(self.broken.iter().filter_map(|b| b.refuse).collect(), true)
         } else {
-            self.broken.iter().map(|b| b.rule.severity()).min()
+            first_of(self.broken.iter().map(|b| b.rule).collect(), false)
         }
     }
 
-    /// The rule an answer outside the set departs from: for an acceptance, the broken rule of the
-    /// worst [`Broken::refuse`]; for another refusal, the first broken rule of the least severity.
-    pub fn rule_at_stake(&self, status: u16, code: Option<&str>) -> Option<&Broken> {
-        let severity = self.outside_severity(status, code)?;
-        if self.is_acceptance(status, code) {
-            self.broken.iter().find(|b| b.refuse == Some(severity))
-        } else {
-            self.broken.iter().find(|b| b.rule.severity() == severity)
-        }
+    /// The severity of an answer outside the set: that of [`rule_at_stake`](Self::rule_at_stake).
+    pub fn outside_severity(&self, status: u16, code: Option<&str>) -> Option<Severity> {
+        self.rule_at_stake(status, code).map(|r| r.severity())
     }
 
     /// The first broken rule (what decides the pinned answer), if any.
@@ -362,7 +391,7 @@ impl Allowed {
                 rule: rules::SIGNATURE,
                 code,
                 detail: String::new(),
-                refuse: Some(Severity::Must),
+                refuse: Some(rules::SIGNATURE),
             }],
         }
     }
@@ -418,14 +447,16 @@ pub fn allowed(request: &OracleRequest<'_>, server: &ServerKnows<'_>) -> Allowed
         a.breaks(
             rules::BODY_CAP,
             Rejection::new(ErrorCode::PayloadTooLarge, "over the declared cap"),
-            Some(Severity::Must),
+            Some(rules::BODY_CAP),
         );
     }
     if let Some((authorization, date)) = request.headers {
         if authorization.is_none() || date.is_none() {
             // SPEC §10 [seed]: the two headers come before everything about the body.
-            let r = authenticate(authorization, date, request.now, |_| None).unwrap_err();
-            a.breaks(rules::REQUIRED_HEADERS, r, Some(Severity::Must));
+            let r = authenticate(authorization, date, request.now, |_| None)
+                .err()
+                .unwrap_or_else(|| ErrorCode::MissingHeaders.into());
+            a.breaks(rules::REQUIRED_HEADERS, r, Some(rules::REQUIRED_HEADERS));
             return a.settle();
         }
         headers(&mut a, authorization, date, request.now, server);
@@ -459,26 +490,27 @@ fn headers(
     match r.code {
         ErrorCode::AuthorizationInvalidHeaders if bearer => {
             a.allow(Answer::Unauthorized);
-            a.breaks(rules::BEARER, r, Some(Severity::Must));
+            a.breaks(rules::BEARER, r, Some(rules::BEARER));
         }
         ErrorCode::DateHeaderDiff => {
             let sent = date_text.and_then(parse_http_date);
             match (sent, date_text.and_then(parse_other_date)) {
-                (Some(t), _) if t > now => a.breaks(rules::DATE_AHEAD, r, Some(Severity::Must)),
-                (Some(_), _) => a.breaks(rules::DATE, r, Some(Severity::Must)),
+                (Some(t), _) if t > now => a.breaks(rules::DATE_AHEAD, r, Some(rules::DATE_AHEAD)),
+                (Some(_), _) => a.breaks(rules::DATE, r, Some(rules::DATE)),
                 // SPEC §10: another form, parsed right and within the window, MAY be accepted;
                 // the rest of the Authorization header is then judged as usual.
                 (None, Some(t)) if check_date(&super::auth::format_http_date(t), now).is_ok() => {
                     a.breaks(rules::DATE_OTHER_FORMS, r, None);
-                    let (authorization, date) = (authorization.unwrap_or_default(), date_text.unwrap_or_default());
+                    let (authorization, date) =
+                        (authorization.unwrap_or_default(), date_text.unwrap_or_default());
                     if let Err(other) = verify_header_mac(authorization, date, server) {
-                        a.breaks(rules::AUTHORIZATION, other, Some(Severity::Must));
+                        a.breaks(rules::AUTHORIZATION, other, Some(rules::AUTHORIZATION));
                     }
                 }
-                (None, _) => a.breaks(rules::DATE, r, Some(Severity::Must)),
+                (None, _) => a.breaks(rules::DATE, r, Some(rules::DATE)),
             }
         }
-        _ => a.breaks(rules::AUTHORIZATION, r, Some(Severity::Must)),
+        _ => a.breaks(rules::AUTHORIZATION, r, Some(rules::AUTHORIZATION)),
     }
 }
 
@@ -487,7 +519,8 @@ fn verify_header_mac(authorization: &[u8], date: &str, server: &ServerKnows<'_>)
     let text = std::str::from_utf8(authorization)
         .map_err(|_| Rejection::from(ErrorCode::AuthorizationInvalidHeaders))?;
     let header = super::auth::AuthorizationHeader::parse(text)?;
-    let key = (server.shared_key_of)(&header.api_key).ok_or_else(|| Rejection::from(ErrorCode::InvalidApiKey))?;
+    let key =
+        (server.shared_key_of)(&header.api_key).ok_or_else(|| Rejection::from(ErrorCode::InvalidApiKey))?;
     header.verify(&key, date)
 }
 
@@ -505,12 +538,12 @@ fn body_rules(a: &mut Allowed, request: &OracleRequest<'_>, body: &[u8], server:
                 ErrorCode::MissingParameters => rules::BODY,
                 _ => rules::FILE_PART,
             };
-            return a.breaks(rule, r, Some(Severity::Must));
+            return a.breaks(rule, r, Some(rule));
         }
     };
     let json = match decode_request_file(&text) {
         Ok(json) => json,
-        Err(r) => return a.breaks(rules::BASE64, r, Some(Severity::Must)),
+        Err(r) => return a.breaks(rules::BASE64, r, Some(rules::BASE64)),
     };
     let decoded = match DecodedRequest::from_json(transport, json.clone()) {
         Ok(decoded) => decoded,
@@ -518,20 +551,20 @@ fn body_rules(a: &mut Allowed, request: &OracleRequest<'_>, body: &[u8], server:
             // What a lenient parser would read instead: the rest is judged on it, and what it
             // refuses is allowed too (SPEC §10: a request breaking several rules).
             if nesting_depth(&json) > MAX_DEPTH {
-                return a.breaks(rules::DEPTH, r, Some(Severity::Should));
+                return a.breaks(rules::DEPTH, r, Some(rules::DEPTH));
             }
             if let Ok(lenient) = DecodedRequest::from_json_last_key_wins(transport, json.clone()) {
-                a.breaks(rules::DUPLICATE_KEY, r, Some(Severity::Must));
+                a.breaks(rules::DUPLICATE_KEY, r, Some(rules::DUPLICATE_KEY));
                 return members(a, request.kind, &lenient, server);
             }
             match without_lone_surrogates(&json).map(|text| DecodedRequest::from_json(transport, text)) {
                 Some(Ok(mut lenient)) => {
-                    a.breaks(rules::SURROGATE, r, Some(Severity::Must));
+                    a.breaks(rules::SURROGATE, r, Some(rules::SURROGATE));
                     // The MAC covers the bytes as sent; the replacement kept every offset.
                     lenient.json = json;
                     return members(a, request.kind, &lenient, server);
                 }
-                _ => return a.breaks(rules::JSON_OBJECT, r, Some(Severity::Must)),
+                _ => return a.breaks(rules::JSON_OBJECT, r, Some(rules::JSON_OBJECT)),
             }
         }
     };
@@ -557,16 +590,16 @@ fn members(a: &mut Allowed, kind: RequestKind, decoded: &DecodedRequest, server:
             .iter()
             .any(|m| matches!(*m, "license_key" | "hardware_id" | "api_key"));
         let (rule, refuse) = match seed {
-            true => (rules::REQUIRED_MEMBERS, Severity::Must),
+            true => (rules::REQUIRED_MEMBERS, rules::REQUIRED_MEMBERS),
             // A missing signature must be refused whatever the code (SPEC §4, §10: safety).
-            false if missing.contains(&"signature") => (rules::PINNED_MEMBERS, Severity::Must),
-            false => (rules::PINNED_MEMBERS, Severity::Should),
+            false if missing.contains(&"signature") => (rules::PINNED_MEMBERS, rules::SIGNATURE),
+            false => (rules::PINNED_MEMBERS, rules::PINNED_MEMBERS),
         };
         let r = Rejection::new(ErrorCode::AuthorizationMissingParams, missing.join(", "));
         a.breaks(rule, r, Some(refuse));
     }
     if let Err(r) = decoded.check_kind(kind) {
-        a.breaks(rules::REQUEST_KIND, r, Some(Severity::Must));
+        a.breaks(rules::REQUEST_KIND, r, Some(rules::REQUEST_KIND));
     }
     if !missing.is_empty() {
         return;
@@ -584,10 +617,10 @@ fn members(a: &mut Allowed, kind: RequestKind, decoded: &DecodedRequest, server:
     let Some(shared_key) = (server.shared_key_of)(checked.identity.value()) else {
         let r = Rejection::new(ErrorCode::InvalidApiKey, "the payload's api_key");
         // Unknown keys cannot verify a signature: accepting is never allowed.
-        return a.breaks(rules::PAYLOAD_API_KEY, r, Some(Severity::Must));
+        return a.breaks(rules::PAYLOAD_API_KEY, r, Some(rules::SIGNATURE));
     };
     if let Err(r) = checked.verify_inner(&shared_key) {
-        a.breaks(rules::SIGNATURE, r, Some(Severity::Must));
+        a.breaks(rules::SIGNATURE, r, Some(rules::SIGNATURE));
     }
     if let Err(r) = checked.verify_outer(&shared_key) {
         // SPEC §10: the right MAC in uppercase hex may be accepted.
@@ -595,14 +628,14 @@ fn members(a: &mut Allowed, kind: RequestKind, decoded: &DecodedRequest, server:
             mac.len() == 64
                 && mac.bytes().any(|b| b.is_ascii_uppercase())
                 && MacEncoding::decode(&mac.to_ascii_lowercase()).is_some()
-                && decoded
-                    .request_bytes()
-                    .is_some_and(|bytes| verify_outer_signature(&shared_key, bytes, &mac.to_ascii_lowercase()))
+                && decoded.request_bytes().is_some_and(|bytes| {
+                    verify_outer_signature(&shared_key, bytes, &mac.to_ascii_lowercase())
+                })
         });
         if uppercase_right {
             a.breaks(rules::UPPERCASE_MAC, r, None);
         } else {
-            a.breaks(rules::SIGNATURE, r, Some(Severity::Must));
+            a.breaks(rules::SIGNATURE, r, Some(rules::SIGNATURE));
         }
     }
 }
@@ -645,7 +678,8 @@ pub(crate) fn without_lone_surrogates(json: &[u8]) -> Option<Vec<u8>> {
             let unit = hex(i + 2);
             let high = unit.is_some_and(|u| (0xD800..0xDC00).contains(&u));
             let low = unit.is_some_and(|u| (0xDC00..0xE000).contains(&u));
-            let paired = high && escape_at(i + 6) && hex(i + 8).is_some_and(|u| (0xDC00..0xE000).contains(&u));
+            let paired =
+                high && escape_at(i + 6) && hex(i + 8).is_some_and(|u| (0xDC00..0xE000).contains(&u));
             if paired {
                 i += 12;
                 continue;
@@ -679,7 +713,10 @@ mod tests {
         let json = br#"{"a":"\ud800x","b":"\ud83d\ude00","c":"\udc00"}"#;
         let out = without_lone_surrogates(json).unwrap();
         assert_eq!(out.len(), json.len());
-        assert_eq!(out, br#"{"a":"\ufffdx","b":"\ud83d\ude00","c":"\ufffd"}"#.to_vec());
+        assert_eq!(
+            out,
+            br#"{"a":"\ufffdx","b":"\ud83d\ude00","c":"\ufffd"}"#.to_vec()
+        );
         assert_eq!(without_lone_surrogates(br#"{"b":"\ud83d\ude00"}"#), None);
     }
 

@@ -300,7 +300,10 @@ impl DecodedRequest {
     /// ```
     pub fn check_kind(&self, endpoint: RequestKind) -> Result<(), Rejection> {
         let p = &self.payload;
-        let request_is_text = !p.odd.iter().any(|m| m.name == "request" && m.oddity != Oddity::Empty);
+        let request_is_text = !p
+            .odd
+            .iter()
+            .any(|m| m.name == "request" && m.oddity != Oddity::Empty);
         match (endpoint, p.request.as_deref()) {
             (RequestKind::Activation, None) if request_is_text => Ok(()),
             (kind, Some(r)) if r == kind.as_str() => Ok(()),

@@ -1,11 +1,13 @@
 //! Judging an answer against a case's expectation. Each judgement says what was expected and
 //! what came instead, never just "false".
 
-use super::case::{Endpoint, Expectation};
+use std::time::SystemTime;
+
+use super::case::{Endpoint, Expectation, Severity};
 use super::http::Response;
 use super::profile::Profile;
 use super::render::Prepared;
-use crate::protocol::{check_answer, ErrorBody, ErrorCode, OfflineKey, Verdict};
+use crate::protocol::{check_answer, ErrorBody, ErrorCode, Fit, OfflineKey, Verdict};
 
 /// What was expected, and what came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +16,33 @@ pub struct Mismatch {
     pub expected: String,
     /// Actual.
     pub actual: String,
+    /// At most this severity: `Some(Should)` where SPEC allows the answer but it differs from the
+    /// reference's pinned choice or a SHOULD rule (SPEC §10: a warning); `None`: the rule's own.
+    pub severity: Option<Severity>,
+}
+
+impl Mismatch {
+    /// A mismatch at the rule's own severity.
+    pub fn new(expected: impl Into<String>, actual: impl Into<String>) -> Mismatch {
+        Mismatch {
+            expected: expected.into(),
+            actual: actual.into(),
+            severity: None,
+        }
+    }
+
+    /// The same mismatch, at most a warning: SPEC allows the answer (SPEC §10).
+    pub fn allowed(self) -> Mismatch {
+        Mismatch {
+            severity: Some(Severity::Should),
+            ..self
+        }
+    }
+
+    /// The severity of this mismatch in a rule of `severity`: the lesser of the two.
+    pub fn severity_in(&self, severity: Severity) -> Severity {
+        self.severity.map_or(severity, |s| s.min(severity))
+    }
 }
 
 /// "400 missing_headers", "401|400 signature_mismatch", ….
@@ -50,14 +79,13 @@ pub fn summarize(response: &Response) -> String {
 }
 
 fn mismatch(expected: impl Into<String>, actual: impl Into<String>) -> Result<(), Mismatch> {
-    Err(Mismatch {
-        expected: expected.into(),
-        actual: actual.into(),
-    })
+    Err(Mismatch::new(expected, actual))
 }
 
 /// SPEC §7: an error answer of one of `codes`: an accepted status, `Content-Type: application/json`,
-/// exactly `{"status", "code", "message"}` with the body's status equal to the HTTP status.
+/// `{"status", "code", "message"}` with the body's status equal to the HTTP status. An alias of a
+/// code or status (`missing_content`, 400 `signature_mismatch`) and members beyond the three are
+/// allowed but differ from the reference's choice: a warning (SPEC §7, §10).
 pub fn judge_error(codes: &[ErrorCode], response: &Response) -> Result<(), Mismatch> {
     let expected = describe_errors(codes);
     if !codes
@@ -66,8 +94,8 @@ pub fn judge_error(codes: &[ErrorCode], response: &Response) -> Result<(), Misma
     {
         return mismatch(expected, summarize(response));
     }
-    let body = match ErrorBody::parse(&response.body, response.status) {
-        Ok(body) => body,
+    let (body, more) = match ErrorBody::parse_with_more(&response.body, response.status) {
+        Ok(read) => read,
         Err(e) => {
             return mismatch(
                 format!("{expected}, error body of SPEC §7"),
@@ -94,6 +122,30 @@ pub fn judge_error(codes: &[ErrorCode], response: &Response) -> Result<(), Misma
             ),
         );
     }
+    let pinned = codes
+        .iter()
+        .any(|c| c.status() == response.status && c.code() == body.code);
+    if !pinned {
+        return mismatch(
+            format!(
+                "{expected}, the reference's {}",
+                codes
+                    .iter()
+                    .map(|c| format!("{} {}", c.status(), c.code()))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            format!("{} {} (SPEC allows it)", response.status, body.code),
+        )
+        .map_err(Mismatch::allowed);
+    }
+    if !more.is_empty() {
+        return mismatch(
+            "the three members of SPEC §7",
+            format!("also {} (clients ignore them)", more.join(", ")),
+        )
+        .map_err(Mismatch::allowed);
+    }
     Ok(())
 }
 
@@ -109,7 +161,6 @@ const SUCCESS_MEMBERS: &[&str] = &[
     "validity_period",
     "max_activations",
     "times_activated",
-    "request_id",
     "date",
     "offline_signature",
     "license_signature",
@@ -164,6 +215,17 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
         _ => Ok(()),
     };
     echo("request_id", &sent.request_id)?;
+    // SPEC §6, §10: no request_id sent, none echoed (absent or null).
+    match (&sent.request_id, answer.get("request_id")) {
+        (None, Some(v)) if !v.is_null() => {
+            return mismatch(
+                "no request_id, or null (none was sent)",
+                format!("request_id {v}"),
+            )
+        }
+        (Some(v), None) => return mismatch(format!("request_id {v:?} echoed"), "no request_id"),
+        _ => {}
+    }
     echo("hardware_id", &sent.hardware_id)?;
     let licensee = answer
         .get("license_key")
@@ -187,10 +249,8 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
         api_key: &c.api_key,
         shared_key: &c.shared_key,
     });
-    let check = check_answer(&response.body, profile.public_key.as_ref(), offline).map_err(|e| Mismatch {
-        expected: expected.into(),
-        actual: e.to_string(),
-    })?;
+    let check = check_answer(&response.body, profile.public_key.as_ref(), offline)
+        .map_err(|e| Mismatch::new(expected, e.to_string()))?;
     for (name, verdict) in [
         ("offline_signature", check.offline_signature),
         ("license_signature", check.license_signature),
@@ -214,8 +274,64 @@ pub fn judge_deactivated(response: &Response) -> Result<(), Mismatch> {
     }
 }
 
-/// Judges an answer to a request of `endpoint` against a data case's expectation.
+/// Judges an answer to a request of `endpoint` against a data case's expectation: the case's
+/// answer passes; another answer SPEC allows for the bytes sent (SPEC §10, through the oracle) is a
+/// warning; anything else fails at the severity of the rules it breaks (at most the case's).
 pub fn judge(
+    endpoint: Endpoint,
+    expect: &Expectation,
+    response: &Response,
+    sent: &Prepared,
+    profile: &Profile,
+) -> Result<(), Mismatch> {
+    let Err(m) = judge_expected(endpoint, expect, response, sent, profile) else {
+        return Ok(());
+    };
+    if m.severity.is_some() {
+        return Err(m);
+    }
+    let Some(allowed) = super::allowed::of_prepared(profile, sent, SystemTime::now()) else {
+        return Err(m);
+    };
+    let code = error_code(response);
+    let refused = response.status != 200 && !allowed.is_acceptance(response.status, code.as_deref());
+    let fit = allowed.fit(response.status, code.as_deref());
+    let expects_business = expect
+        .error_codes()
+        .unwrap_or_default()
+        .iter()
+        .any(|c| ErrorCode::business(endpoint.kind()).contains(c));
+    let expected = format!("{}; SPEC also allows {}", m.expected, allowed.describe());
+    match fit {
+        // A refusal SPEC allows for these bytes (another broken rule, an alias, a §10 choice).
+        Fit::Pinned | Fit::Allowed if refused => Err(Mismatch::new(expected, m.actual).allowed()),
+        // Accepted where the reference refuses and SPEC allows either (§10): a warning, if the
+        // answer itself is right.
+        Fit::Allowed if !expects_business && response.status == 200 => {
+            let right = match endpoint {
+                Endpoint::Activate => judge_activated(response, sent, profile),
+                Endpoint::Deactivate => judge_deactivated(response),
+            };
+            right.and(Err(Mismatch::new(expected, m.actual).allowed()))
+        }
+        Fit::Outside => {
+            let severity = allowed.outside_severity(response.status, code.as_deref());
+            Err(Mismatch { severity, ..m })
+        }
+        _ => Err(m),
+    }
+}
+
+/// The `code` of an error body, when it has one.
+pub fn error_code(response: &Response) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()?
+        .get("code")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn judge_expected(
     endpoint: Endpoint,
     expect: &Expectation,
     response: &Response,
@@ -233,7 +349,7 @@ pub fn judge(
                     Endpoint::Activate => format!("200 with a signed activation answer, or {}", m.expected),
                     Endpoint::Deactivate => format!("200 license_deactivated, or {}", m.expected),
                 },
-                actual: m.actual,
+                ..m
             }),
         }
     } else if expect.deactivated {

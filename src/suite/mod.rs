@@ -12,6 +12,7 @@
 //! # }
 //! ```
 
+mod allowed;
 pub mod case;
 mod catalogue;
 pub mod checks;

@@ -127,6 +127,15 @@ impl Report {
 }
 
 /// Replaces the signature in an Authorization header and the signatures in a payload.
+///
+/// ```
+/// use lsconform::suite::report::redact;
+/// assert_eq!(redact(r#"algorithm="hmac-sha256",signature="c2ln",apikey="k""#),
+///            r#"algorithm="hmac-sha256",signature="<redacted>",apikey="k""#);
+/// assert_eq!(redact(r#"{"signature": "", "api_key": "k"}"#), r#"{"signature": "<redacted>", "api_key": "k"}"#);
+/// assert_eq!(redact(r#"{"license_signature_v2":"abc","x":1}"#), r#"{"license_signature_v2":"<redacted>","x":1}"#);
+/// assert_eq!(redact(r#"{"signature": null}"#), r#"{"signature": null}"#);
+/// ```
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -134,19 +143,35 @@ pub fn redact(text: &str) -> String {
     while let Some(i) = rest.find("signature") {
         let (head, tail) = rest.split_at(i + "signature".len());
         out.push_str(head);
-        let after = tail.trim_start_matches(['"', ':', ' ', '=']);
-        let skipped = tail.len() - after.len();
-        if skipped > 0 && tail[..skipped].contains(['=', ':']) && tail[..skipped].ends_with('"') {
-            out.push_str(&tail[..skipped]);
-            let end = after.find('"').unwrap_or(after.len());
-            out.push_str("<redacted>");
-            rest = &after[end..];
-        } else {
-            rest = tail;
+        match quoted_value_at(tail) {
+            Some(start) => {
+                out.push_str(&tail[..start]);
+                out.push_str("<redacted>");
+                let value = &tail[start..];
+                rest = &value[value.find('"').unwrap_or(value.len())..];
+            }
+            None => rest = tail,
         }
     }
     out.push_str(rest);
     out
+}
+
+/// Where the quoted value after a name starts, in `": "…` or `="…`, just past its opening quote.
+fn quoted_value_at(tail: &str) -> Option<usize> {
+    let b = tail.as_bytes();
+    let spaces = |mut i: usize| {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        i
+    };
+    let i = spaces(usize::from(b.first() == Some(&b'"')));
+    if !matches!(b.get(i), Some(b':' | b'=')) {
+        return None;
+    }
+    let i = spaces(i + 1);
+    (b.get(i) == Some(&b'"')).then_some(i + 1)
 }
 
 fn shell_quote(text: &str) -> String {

@@ -119,7 +119,7 @@ fn result(case: &Case, verdict: Verdict, started: Instant) -> CaseResult {
 }
 
 fn failed(case: &Case, m: Mismatch, request: Option<Prepared>, started: Instant) -> CaseResult {
-    let verdict = match case.severity() {
+    let verdict = match m.severity_in(case.severity()) {
         Severity::Must => Verdict::Fail,
         Severity::Should => Verdict::Warning,
     };

@@ -46,7 +46,7 @@ mod shrink;
 
 use std::time::Duration;
 
-use super::case::{Severity, Tag};
+use super::case::Tag;
 
 pub use model::{
     AuthPair, DateChoice, DateForm, Encoding, Field, GeneratedRequest, HeaderMutation, KindValue,
@@ -190,43 +190,5 @@ pub fn select_properties(only: &[String], skip: &[String]) -> Result<Vec<Propert
         .collect())
 }
 
-/// A rule of SPEC: its section, its tag, whether it is a safety property, and a few words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rule {
-    /// The section, e.g. `§3`.
-    pub spec: &'static str,
-    /// The tag.
-    pub tag: Tag,
-    /// A safety property (a `[pinned]` one is then MUST).
-    pub safety: bool,
-    /// What it is about.
-    pub what: &'static str,
-    /// SPEC says SHOULD where its tag alone would make it MUST.
-    pub should: bool,
-}
-
-impl Rule {
-    const fn new(spec: &'static str, tag: Tag, safety: bool, what: &'static str) -> Rule {
-        Rule {
-            spec,
-            tag,
-            safety,
-            what,
-            should: false,
-        }
-    }
-
-    /// The same rule, which SPEC words as SHOULD.
-    const fn should(self) -> Rule {
-        Rule { should: true, ..self }
-    }
-
-    /// MUST or SHOULD, by SPEC's table (or SPEC's own SHOULD).
-    pub fn severity(&self) -> Severity {
-        if self.should {
-            Severity::Should
-        } else {
-            self.tag.severity(self.safety)
-        }
-    }
-}
+/// A rule of SPEC (one type for the oracle, the cases and the generated properties).
+pub use crate::protocol::Rule;

@@ -4,8 +4,7 @@ use serde_json::Value;
 
 use super::render::GeneratedCase;
 use super::{Property, Rule};
-use crate::protocol::{ErrorBody, ErrorCode, RequestKind};
-use crate::suite::case::Severity;
+use crate::protocol::{ErrorBody, Fit, RequestKind};
 use crate::suite::http::{ExchangeError, Response};
 use crate::suite::judge::{self, Mismatch};
 use crate::suite::profile::Profile;
@@ -38,11 +37,6 @@ fn code_of(response: &Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn is_error(code: ErrorCode, response: &Response, answered: Option<&str>) -> bool {
-    code.accepted_statuses().contains(&response.status)
-        && answered.is_some_and(|a| code.accepted_codes().contains(&a))
-}
-
 /// Whether `property` holds for one exchange, and if not, why.
 pub(in crate::suite) fn judge(property: Property, ex: &Exchange, profile: &Profile) -> Option<Violation> {
     let violation = |rule: Rule, expected: String, actual: String| {
@@ -71,13 +65,20 @@ pub(in crate::suite) fn judge(property: Property, ex: &Exchange, profile: &Profi
         ),
         Property::NoServerError => None,
         Property::ErrorShape if response.status >= 400 => {
-            let shape = ErrorBody::parse(&response.body, response.status).map_err(|e| e.to_string());
+            let shape =
+                ErrorBody::parse_with_more(&response.body, response.status).map_err(|e| e.to_string());
             let json = response
                 .content_type
                 .as_deref()
                 .is_some_and(|ct| ct.starts_with("application/json"));
             match (shape, json) {
-                (Ok(_), true) => None,
+                (Ok((_, more)), true) if more.is_empty() => None,
+                // SPEC §7: more members are allowed by clients, a warning.
+                (Ok((_, more)), true) => violation(
+                    property.rule().should(),
+                    "the three members of SPEC §7".into(),
+                    format!("{}: also {}", judge::summarize(response), more.join(", ")),
+                ),
                 (Err(e), _) => violation(
                     property.rule(),
                     "{\"status\": <the HTTP status>, \"code\": …, \"message\": …} (SPEC §7)".into(),
@@ -99,34 +100,38 @@ pub(in crate::suite) fn judge(property: Property, ex: &Exchange, profile: &Profi
         Property::OracleAgreement if response.status >= 500 => None,
         Property::OracleAgreement => {
             let code = code_of(response);
-            match &ex.case.oracle {
-                Err(r) if is_error(r.code, response, code.as_deref()) => None,
-                Err(r) => violation(
-                    ex.case.rule(),
+            let allowed = &ex.case.allowed;
+            let why = allowed
+                .first()
+                .map(|b| format!(" ({}: {})", b.rule.what, b.detail))
+                .unwrap_or_default();
+            match allowed.fit(response.status, code.as_deref()) {
+                Fit::Pinned => None,
+                // SPEC §10: another answer SPEC allows is a warning.
+                Fit::Allowed => violation(
+                    allowed
+                        .first()
+                        .map_or_else(|| ex.case.rule(), |b| b.rule)
+                        .should(),
                     format!(
-                        "{}, as protocol refuses it ({})",
-                        judge::describe_errors(&[r.code]),
-                        r.detail
+                        "{}, the reference's answer{why}; SPEC also allows this one",
+                        allowed.pinned
                     ),
                     judge::summarize(response),
                 ),
-                Ok(()) if response.status == 200 => None,
-                Ok(())
-                    if ErrorCode::business(ex.case.value.kind)
-                        .iter()
-                        .any(|b| is_error(*b, response, code.as_deref())) =>
-                {
-                    None
-                }
-                Ok(()) => violation(
-                    ex.case.rule(),
-                    "200, or a refusal of SPEC §5 (unknown_product, license_*, …): protocol accepts it"
-                        .into(),
+                Fit::Outside => violation(
+                    allowed
+                        .rule_at_stake(response.status, code.as_deref())
+                        .unwrap_or_else(|| ex.case.rule()),
+                    format!("{}{why}", allowed.describe()),
                     judge::summarize(response),
                 ),
             }
         }
-        Property::SignedAnswer if response.status == 200 && ex.case.oracle.is_ok() => {
+        // An accepted request, where SPEC allows accepting it, gets a right answer.
+        Property::SignedAnswer
+            if response.status == 200 && ex.case.allowed.fit(200, None) != Fit::Outside =>
+        {
             let judged = match ex.case.value.kind {
                 RequestKind::Activation => judge::judge_activated(response, &ex.case.request, profile),
                 RequestKind::Deactivation => judge::judge_deactivated(response),
@@ -136,12 +141,5 @@ pub(in crate::suite) fn judge(property: Property, ex: &Exchange, profile: &Profi
                 .and_then(|m| violation(property.rule(), m.expected, m.actual))
         }
         Property::SignedAnswer => None,
-    }
-}
-
-pub(super) fn rank(s: Severity) -> u8 {
-    match s {
-        Severity::Must => 1,
-        Severity::Should => 0,
     }
 }

@@ -12,8 +12,8 @@ use super::model::{
 };
 use super::Rule;
 use crate::protocol::{
-    authenticate, decode_request, encode_request_file, inner_signature, DecodedRequest, ErrorCode, Rejection,
-    RequestBuilder, RequestKind, Tamper,
+    decode_request, encode_request_file, inner_signature, Allowed, Answer, Rejection, RequestBuilder,
+    RequestKind, Tamper,
 };
 use crate::suite::case::Tag;
 use crate::suite::profile::Profile;
@@ -28,8 +28,21 @@ pub struct GeneratedCase {
     pub value: GeneratedRequest,
     /// The request (headers signed at the time it was written).
     pub request: Prepared,
-    /// What the oracle says: `Ok` when a conforming server accepts the request up to SPEC §5.
+    /// The answers SPEC allows to it (SPEC §10), the reference's pinned one marked.
+    pub allowed: Allowed,
+    /// The pinned member of `allowed`, the reference server's answer: `Ok` when it accepts the
+    /// request up to SPEC §5, else the first rule of SPEC §1a's order the request breaks.
     pub oracle: Result<(), Rejection>,
+}
+
+/// The pinned member of a set of allowed answers, as the reference decides it.
+fn pinned(allowed: &Allowed) -> Result<(), Rejection> {
+    match allowed.first() {
+        Some(first) if allowed.pinned != Answer::Accepted => {
+            Err(Rejection::new(first.code, first.detail.clone()))
+        }
+        _ => Ok(()),
+    }
 }
 
 impl GeneratedCase {
@@ -320,14 +333,16 @@ impl GeneratedRequest {
         if let Some(ct) = &content_type {
             headers.push(("Content-Type".to_owned(), ct.clone()));
         }
-        let decoded = decode_request(content_type.as_deref(), &body);
-        let oracle = oracle_of(
+        let allowed = crate::suite::allowed::of_request(
             profile,
             self.kind,
-            body.len(),
-            Some((authorization.as_deref(), date.as_deref(), header_time)),
-            &decoded,
+            Some((authorization.as_deref(), date.as_deref())),
+            content_type.as_deref(),
+            Some(&body),
+            header_time,
         );
+        let oracle = pinned(&allowed);
+        let decoded = decode_request(content_type.as_deref(), &body);
         // What a conforming server reads (an empty value is an absent one), for the echo checks
         // of SPEC §6.
         let present = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
@@ -361,17 +376,15 @@ impl GeneratedRequest {
                 hardware_id: read_hw,
                 licensee: read_licensee,
             },
+            allowed,
             oracle,
         })
     }
 }
 
-/// The oracle: what a conforming server decides about an activation body before SPEC §5, by
-/// `protocol`'s own checks in the order of SPEC §1a: the body cap, the transport, Base64, one
-/// strict JSON object, the required fields and the `request` member, the API key (the profile's is
-/// the only one known), then both payload signatures with the profile's shared key. `Ok` means
-/// only a business rule may refuse it. (A generated request's oracle also judges its Date and
-/// Authorization headers first, with `protocol::authenticate`; this one takes them as good.)
+/// The reference's answer to an activation body on the target of `profile` (the pinned member of
+/// what SPEC allows, [`crate::protocol::allowed`]): `Ok` when only a business rule of SPEC §5 may
+/// refuse it, else the first rule of SPEC §1a's order it breaks. The headers are taken as good.
 ///
 /// ```
 /// use lsconform::protocol::{ErrorCode, RequestBuilder};
@@ -387,51 +400,8 @@ impl GeneratedRequest {
 /// assert_eq!(refused.code, ErrorCode::SignatureMismatch);
 /// ```
 pub fn oracle(profile: &Profile, content_type: Option<&str>, body: Option<&[u8]>) -> Result<(), Rejection> {
-    let body = body.unwrap_or_default();
-    oracle_of(
-        profile,
-        RequestKind::Activation,
-        body.len(),
-        None,
-        &decode_request(content_type, body),
-    )
-}
-
-/// The Authorization and Date headers as sent, and the time they were sent at.
-type SentHeaders<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, SystemTime);
-
-/// [`oracle`] on a body of `len` bytes already decoded, with the headers (SPEC §2, before the body)
-/// when they are given.
-fn oracle_of(
-    profile: &Profile,
-    kind: RequestKind,
-    len: usize,
-    headers: Option<SentHeaders<'_>>,
-    decoded: &Result<DecodedRequest, Rejection>,
-) -> Result<(), Rejection> {
-    if len > profile.max_body {
-        return Err(Rejection::new(
-            ErrorCode::PayloadTooLarge,
-            "over the profile's max_body",
-        ));
-    }
-    if let Some((authorization, date, now)) = headers {
-        let known = profile.credentials.as_ref();
-        authenticate(authorization, date, now, |key| {
-            known.filter(|c| c.api_key == key).map(|c| c.shared_key.clone())
-        })?;
-    }
-    let decoded = decoded.as_ref().map_err(Clone::clone)?;
-    let checked = decoded.check(kind)?;
-    let Some(c) = &profile.credentials else {
-        return Err(Rejection::new(
-            ErrorCode::InvalidApiKey,
-            "the profile has no credentials",
-        ));
-    };
-    if checked.identity.value() != c.api_key {
-        return Err(Rejection::new(ErrorCode::InvalidApiKey, "the payload's api_key"));
-    }
-    checked.verify_inner(&c.shared_key)?;
-    checked.verify_outer(&c.shared_key)
+    let now = SystemTime::now();
+    let allowed =
+        crate::suite::allowed::of_request(profile, RequestKind::Activation, None, content_type, body, now);
+    pinned(&allowed)
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::model::GeneratedRequest;
-use super::properties::{judge, rank, Exchange, Violation};
+use super::properties::{judge, Exchange, Violation};
 use super::render::GeneratedCase;
 use super::shrink::smallest;
 use super::{strategies, GenerateOptions, Property, Rule, MAX_NO_ANSWER, MAX_SHRINK_STEPS, MAX_SHRINK_TIME};
@@ -366,8 +366,8 @@ impl Tally {
         let earlier = |kept: &Option<(Exchange, Violation)>, worse: bool| match kept {
             None => true,
             Some((k, kv)) => {
-                (worse && rank(v.rule.severity()) > rank(kv.rule.severity()))
-                    || (rank(v.rule.severity()) == rank(kv.rule.severity()) && ex.case.index < k.case.index)
+                (worse && v.rule.severity() > kv.rule.severity())
+                    || (v.rule.severity() == kv.rule.severity() && ex.case.index < k.case.index)
             }
         };
         if v.no_answer {
@@ -512,9 +512,7 @@ pub async fn run(
             move |ex| {
                 ex.violations
                     .iter()
-                    .find(|(p, v)| {
-                        *p == property && !v.no_answer && rank(v.rule.severity()) >= rank(severity)
-                    })
+                    .find(|(p, v)| *p == property && !v.no_answer && v.rule.severity() >= severity)
                     .map(|(_, v)| v.clone())
             },
         )
