@@ -184,6 +184,13 @@ struct ServeArgs {
     /// List the named faults and exit.
     #[arg(long, hide = true)]
     list_faults: bool,
+    /// Turn on a named conforming variant (another answer SPEC allows at one point, for testing the
+    /// suite); repeatable, and combines with faults.
+    #[arg(long = "variant", value_name = "NAME", hide = true)]
+    variants: Vec<lsconform::server::Variant>,
+    /// List the named conforming variants and exit.
+    #[arg(long, hide = true)]
+    list_variants: bool,
 }
 
 #[derive(Args)]
@@ -848,7 +855,18 @@ fn fuzz(args: FuzzArgs) -> Result<ExitCode, CliError> {
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
-    use lsconform::server::{Fault, ReferenceServer, Seed};
+    use lsconform::server::{Fault, ReferenceServer, Seed, Variant};
+    if args.list_variants {
+        for variant in Variant::ALL {
+            println!(
+                "{:<30} SPEC {:<5} {}",
+                variant.name(),
+                variant.spec(),
+                variant.description()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.list_faults {
         for fault in Fault::ALL {
             println!(
@@ -902,6 +920,14 @@ fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
             fault.description()
         );
         builder = builder.fault(*fault);
+    }
+    for variant in &args.variants {
+        tracing::info!(
+            variant = variant.name(),
+            "running with a conforming variant: {}",
+            variant.description()
+        );
+        builder = builder.variant(*variant);
     }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| harness(format!("cannot start tokio: {e}")))?;
     runtime.block_on(async {

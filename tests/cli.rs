@@ -306,3 +306,26 @@ fn headers_prints_a_date_and_an_authorization_header_that_verify() {
     .unwrap();
     assert_eq!(api_key, "api");
 }
+
+#[test]
+fn serve_list_variants_names_every_variant_and_help_hides_the_option() {
+    let out = lsconform(&["serve", "--list-variants"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = String::from_utf8(out.stdout).unwrap();
+    for variant in lsconform::server::Variant::ALL {
+        let line = listed
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(variant.name()))
+            .unwrap_or_else(|| panic!("{} is not listed:\n{listed}", variant.name()));
+        assert!(
+            line.contains(variant.spec()) && line.contains(variant.description()),
+            "{line}"
+        );
+    }
+    assert_eq!(listed.lines().count(), lsconform::server::Variant::ALL.len());
+    let help = String::from_utf8(lsconform(&["serve", "--help"]).stdout).unwrap();
+    assert!(!help.contains("--variant"), "{help}");
+    let unknown = lsconform(&["serve", "--variant", "no-such-variant"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--list-variants"));
+}

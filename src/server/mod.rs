@@ -1,7 +1,7 @@
 //! The reference implementation of `POST /api/v4/activate_offline` and
 //! `POST /api/v4/deactivate_offline`: axum on tokio, a SQLite store seeded from a data file, the
-//! checks of SPEC §1a–§7 as one pipeline ([`pipeline`](self)), named faults for the suite's
-//! self-test.
+//! checks of SPEC §1a–§7 as one pipeline ([`pipeline`](self)), named faults and named conforming
+//! variants for the suite's self-test.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,6 +16,7 @@ mod faults;
 mod pipeline;
 mod seed;
 mod store;
+mod variants;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,6 +31,7 @@ use crate::protocol::{KeyError, SigningKey};
 pub use faults::{Fault, Faults};
 pub use seed::{Seed, SeedError, REFERENCE_SEED};
 pub use store::StoreError;
+pub use variants::{Variant, Variants};
 
 /// The test-only private key the reference server signs with unless given another
 /// (`fixtures/keys/reference-private.pem`; public, so never pin its public key in a real client).
@@ -45,6 +47,7 @@ pub(crate) struct App {
     signing_key: SigningKey,
     max_body: usize,
     faults: Faults,
+    variants: Variants,
     clock: fn() -> SystemTime,
 }
 
@@ -76,6 +79,7 @@ pub struct ReferenceServerBuilder {
     private_key_pem: Option<String>,
     max_body: usize,
     faults: Faults,
+    variants: Variants,
     clock: fn() -> SystemTime,
 }
 
@@ -93,6 +97,7 @@ impl ReferenceServer {
             private_key_pem: None,
             max_body: DEFAULT_MAX_BODY,
             faults: Faults::none(),
+            variants: Variants::none(),
             clock: SystemTime::now,
         }
     }
@@ -135,6 +140,25 @@ impl ReferenceServerBuilder {
         self
     }
 
+    /// Turns a named conforming variant on: another answer SPEC allows at one point (SPEC §10).
+    /// Variants combine with each other and with faults.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use lsconform::server::{ReferenceServer, Variant};
+    /// let server = ReferenceServer::builder()
+    ///     .variant(Variant::SignatureMismatch400)
+    ///     .variant(Variant::MissingContent)
+    ///     .start()
+    ///     .await?;
+    /// server.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn variant(mut self, variant: Variant) -> Self {
+        self.variants = self.variants.with(variant);
+        self
+    }
+
     /// Reads the time from `clock` instead of the system clock (the Date check of SPEC §2, the
     /// answer's `date`, validity). For fuzzing: the `handler` target pins it so that its signed
     /// seeds never go stale.
@@ -163,6 +187,7 @@ impl ReferenceServerBuilder {
             signing_key,
             max_body: self.max_body,
             faults: self.faults.clone(),
+            variants: self.variants.clone(),
             clock: self.clock,
         })
     }

@@ -1,6 +1,9 @@
 //! One request through the reference server: the checks of SPEC §1a, in its order, each step
-//! citing the section it implements. The first failing step decides the answer.
+//! citing the section it implements. The first failing step decides the answer. Named faults bend
+//! single outcomes out of SPEC; named conforming variants (`super::variants`) give another answer
+//! SPEC allows, each at the one place of its rule.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,11 +17,13 @@ use sha2::{Digest, Sha256};
 
 use super::faults::Fault;
 use super::store::{self, HandledRequest, LicenseRow};
+use super::variants::Variant;
 use super::App;
 use crate::protocol::{
-    authenticate, decode_request_file, format_http_date, format_validity_period, is_expired, parse_http_date,
-    request_file_text, ActivationAnswer, AnswerLicensee, CheckedRequest, DecodedRequest, ErrorCode,
-    LicenseState, Licensee, ProductDetails, Rejection, RequestKind, Transport,
+    authenticate, check_date, decode_request_file, format_http_date, format_validity_period, is_expired,
+    parse_http_date, parse_other_date, request_file_text, verify_outer_signature, without_lone_surrogates,
+    ActivationAnswer, AnswerLayout, AnswerLicensee, AuthorizationHeader, CheckedRequest, DecodedRequest,
+    ErrorCode, LicenseState, Licensee, OddTypes, ProductDetails, Rejection, RequestKind, Transport,
 };
 
 /// The body a successful deactivation answers (SPEC §1).
@@ -35,6 +40,37 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 #[derive(Default)]
 struct Exchange {
     request_id: Option<String>,
+}
+
+/// A refusal: answered as the error table says, or, under a conforming variant, with another
+/// status and code SPEC allows for it.
+struct Refusal {
+    rejection: Rejection,
+    answered_as: Option<(u16, &'static str)>,
+}
+
+impl From<Rejection> for Refusal {
+    fn from(rejection: Rejection) -> Self {
+        Refusal {
+            rejection,
+            answered_as: None,
+        }
+    }
+}
+
+impl Refusal {
+    fn answered_as(rejection: Rejection, status: u16, code: &'static str) -> Self {
+        Refusal {
+            rejection,
+            answered_as: Some((status, code)),
+        }
+    }
+
+    /// The code on the wire.
+    fn code(&self) -> &'static str {
+        self.answered_as
+            .map_or(self.rejection.code.code(), |(_, code)| code)
+    }
 }
 
 enum Success {
@@ -60,7 +96,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             );
             (r, "ok")
         }
-        Err(rejection) => (error_response(&app, &rejection), rejection.code.code()),
+        Err(refusal) => (error_response(&app, &refusal), refusal.code()),
     };
     // One line per request; never a shared key or a signature.
     tracing::info!(
@@ -75,36 +111,59 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
 }
 
 /// SPEC §1a: the order of the checks.
-async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> Result<Success, Rejection> {
+async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> Result<Success, Refusal> {
     // SPEC §1: route and method.
     let kind = route(request.method(), request.uri().path())?;
     let (parts, body) = request.into_parts();
     // SPEC §3: the body cap, enforced while the body streams in, before anything is decoded.
     let body = read_capped_body(app, &parts.headers, body).await?;
-    // SPEC §1a, §2: both headers present, the Authorization header, the Date, the API key, the MAC.
     let now = (app.clock)();
-    check_headers(app, &parts.headers, now)?;
+    // SPEC §1a, §10: only the headers' presence must come before the body (body-before-authorization).
+    let headers_first =
+        !app.variants.has(Variant::BodyBeforeAuthorization) || headers_missing(&parts.headers);
+    // SPEC §1a, §2: both headers present, the Authorization header, the Date, the API key, the MAC.
+    if headers_first {
+        check_headers(app, &parts.headers, now)?;
+    }
     // SPEC §3: a body, and the request file's text in it (raw, or the multipart `file` part).
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let (transport, text) = request_file_text(content_type, &body)?;
+    let (transport, text) = file_text(app, &parts.headers, &body)?;
     // SPEC §3: the text is Base64.
     let json = decode_base64(app, &text)?;
-    // SPEC §3, §4: of one strict JSON object, schema 1 or 2.
-    let decoded = decode_json(app, transport, json)?;
+    // SPEC §3, §4: of one strict JSON object, schema 1 or 2 (SPEC §10: surrogates-read reads more).
+    let (decoded, lenient) = decode_json(app, transport, json)?;
     exchange.request_id = decoded.payload.request_id.clone();
+    // SPEC §1a: signatures-before-kind checks the fields as if for this endpoint, the kind later.
+    let kind_later = app
+        .variants
+        .has(Variant::SignaturesBeforeKind)
+        .then(|| as_if_for(&decoded, kind));
     // SPEC §4: the required fields, and the `request` member for this endpoint.
-    let checked = check_fields(app, &decoded, kind)?;
+    let checked = check_fields(app, kind_later.as_ref().unwrap_or(&decoded), kind)?;
+    // SPEC §1a, §10: the Authorization header and the Date after the body (body-before-authorization).
+    if !headers_first {
+        check_headers(app, &parts.headers, now)?;
+    }
     // SPEC §4: the payload signatures, with the shared key of the payload's API key.
-    let shared_key = verify_signatures(app, &checked).await?;
+    let shared_key = verify_signatures(app, &decoded, &checked).await?;
+    // SPEC §1a, §4: the `request` member after the signatures (signatures-before-kind).
+    if kind_later.is_some() {
+        check_kind(app, &decoded, kind)?;
+    }
+    // SPEC §10 row 4: a file read leniently is never accepted (surrogates-read).
+    if lenient {
+        return Err(Rejection::new(
+            ErrorCode::AuthorizationMissingParams,
+            "an unpaired surrogate escape",
+        )
+        .into());
+    }
     // SPEC §5: the business rules; SPEC §6: the answer.
     let request = StoreRequest::new(&decoded, &checked, shared_key, now);
-    match kind {
+    let success = match kind {
         RequestKind::Activation => activate(app, request).await.map(Success::Activated),
         RequestKind::Deactivation => deactivate(app, request).await.map(|()| Success::Deactivated),
-    }
+    };
+    Ok(success?)
 }
 
 /// SPEC §1: the two endpoints, POST only; any other path is `not_found`, another method on them
@@ -181,13 +240,45 @@ async fn read_capped_body(app: &App, headers: &HeaderMap, body: Body) -> Result<
     Ok(buf)
 }
 
-/// SPEC §1a and §2, through `protocol::authenticate`; the named faults bend single outcomes.
-fn check_headers(app: &App, headers: &HeaderMap, now: SystemTime) -> Result<(), Rejection> {
+/// SPEC §1a [seed]: a required header is absent.
+fn headers_missing(headers: &HeaderMap) -> bool {
+    !headers.contains_key(header::AUTHORIZATION) || !headers.contains_key(header::DATE)
+}
+
+/// SPEC §1a and §2, through `protocol::authenticate`; the variants give other allowed outcomes, the
+/// named faults bend single outcomes.
+fn check_headers(app: &App, headers: &HeaderMap, now: SystemTime) -> Result<(), Refusal> {
     let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     let date = headers.get(header::DATE).map(HeaderValue::as_bytes);
+    let mut outcome = authenticate(authorization, date, now, |k| app.api_keys.get(k).cloned()).map(drop);
+    // SPEC §10 row 5: another Date form, parsed right and within the window (other-date-forms).
+    if app.variants.has(Variant::OtherDateForms) {
+        outcome = outcome.or_else(|r| other_date_form(app, authorization, date, now, r));
+    }
+    // SPEC §2: RFC 850, asctime and UTC Dates SHOULD be accepted; this one does not (imf-fixdate-only).
+    if app.variants.has(Variant::ImfFixdateOnly) {
+        outcome = imf_fixdate_only(date, outcome);
+    }
+    let outcome = bend_headers(app, authorization, date, outcome);
+    // SPEC §2, §10 last row: a server with OAuth refuses a token it did not issue with 401 (bearer-401).
+    match outcome {
+        Err(r) if app.variants.has(Variant::Bearer401) && is_bearer(authorization) => {
+            Err(Refusal::answered_as(r, 401, "invalid_token"))
+        }
+        outcome => outcome.map_err(Refusal::from),
+    }
+}
+
+/// The faults of the header check.
+fn bend_headers(
+    app: &App,
+    authorization: Option<&[u8]>,
+    date: Option<&[u8]>,
+    outcome: Result<(), Rejection>,
+) -> Result<(), Rejection> {
     let keys = |api_key: &str| app.api_keys.get(api_key).cloned();
-    match authenticate(authorization, date, now, keys) {
-        Ok(_) => Ok(()),
+    match outcome {
+        Ok(()) => Ok(()),
         Err(r)
             if r.code == ErrorCode::MissingHeaders && app.faults.has(Fault::WrongCodeForMissingHeaders) =>
         {
@@ -208,6 +299,83 @@ fn check_headers(app: &App, headers: &HeaderMap, now: SystemTime) -> Result<(), 
     }
 }
 
+/// The other-date-forms variant (SPEC §10 row 5): a Date `protocol::parse_other_date` reads, within
+/// 15 minutes of the clock, passes; the API key and the header's HMAC, over the Date as sent, are
+/// then checked as usual (SPEC §2).
+fn other_date_form(
+    app: &App,
+    authorization: Option<&[u8]>,
+    date: Option<&[u8]>,
+    now: SystemTime,
+    refused: Rejection,
+) -> Result<(), Rejection> {
+    let text = date.and_then(|d| std::str::from_utf8(d).ok());
+    let sent = text.and_then(parse_other_date);
+    let (Some(text), Some(sent)) = (text, sent) else {
+        return Err(refused);
+    };
+    if refused.code != ErrorCode::DateHeaderDiff || check_date(&format_http_date(sent), now).is_err() {
+        return Err(refused);
+    }
+    // `authenticate` parsed the header before it looked at the Date, so it parses here too.
+    let header = authorization
+        .and_then(|a| std::str::from_utf8(a).ok())
+        .ok_or(refused)
+        .and_then(AuthorizationHeader::parse)?;
+    let shared_key = app
+        .api_keys
+        .get(&header.api_key)
+        .ok_or_else(|| Rejection::from(ErrorCode::InvalidApiKey))?;
+    header.verify(shared_key, text)
+}
+
+/// The imf-fixdate-only variant (SPEC §2: a SHOULD not followed): a Date in another HTTP form is
+/// `date_header_diff`. SPEC §2 checks the Date before the API key and the MAC, so only an outcome
+/// decided after the Date is replaced.
+fn imf_fixdate_only(date: Option<&[u8]>, outcome: Result<(), Rejection>) -> Result<(), Rejection> {
+    let after_the_date = match &outcome {
+        Ok(()) => true,
+        Err(r) => matches!(r.code, ErrorCode::InvalidApiKey | ErrorCode::SignatureMismatch),
+    };
+    let other_http_form = date
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .map(|d| d.trim_matches([' ', '\t']))
+        .is_some_and(|d| parse_http_date(d).is_some_and(|t| format_http_date(t) != d));
+    if after_the_date && other_http_form {
+        Err(Rejection::new(
+            ErrorCode::DateHeaderDiff,
+            "only IMF-fixdate is read",
+        ))
+    } else {
+        outcome
+    }
+}
+
+/// `Authorization: Bearer …` (SPEC §2, the OAuth form).
+fn is_bearer(authorization: Option<&[u8]>) -> bool {
+    authorization
+        .map(<[u8]>::trim_ascii_start)
+        .and_then(|a| a.get(..7))
+        .is_some_and(|s| s.eq_ignore_ascii_case(b"bearer "))
+}
+
+/// SPEC §3: a body, and the request file's text in it (raw, or the multipart `file` part).
+fn file_text<'b>(
+    app: &App,
+    headers: &HeaderMap,
+    body: &'b [u8],
+) -> Result<(Transport, Cow<'b, [u8]>), Refusal> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    request_file_text(content_type, body).map_err(|r| {
+        // SPEC §3, §10 row 6: newer docs name an absent or empty body missing_content (missing-content).
+        if app.variants.has(Variant::MissingContent) && body.is_empty() {
+            Refusal::answered_as(r, 400, "missing_content")
+        } else {
+            Refusal::from(r)
+        }
+    })
+}
+
 /// SPEC §3: Base64 (the url-safe fault reads the URL-safe alphabet too).
 fn decode_base64(app: &App, text: &[u8]) -> Result<Vec<u8>, Rejection> {
     if app.faults.has(Fault::AcceptUrlSafeBase64) {
@@ -224,35 +392,109 @@ fn decode_base64(app: &App, text: &[u8]) -> Result<Vec<u8>, Rejection> {
     decode_request_file(text)
 }
 
-/// SPEC §3 and §4: one strict JSON object.
-fn decode_json(app: &App, transport: Transport, json: Vec<u8>) -> Result<DecodedRequest, Rejection> {
+/// SPEC §3 and §4: one strict JSON object. Also says whether it was read leniently (the
+/// surrogates-read variant), which is then never accepted.
+fn decode_json(app: &App, transport: Transport, json: Vec<u8>) -> Result<(DecodedRequest, bool), Rejection> {
     if app.faults.has(Fault::DuplicateKeysLastWins) {
-        return DecodedRequest::from_json_last_key_wins(transport, json);
+        return DecodedRequest::from_json_last_key_wins(transport, json).map(|d| (d, false));
     }
-    DecodedRequest::from_json(transport, json)
+    if !app.variants.has(Variant::SurrogatesRead) {
+        return DecodedRequest::from_json(transport, json).map(|d| (d, false));
+    }
+    // SPEC §10 row 4: a server may read the string and let the signatures decide (surrogates-read).
+    let refused = match DecodedRequest::from_json(transport, json.clone()) {
+        Ok(decoded) => return Ok((decoded, false)),
+        Err(r) => r,
+    };
+    match without_lone_surrogates(&json).map(|text| DecodedRequest::from_json(transport, text)) {
+        Some(Ok(mut lenient)) => {
+            // The outer MAC covers the bytes as sent; the replacement kept every offset.
+            lenient.json = json;
+            Ok((lenient, true))
+        }
+        _ => Err(refused),
+    }
 }
 
-/// SPEC §4: required fields; `request` must name this endpoint [pinned, safety].
+/// The endpoint of the other kind.
+fn other_kind(kind: RequestKind) -> RequestKind {
+    match kind {
+        RequestKind::Activation => RequestKind::Deactivation,
+        RequestKind::Deactivation => RequestKind::Activation,
+    }
+}
+
+/// SPEC §4: required fields; `request` must name this endpoint [pinned, safety]. SPEC §10 row 2:
+/// the variants' other answers to an optional member null, `""` or of another type.
 fn check_fields<'a>(
     app: &App,
     decoded: &'a DecodedRequest,
     kind: RequestKind,
 ) -> Result<CheckedRequest<'a>, Rejection> {
-    match decoded.check(kind) {
+    // SPEC §10 row 2: refuse every odd optional member, not only those the protocol reads
+    // (odd-optional-refused).
+    if let Some(m) = decoded
+        .odd_optional_members()
+        .find(|_| app.variants.has(Variant::OddOptionalRefused))
+    {
+        let detail = format!("{} is null, empty or of another type", m.name);
+        return Err(Rejection::new(ErrorCode::AuthorizationMissingParams, detail));
+    }
+    // SPEC §10 row 2, "for a signature": an odd schema-2 inner signature is a mismatch, judged where
+    // SPEC §1a puts signatures, after the fields and the kind (odd-signature-mismatch).
+    if app.variants.has(Variant::OddSignatureMismatch)
+        && decoded.odd_optional_members().any(|m| m.name == "signature")
+    {
+        decoded.check_with(kind, OddTypes::AsAbsent)?;
+        return Err(Rejection::new(
+            ErrorCode::SignatureMismatch,
+            "the payload signature is not one",
+        ));
+    }
+    // SPEC §10 row 2: a member of another type taken as absent (odd-optional-absent).
+    let odd = if app.variants.has(Variant::OddOptionalAbsent) {
+        OddTypes::AsAbsent
+    } else {
+        OddTypes::Refuse
+    };
+    match decoded.check_with(kind, odd) {
         Err(r) if r.code == ErrorCode::ValidationError && app.faults.has(Fault::AcceptAnyRequestKind) => {
-            let other = match kind {
-                RequestKind::Activation => RequestKind::Deactivation,
-                RequestKind::Deactivation => RequestKind::Activation,
-            };
-            decoded.check(other)
+            decoded.check_with(other_kind(kind), odd)
         }
         checked => checked,
     }
 }
 
+/// The signatures-before-kind variant (SPEC §1a: another order is allowed): the file as if its
+/// `request` member named this endpoint, so that its fields and signatures are checked first.
+/// Neither signature changes: the inner one does not cover `request`, and the outer MAC covers the
+/// raw bytes, which are kept.
+fn as_if_for(decoded: &DecodedRequest, kind: RequestKind) -> DecodedRequest {
+    let mut as_if = decoded.clone();
+    as_if.payload.request = Some(kind.as_str().to_owned());
+    as_if.payload.odd.retain(|m| m.name != "request");
+    as_if
+}
+
+/// SPEC §4 [pinned, safety]: the `request` member, checked after the signatures
+/// (signatures-before-kind).
+fn check_kind(app: &App, decoded: &DecodedRequest, kind: RequestKind) -> Result<(), Rejection> {
+    decoded.check_kind(kind).or_else(|r| {
+        if app.faults.has(Fault::AcceptAnyRequestKind) {
+            decoded.check_kind(other_kind(kind))
+        } else {
+            Err(r)
+        }
+    })
+}
+
 /// SPEC §4: the inner signature and the outer MAC, with the shared key of the payload's API key
 /// (unknown → `invalid_api_key` [pinned]). Returns that shared key.
-async fn verify_signatures(app: &Arc<App>, checked: &CheckedRequest<'_>) -> Result<String, Rejection> {
+async fn verify_signatures(
+    app: &Arc<App>,
+    decoded: &DecodedRequest,
+    checked: &CheckedRequest<'_>,
+) -> Result<String, Rejection> {
     if app.faults.has(Fault::LeakLicenseExistence) {
         let (product, licensee) = (
             checked.product.to_owned(),
@@ -271,14 +513,51 @@ async fn verify_signatures(app: &Arc<App>, checked: &CheckedRequest<'_>) -> Resu
     let shared_key = app
         .api_keys
         .get(checked.identity.value())
-        .ok_or_else(|| Rejection::new(ErrorCode::InvalidApiKey, "the payload's api_key"))?;
+        .ok_or_else(|| unknown_payload_key(app))?;
     if !app.faults.has(Fault::SkipInnerSignature) {
         checked.verify_inner(shared_key)?;
     }
     if !app.faults.has(Fault::SkipOuterSignature) {
-        checked.verify_outer(shared_key)?;
+        verify_outer(app, decoded, checked, shared_key)?;
     }
     Ok(shared_key.clone())
+}
+
+/// SPEC §4 [pinned]: a payload `api_key` the server does not know is `invalid_api_key`; the
+/// unknown-payload-key-mismatch variant answers `signature_mismatch`, as a server that verifies
+/// with no key would.
+fn unknown_payload_key(app: &App) -> Rejection {
+    let code = if app.variants.has(Variant::UnknownPayloadKeyMismatch) {
+        ErrorCode::SignatureMismatch
+    } else {
+        ErrorCode::InvalidApiKey
+    };
+    Rejection::new(code, "the payload's api_key")
+}
+
+/// SPEC §4: the schema-2 outer MAC; SPEC §10 row 8: hex compared case-insensitively
+/// (uppercase-hex-mac).
+fn verify_outer(
+    app: &App,
+    decoded: &DecodedRequest,
+    checked: &CheckedRequest<'_>,
+    shared_key: &str,
+) -> Result<(), Rejection> {
+    checked.verify_outer(shared_key).or_else(|r| {
+        let hex = decoded
+            .outer_signature
+            .as_deref()
+            .filter(|mac| mac.len() == 64 && mac.bytes().all(|b| b.is_ascii_hexdigit()));
+        let right_in_any_case = app.variants.has(Variant::UppercaseHexMac)
+            && hex.zip(decoded.request_bytes()).is_some_and(|(mac, bytes)| {
+                verify_outer_signature(shared_key, bytes, &mac.to_ascii_lowercase())
+            });
+        if right_in_any_case {
+            Ok(())
+        } else {
+            Err(r)
+        }
+    })
 }
 
 /// What the store needs of a checked request (owned, for the blocking thread).
@@ -501,7 +780,7 @@ async fn activate(app: &Arc<App>, r: StoreRequest) -> Result<Vec<u8>, Rejection>
     };
     let rr = Arc::clone(&r);
     blocking(app, move |app| {
-        let mut body = answer.sign(&rr.api_key, &rr.shared_key, &app.signing_key);
+        let mut body = answer.sign_with(&rr.api_key, &rr.shared_key, &app.signing_key, answer_layout(app));
         if app.faults.has(Fault::ReorderSignedBody) {
             body = resign_reordered(app, &body);
         }
@@ -512,6 +791,15 @@ async fn activate(app: &Arc<App>, r: StoreRequest) -> Result<Vec<u8>, Rejection>
         Ok(body)
     })
     .await
+}
+
+/// SPEC §6 and §10 row 1: the answer's layout; the variants leave out a `null` `request_id`
+/// (omit-request-id) or `transfer_count` (no-transfer-count).
+fn answer_layout(app: &App) -> AnswerLayout {
+    AnswerLayout {
+        null_request_id: !app.variants.has(Variant::OmitRequestId),
+        transfer_count: !app.variants.has(Variant::NoTransferCount),
+    }
 }
 
 /// The reorder-signed-body fault: `license_signature_v2` over the members sorted by name.
@@ -572,14 +860,38 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
+/// The member the error-extra-members variant adds to every error body.
+const EXTRA_ERROR_MEMBER: &str = r#""documentation_url":"https://example.invalid/errors""#;
+
 /// SPEC §7: `{"status": <the HTTP status>, "code": …, "message": …}`.
-fn error_response(app: &App, rejection: &Rejection) -> Response {
+fn error_response(app: &App, refusal: &Refusal) -> Response {
+    let rejection = &refusal.rejection;
     let mut body = rejection.error_body();
+    if let Some((status, code)) = refusal.answered_as {
+        body.status = status;
+        body.code = code.to_owned();
+    }
+    // SPEC §2, §10 row 7: the docs also say 400 for a signature mismatch (signature-mismatch-400).
+    if rejection.code == ErrorCode::SignatureMismatch && app.variants.has(Variant::SignatureMismatch400) {
+        body.status = 400;
+    }
+    // SPEC §5 [pinned]: device_not_found's status is the reference's choice (device-not-found-404).
+    if rejection.code == ErrorCode::DeviceNotFound && app.variants.has(Variant::DeviceNotFound404) {
+        body.status = 404;
+    }
     let status = StatusCode::from_u16(body.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if app.faults.has(Fault::ErrorStatusMismatch) {
         body.status = if body.status == 400 { 422 } else { 400 };
     }
-    let mut response = json_response(status, body.to_json().into_bytes());
+    let mut json = body.to_json();
+    // SPEC §7: more members than the three are allowed, a warning (error-extra-members).
+    if app.variants.has(Variant::ErrorExtraMembers) {
+        json.pop(); // the closing brace
+        json.push(',');
+        json.push_str(EXTRA_ERROR_MEMBER);
+        json.push('}');
+    }
+    let mut response = json_response(status, json.into_bytes());
     if rejection.code == ErrorCode::MethodNotAllowed {
         response
             .headers_mut()

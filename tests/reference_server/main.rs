@@ -10,3 +10,4 @@ mod rules;
 mod seats;
 mod state;
 mod support;
+mod variants;

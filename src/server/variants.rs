@@ -1,0 +1,120 @@
+//! Named conforming variants: each one a *different answer SPEC allows* at exactly one point where
+//! SPEC allows more than one (SPEC §10, the order of §1a, a [pinned] rule that is not safety, or a
+//! SHOULD). `lsconform serve --variant NAME` turns one on; the conformance suite must report
+//! nothing worse than warnings against every one of them, which is how the project proves that
+//! no check bites a server that chose differently where SPEC lets it (the dual of the named
+//! faults, which prove that every check can fail).
+
+macro_rules! variants {
+    ($( $(#[$doc:meta])* $variant:ident => ($name:literal, $spec:literal, $what:literal); )+) => {
+        /// Another answer SPEC allows, at one point, than the reference server's own.
+        ///
+        /// ```
+        /// use lsconform::server::Variant;
+        /// let v: Variant = "signature-mismatch-400".parse().unwrap();
+        /// assert_eq!(v, Variant::SignatureMismatch400);
+        /// assert_eq!(v.to_string(), "signature-mismatch-400");
+        /// assert!(v.spec().starts_with('§'));
+        /// assert!("no-such-variant".parse::<Variant>().is_err());
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Variant {
+            $( $(#[$doc])* #[doc = $what] $variant, )+
+        }
+
+        impl Variant {
+            /// Every variant.
+            pub const ALL: &'static [Variant] = &[ $( Variant::$variant, )+ ];
+
+            /// Its name on the command line.
+            pub const fn name(self) -> &'static str {
+                match self { $( Variant::$variant => $name, )+ }
+            }
+
+            /// The SPEC section that allows the other answer.
+            pub const fn spec(self) -> &'static str {
+                match self { $( Variant::$variant => $spec, )+ }
+            }
+
+            /// What the server answers instead of the reference's choice.
+            pub const fn description(self) -> &'static str {
+                match self { $( Variant::$variant => $what, )+ }
+            }
+        }
+    };
+}
+
+variants! {
+    OmitRequestId => ("omit-request-id", "§6", "the success answer has no request_id member (instead of null) when the request sent none");
+    OddOptionalRefused => ("odd-optional-refused", "§10", "any optional member present as null, \"\" or of another type is refused with 400 authorization_missing_params");
+    OddOptionalAbsent => ("odd-optional-absent", "§10", "an optional member the protocol reads (request_id, bundle_code, password, the schema-2 inner signature) of another type is taken as absent");
+    OddSignatureMismatch => ("odd-signature-mismatch", "§10", "a schema-2 inner signature present as null, \"\" or of another type is signature_mismatch");
+    SignatureMismatch400 => ("signature-mismatch-400", "§2", "every signature_mismatch is answered with status 400 instead of 401");
+    MissingContent => ("missing-content", "§3", "no body or an empty one is answered 400 missing_content instead of missing_parameters");
+    OtherDateForms => ("other-date-forms", "§10", "a Date header in RFC 3339 or JavaScript's form, within 15 minutes of the clock, is accepted");
+    ImfFixdateOnly => ("imf-fixdate-only", "§2", "a Date header in RFC 850, asctime or UTC-for-GMT form is refused with 400 date_header_diff (SHOULD accept)");
+    UppercaseHexMac => ("uppercase-hex-mac", "§10", "a schema-2 outer MAC written in hex is compared case-insensitively");
+    Bearer401 => ("bearer-401", "§2", "Authorization: Bearer … is answered 401 invalid_token");
+    SignaturesBeforeKind => ("signatures-before-kind", "§1a", "the payload signatures are verified before the request member is checked");
+    BodyBeforeAuthorization => ("body-before-authorization", "§1a", "after the missing-headers check, the body is checked before the Authorization header and the Date");
+    SurrogatesRead => ("surrogates-read", "§10", "a payload with unpaired surrogate escapes is read leniently: signature_mismatch if a signature fails, else 400 authorization_missing_params");
+    ErrorExtraMembers => ("error-extra-members", "§7", "every error body carries a fourth member, documentation_url");
+    UnknownPayloadKeyMismatch => ("unknown-payload-key-mismatch", "§4", "a payload api_key the server does not know is signature_mismatch instead of invalid_api_key");
+    DeviceNotFound404 => ("device-not-found-404", "§5", "deactivating a device that holds no seat is answered 404 device_not_found instead of 400");
+    NoTransferCount => ("no-transfer-count", "§6", "the success answer has no transfer_count member");
+}
+
+impl std::str::FromStr for Variant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Variant::ALL
+            .iter()
+            .copied()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| format!("unknown variant {s:?}; `lsconform serve --list-variants` lists them"))
+    }
+}
+
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The conforming variants a server runs with.
+///
+/// ```
+/// use lsconform::server::{Variant, Variants};
+/// let variants = Variants::none().with(Variant::MissingContent).with(Variant::MissingContent);
+/// assert!(variants.has(Variant::MissingContent));
+/// assert!(!variants.has(Variant::Bearer401));
+/// assert_eq!(variants.iter().count(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Variants(Vec<Variant>);
+
+impl Variants {
+    /// No variant: the reference's own choices.
+    pub fn none() -> Variants {
+        Variants(Vec::new())
+    }
+
+    /// Adds a variant.
+    pub fn with(mut self, variant: Variant) -> Variants {
+        if !self.0.contains(&variant) {
+            self.0.push(variant);
+        }
+        self
+    }
+
+    /// Whether a variant is on.
+    pub fn has(&self, variant: Variant) -> bool {
+        self.0.contains(&variant)
+    }
+
+    /// The variants that are on.
+    pub fn iter(&self) -> impl Iterator<Item = Variant> + '_ {
+        self.0.iter().copied()
+    }
+}
