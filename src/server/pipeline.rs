@@ -451,12 +451,14 @@ fn check_fields<'a>(
             "the payload signature is not one",
         ));
     }
-    // SPEC §10 row 2: a member of another type taken as absent (odd-optional-absent).
-    let odd = if app.variants.has(Variant::OddOptionalAbsent) {
-        OddTypes::AsAbsent
-    } else {
-        OddTypes::Refuse
-    };
+    // SPEC §10 row 2: a member of another type taken as absent (odd-optional-absent). A string with
+    // an unpaired surrogate escape is noted as "another type" too, but SPEC §10 row 4 wants it refused.
+    let odd =
+        if app.variants.has(Variant::OddOptionalAbsent) && without_lone_surrogates(&decoded.json).is_none() {
+            OddTypes::AsAbsent
+        } else {
+            OddTypes::Refuse
+        };
     match decoded.check_with(kind, odd) {
         Err(r) if r.code == ErrorCode::ValidationError && app.faults.has(Fault::AcceptAnyRequestKind) => {
             decoded.check_with(other_kind(kind), odd)

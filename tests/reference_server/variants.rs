@@ -139,6 +139,17 @@ async fn odd_optional_absent_takes_a_numeric_request_id_as_absent() {
         reference.activate(&f).await.code(),
         "authorization_missing_params"
     );
+    // SPEC §10 row 4: an unpaired surrogate is not "another type": still refused.
+    let f = builder(RequestKind::Activation, &license("perpetual"), &device())
+        .style(Style::Schema1)
+        .remove("request_id")
+        .sign(API_KEY, SHARED_KEY);
+    let json = String::from_utf8(f.json)
+        .unwrap()
+        .replacen('{', r#"{"request_id":"\ud800","#, 1);
+    let path = RequestKind::Activation.path();
+    let answer = variant.post(path, encode_request_file(json.as_bytes())).await;
+    assert_eq!(answer.code(), "authorization_missing_params");
     pair.shutdown().await;
 }
 
