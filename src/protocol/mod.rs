@@ -35,11 +35,11 @@ pub use auth::{
 pub use builder::{RequestBuilder, RequestFile, Style, Tamper};
 pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
-pub(crate) use oracle::without_lone_surrogates;
 pub use oracle::{
-    allowed, rules as oracle_rules, Allowed, Answer, Broken, Fit, OracleRequest, Rule, ServerKnows, Severity,
-    Tag,
+    allowed, rules as oracle_rules, Allowed, Answer, Broken, Fit, OracleRequest, Rule, SentHeaders,
+    ServerKnows, Severity, Tag,
 };
+pub(crate) use payload::without_lone_surrogates;
 pub use payload::{OddMember, Oddity, Payload, Schema, MAX_DEPTH};
 pub use request::{
     decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, OddTypes, RequestKind,

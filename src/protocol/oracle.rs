@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{authenticate, check_date, parse_http_date, parse_other_date};
 use super::error::{ErrorCode, Rejection};
-use super::payload::MAX_DEPTH;
+use super::payload::{without_lone_surrogates, MAX_DEPTH};
 use super::request::{DecodedRequest, OddTypes, RequestKind};
 use super::signature::{verify_outer_signature, MacEncoding};
 use super::transport::{decode_request_file, request_file_text};
@@ -113,6 +113,8 @@ impl Rule {
 pub mod rules {
     use super::{Rule, Tag};
 
+    /// SPEC §10: whatever the request, never a 5xx.
+    pub const NO_SERVER_ERROR: Rule = Rule::new("§10", Tag::Pinned, true, "never a 5xx");
     /// SPEC §3: the body cap [pinned, safety].
     pub const BODY_CAP: Rule = Rule::new("§3", Tag::Pinned, true, "the body size cap");
     /// SPEC §1a and the seed: both required headers.
@@ -252,9 +254,21 @@ pub struct Allowed {
     pub broken: Vec<Broken>,
 }
 
-fn is_business(kind: RequestKind, status: u16, code: Option<&str>) -> bool {
-    ErrorCode::business(kind).iter().any(|b| {
-        b.accepted_statuses().contains(&status) && code.is_some_and(|c| b.accepted_codes().contains(&c))
+/// The business refusals whose status is this project's choice (SPEC §5 [pinned]): another 4xx
+/// with the same code is allowed, a warning.
+const PINNED_STATUS: &[ErrorCode] = &[ErrorCode::DeviceNotFound];
+
+/// Whether an answer is a refusal of SPEC §5's business rules for the endpoint: `Some(Pinned)` with
+/// the table's status, `Some(Allowed)` with another 4xx where the status is [pinned].
+fn business_fit(kind: RequestKind, status: u16, code: Option<&str>) -> Option<Fit> {
+    ErrorCode::business(kind).iter().find_map(|b| {
+        if !code.is_some_and(|c| b.accepted_codes().contains(&c)) {
+            None
+        } else if b.accepted_statuses().contains(&status) {
+            Some(Fit::Pinned)
+        } else {
+            (PINNED_STATUS.contains(b) && (400..500).contains(&status)).then_some(Fit::Allowed)
+        }
     })
 }
 
@@ -302,12 +316,13 @@ impl Allowed {
 
     /// Whether an answer (status and the error body's `code`) is accepted up to SPEC §5.
     pub fn is_acceptance(&self, status: u16, code: Option<&str>) -> bool {
-        status == 200 || is_business(self.kind, status, code)
+        status == 200 || business_fit(self.kind, status, code).is_some()
     }
 
     fn matches(&self, answer: Answer, status: u16, code: Option<&str>) -> Option<Fit> {
         match answer {
-            Answer::Accepted => self.is_acceptance(status, code).then_some(Fit::Pinned),
+            Answer::Accepted if status == 200 => Some(Fit::Pinned),
+            Answer::Accepted => business_fit(self.kind, status, code),
             Answer::Refused(c) => {
                 let exact = status == c.status() && code == Some(c.code());
                 let alias = c.accepted_statuses().contains(&status)
@@ -346,8 +361,11 @@ impl Allowed {
     /// that requires its refusal (the first of the worst counts); refusing it with a code no broken
     /// rule names breaks, at the least, the most lenient of their codes (the first of those).
     /// `None` when the request breaks no rule (an acceptable request refused: the rule at stake is
-    /// the caller's, e.g. "what the SDKs send is accepted").
+    /// the caller's, e.g. "what the SDKs send is accepted"). A 5xx is never allowed (SPEC §10).
     pub fn rule_at_stake(&self, status: u16, code: Option<&str>) -> Option<Rule> {
+        if status >= 500 {
+            return Some(rules::NO_SERVER_ERROR);
+        }
         let first_of = |rules: Vec<Rule>, worst: bool| {
             let severity = rules.iter().map(Rule::severity);
             let pick = if worst { severity.max() } else { severity.min() }?;
@@ -397,6 +415,9 @@ impl Allowed {
     }
 }
 
+/// The `Authorization` and `Date` headers as sent (`None`: that header is missing).
+pub type SentHeaders<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// One request as the oracle reads it.
 #[derive(Debug, Clone, Copy)]
 pub struct OracleRequest<'a> {
@@ -404,7 +425,7 @@ pub struct OracleRequest<'a> {
     pub kind: RequestKind,
     /// The `Authorization` and `Date` headers as sent, or `None` to judge the body alone (as if
     /// they were signed correctly).
-    pub headers: Option<(Option<&'a [u8]>, Option<&'a [u8]>)>,
+    pub headers: Option<SentHeaders<'a>>,
     /// When it was sent (the server's clock).
     pub now: SystemTime,
     /// The Content-Type.
@@ -474,15 +495,13 @@ fn headers(
     server: &ServerKnows<'_>,
 ) {
     let date_text = date.and_then(|d| std::str::from_utf8(d).ok());
-    let r = match authenticate(authorization, date, now, server.shared_key_of) {
-        Ok(_) => {
-            // SPEC §2: RFC 850, asctime and UTC SHOULD be accepted; IMF-fixdate MUST.
-            if date_text.is_some_and(|d| !is_imf_fixdate(d)) {
-                a.allow(Answer::Refused(ErrorCode::DateHeaderDiff));
-            }
-            return;
-        }
-        Err(r) => r,
+    // SPEC §2: RFC 850, asctime and UTC SHOULD be accepted (IMF-fixdate MUST): a server that
+    // refuses them answers date_header_diff, whatever else is wrong after the Date.
+    if date_text.is_some_and(|d| parse_http_date(d).is_some() && !is_imf_fixdate(d)) {
+        a.allow(Answer::Refused(ErrorCode::DateHeaderDiff));
+    }
+    let Err(r) = authenticate(authorization, date, now, server.shared_key_of) else {
+        return;
     };
     let bearer = authorization
         .and_then(|v| v.get(..7))
@@ -604,14 +623,8 @@ fn members(a: &mut Allowed, kind: RequestKind, decoded: &DecodedRequest, server:
     if !missing.is_empty() {
         return;
     }
-    let Ok(checked) = decoded.check_with(kind, OddTypes::AsAbsent).or_else(|_| {
-        // The kind is judged above; the signatures are judged as for the endpoint it names.
-        let other = match kind {
-            RequestKind::Activation => RequestKind::Deactivation,
-            RequestKind::Deactivation => RequestKind::Activation,
-        };
-        decoded.check_with(other, OddTypes::AsAbsent)
-    }) else {
+    // The kind is judged above; the signatures are judged whatever it says.
+    let Ok(checked) = decoded.check_members(OddTypes::AsAbsent) else {
         return;
     };
     let Some(shared_key) = (server.shared_key_of)(checked.identity.value()) else {
@@ -660,42 +673,6 @@ fn nesting_depth(json: &[u8]) -> usize {
         }
     }
     deepest
-}
-
-/// The JSON text with each unpaired surrogate escape (`\ud800`) written as `\ufffd`, the same
-/// length, so every offset (the schema-2 `request` member's span) is kept; `None` when there is
-/// none.
-pub(crate) fn without_lone_surrogates(json: &[u8]) -> Option<Vec<u8>> {
-    let hex = |at: usize| -> Option<u16> {
-        let digits = json.get(at..at + 4)?;
-        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
-    };
-    let escape_at = |at: usize| json.get(at..at + 2) == Some(b"\\u".as_slice());
-    let mut out = json.to_vec();
-    let (mut i, mut changed) = (0, false);
-    while i < json.len() {
-        if json[i] == b'\\' && json.get(i + 1) == Some(&b'u') {
-            let unit = hex(i + 2);
-            let high = unit.is_some_and(|u| (0xD800..0xDC00).contains(&u));
-            let low = unit.is_some_and(|u| (0xDC00..0xE000).contains(&u));
-            let paired =
-                high && escape_at(i + 6) && hex(i + 8).is_some_and(|u| (0xDC00..0xE000).contains(&u));
-            if paired {
-                i += 12;
-                continue;
-            }
-            if high || low {
-                out[i + 2..i + 6].copy_from_slice(b"fffd");
-                changed = true;
-            }
-            i += 6;
-        } else if json[i] == b'\\' {
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    changed.then_some(out)
 }
 
 #[cfg(test)]

@@ -175,6 +175,11 @@ pub(crate) enum DuplicateKeys {
 /// `DecodedRequest::check`.
 pub(crate) fn parse_payload(json: &[u8], duplicates: DuplicateKeys) -> Result<ParsedPayload, Rejection> {
     let text = std::str::from_utf8(json).map_err(|_| malformed("not UTF-8"))?;
+    // SPEC §10: a string with an unpaired surrogate escape is refused wherever it is (members the
+    // protocol does not read are kept raw, so the parser alone would not see it).
+    if text.contains("\\u") && without_lone_surrogates(json).is_some() {
+        return Err(malformed("a string with an unpaired surrogate escape"));
+    }
     let top = parse_members(text, 1, duplicates)?;
     let request_object = top
         .iter()
@@ -464,4 +469,40 @@ impl<'de> Visitor<'de> for StrictValue {
         }
         Ok(())
     }
+}
+
+/// The JSON text with each unpaired surrogate escape (`\ud800`) written as `\ufffd`, the same
+/// length, so every offset (the schema-2 `request` member's span) is kept; `None` when there is
+/// none.
+pub(crate) fn without_lone_surrogates(json: &[u8]) -> Option<Vec<u8>> {
+    let hex = |at: usize| -> Option<u16> {
+        let digits = json.get(at..at + 4)?;
+        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let escape_at = |at: usize| json.get(at..at + 2) == Some(b"\\u".as_slice());
+    let mut out = json.to_vec();
+    let (mut i, mut changed) = (0, false);
+    while i < json.len() {
+        if json[i] == b'\\' && json.get(i + 1) == Some(&b'u') {
+            let unit = hex(i + 2);
+            let high = unit.is_some_and(|u| (0xD800..0xDC00).contains(&u));
+            let low = unit.is_some_and(|u| (0xDC00..0xE000).contains(&u));
+            let paired =
+                high && escape_at(i + 6) && hex(i + 8).is_some_and(|u| (0xDC00..0xE000).contains(&u));
+            if paired {
+                i += 12;
+                continue;
+            }
+            if high || low {
+                out[i + 2..i + 6].copy_from_slice(b"fffd");
+                changed = true;
+            }
+            i += 6;
+        } else if json[i] == b'\\' {
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    changed.then_some(out)
 }

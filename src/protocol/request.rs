@@ -240,7 +240,10 @@ impl DecodedRequest {
             "request",
         ];
         self.payload.odd.iter().filter(move |m| {
-            !REQUIRED.contains(&m.name.as_str()) && !(m.name == "signature" && self.schema == Schema::V1)
+            let required = REQUIRED.contains(&m.name.as_str());
+            // Schema 1: the inner signature is required (SPEC §4).
+            let schema1_signature = m.name == "signature" && self.schema == Schema::V1;
+            !(required || schema1_signature)
         })
     }
 
@@ -309,11 +312,14 @@ impl DecodedRequest {
             (kind, Some(r)) if r == kind.as_str() => Ok(()),
             (kind, other) => Err(Rejection::new(
                 ErrorCode::ValidationError,
-                format!(
-                    "request must be {:?} here, not {:?}",
-                    kind.as_str(),
-                    other.unwrap_or(if request_is_text { "absent" } else { "not a string" })
-                ),
+                match (other, request_is_text) {
+                    (Some(r), _) => format!("request must be {:?} here, not {r:?}", kind.as_str()),
+                    (None, true) => format!("request must be {:?} here, not absent", kind.as_str()),
+                    (None, false) => format!(
+                        "request must be {:?} here, not null or another type",
+                        kind.as_str()
+                    ),
+                },
             )),
         }
     }
@@ -322,6 +328,14 @@ impl DecodedRequest {
     /// (`request_id`, `bundle_code`, `password`, the schema-2 inner `signature`) when they are of
     /// another type than a string (SPEC §10 allows either).
     pub fn check_with(&self, endpoint: RequestKind, odd: OddTypes) -> Result<CheckedRequest<'_>, Rejection> {
+        let checked = self.check_members(odd)?;
+        self.check_kind(endpoint)?;
+        Ok(checked)
+    }
+
+    /// SPEC §4: the required members (and the optional ones the protocol reads, as `odd` says),
+    /// whatever the `request` member says ([`check_kind`](Self::check_kind) judges that).
+    pub fn check_members(&self, odd: OddTypes) -> Result<CheckedRequest<'_>, Rejection> {
         if let Some(r) = self.odd_refusal().filter(|_| odd == OddTypes::Refuse) {
             return Err(r);
         }
@@ -379,7 +393,6 @@ impl DecodedRequest {
                 missing.join(", "),
             ));
         }
-        self.check_kind(endpoint)?;
         Ok(CheckedRequest {
             licensee,
             hardware_id,

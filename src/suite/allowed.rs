@@ -5,14 +5,14 @@ use std::time::SystemTime;
 
 use super::profile::Profile;
 use super::render::Prepared;
-use crate::protocol::{allowed, Allowed, OracleRequest, RequestKind, ServerKnows};
+use crate::protocol::{allowed, Allowed, OracleRequest, RequestKind, SentHeaders, ServerKnows};
 
 /// The answers SPEC allows to a request of `kind` on the target of `profile`; `headers` are the
 /// `Authorization` and `Date` headers as sent (`None`: the body alone is judged).
 pub(crate) fn of_request(
     profile: &Profile,
     kind: RequestKind,
-    headers: Option<(Option<&[u8]>, Option<&[u8]>)>,
+    headers: Option<SentHeaders<'_>>,
     content_type: Option<&str>,
     body: Option<&[u8]>,
     now: SystemTime,

@@ -323,7 +323,11 @@ async fn seat_race(cx: &Context) -> Result<(), Failure> {
                 .map_err(|e| Failure::Error(format!("a contender died: {e}"), None))?;
             match answer {
                 Ok(a) if a.status == 200 => winners.push(r),
-                Ok(a) if judge::judge_error(&[ErrorCode::LicenseActivatedMaxTimes], &a).is_ok() => {
+                // An alias or extra members SPEC allows still count as the refusal.
+                Ok(a)
+                    if judge::judge_error(&[ErrorCode::LicenseActivatedMaxTimes], &a)
+                        .map_or_else(|m| m.severity.is_some(), |()| true) =>
+                {
                     refused += 1
                 }
                 Ok(a) => *other.entry(judge::summarize(&a)).or_default() += 1,

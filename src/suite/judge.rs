@@ -16,8 +16,10 @@ pub struct Mismatch {
     pub expected: String,
     /// Actual.
     pub actual: String,
-    /// At most this severity: `Some(Should)` where SPEC allows the answer but it differs from the
-    /// reference's pinned choice or a SHOULD rule (SPEC §10: a warning); `None`: the rule's own.
+    /// The severity SPEC gives this answer, where it is not the case's own: `Some(Should)` where
+    /// SPEC allows the answer but it differs from the reference's pinned choice or a SHOULD rule
+    /// (SPEC §10: a warning); the oracle's, for an answer outside every one SPEC allows (a 5xx is
+    /// always MUST); `None`: the rule's own.
     pub severity: Option<Severity>,
 }
 
@@ -39,9 +41,9 @@ impl Mismatch {
         }
     }
 
-    /// The severity of this mismatch in a rule of `severity`: the lesser of the two.
+    /// The severity of this mismatch in a rule of `severity`.
     pub fn severity_in(&self, severity: Severity) -> Severity {
-        self.severity.map_or(severity, |s| s.min(severity))
+        self.severity.unwrap_or(severity)
     }
 }
 

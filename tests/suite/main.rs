@@ -8,3 +8,4 @@ mod hostile;
 mod reports;
 mod support;
 mod tls;
+mod variants;
