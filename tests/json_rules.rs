@@ -107,6 +107,15 @@ fn refused_by_decoding(json: impl AsRef<[u8]>, code: ErrorCode) {
     );
 }
 
+/// Refused with exactly `code`, while decoding or by `check` on activate_offline (members of
+/// another type are noted while decoding and judged by `check`).
+#[track_caller]
+fn refused(json: impl AsRef<[u8]>, code: ErrorCode) {
+    let json = json.as_ref();
+    let outcome = decode(json).and_then(|d| d.check(RequestKind::Activation).map(|_| ()).map_err(|e| e.code));
+    assert_eq!(outcome, Err(code), "{}", String::from_utf8_lossy(json));
+}
+
 /// Decoded, then refused by `check` on `kind`'s endpoint with exactly `code`.
 #[track_caller]
 fn refused_by_check_on(json: impl AsRef<[u8]>, kind: RequestKind, code: ErrorCode) {
@@ -507,12 +516,11 @@ fn an_object_request_member_means_schema_2() {
 fn an_array_request_member_is_not_schema_2() {
     let request = schema1(&members());
     let mac = outer_signature(SHARED_KEY, request.as_bytes(), MacEncoding::Hex);
-    // Read as schema 1, whose `request` must be a string.
-    refused_by_decoding(
-        format!(r#"{{"request":[{request}],"signature":"{mac}"}}"#),
-        ErrorCode::ValidationError,
-    );
-    refused_by_decoding(
+    // Read as schema 1: its members are missing, and its `request` must be a string.
+    let envelope = format!(r#"{{"request":[{request}],"signature":"{mac}"}}"#);
+    assert_eq!(decode(&envelope).unwrap().schema, Schema::V1);
+    refused_by_check(&envelope, AMP);
+    refused_by_check(
         schema1(&members_with(&[("request", Some(r#"["activation"]"#))])),
         ErrorCode::ValidationError,
     );
@@ -599,8 +607,8 @@ fn a_required_field_of_the_wrong_type_is_refused() {
     ] {
         for value in ["123", "true", "[\"x\"]", "{\"a\":\"x\"}"] {
             let json = schema1(&members_with(&[(name, Some(value))]));
-            refused_by_decoding(&json, AMP);
-            refused_by_decoding(schema2(&json), AMP);
+            refused(&json, AMP);
+            refused(schema2(&json), AMP);
         }
     }
 }
@@ -609,7 +617,7 @@ fn a_required_field_of_the_wrong_type_is_refused() {
 fn an_outer_signature_of_the_wrong_type_is_refused() {
     let request = schema1(&members());
     for value in ["1", "true", "[]", "{}"] {
-        refused_by_decoding(format!(r#"{{"request":{request},"signature":{value}}}"#), AMP);
+        refused_by_check(format!(r#"{{"request":{request},"signature":{value}}}"#), AMP);
     }
 }
 
@@ -628,12 +636,11 @@ fn a_request_other_than_activation_is_a_validation_error_on_activation() {
         refused_by_check(&json, ErrorCode::ValidationError);
         refused_by_check(schema2(&json), ErrorCode::ValidationError);
     }
-    // Not a string at all: refused while decoding, with the same code.
-    for value in ["1", "true", "[]"] {
-        refused_by_decoding(
-            schema1(&members_with(&[("request", Some(value))])),
-            ErrorCode::ValidationError,
-        );
+    // Not a string at all, null included (SPEC §10: `validation_error` only).
+    for value in ["1", "true", "[]", "null"] {
+        let json = schema1(&members_with(&[("request", Some(value))]));
+        refused_by_check(&json, ErrorCode::ValidationError);
+        refused_by_check(schema2(&json), ErrorCode::ValidationError);
     }
 }
 
@@ -653,18 +660,24 @@ fn a_request_other_than_deactivation_is_a_validation_error_on_deactivation() {
 
 #[test]
 fn a_missing_request_is_allowed_on_activation_only() {
-    for json in [
-        schema1(&members_with(&[("request", None)])),
-        schema1(&members_with(&[("request", Some("null"))])),
-    ] {
-        accepted_on(&json, RequestKind::Activation);
-        accepted_on(schema2(&json), RequestKind::Activation);
-        refused_by_check_on(&json, RequestKind::Deactivation, ErrorCode::ValidationError);
-        refused_by_check_on(
-            schema2(&json),
-            RequestKind::Deactivation,
-            ErrorCode::ValidationError,
-        );
+    let json = schema1(&members_with(&[("request", None)]));
+    accepted_on(&json, RequestKind::Activation);
+    accepted_on(schema2(&json), RequestKind::Activation);
+    refused_by_check_on(&json, RequestKind::Deactivation, ErrorCode::ValidationError);
+    refused_by_check_on(
+        schema2(&json),
+        RequestKind::Deactivation,
+        ErrorCode::ValidationError,
+    );
+}
+
+#[test]
+fn a_null_request_is_a_validation_error_on_both_endpoints() {
+    // SPEC §10: `"request": null` is not an absent member (SPEC §4: safety).
+    let json = schema1(&members_with(&[("request", Some("null"))]));
+    for kind in [RequestKind::Activation, RequestKind::Deactivation] {
+        refused_by_check_on(&json, kind, ErrorCode::ValidationError);
+        refused_by_check_on(schema2(&json), kind, ErrorCode::ValidationError);
     }
 }
 

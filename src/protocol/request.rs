@@ -123,7 +123,14 @@ pub enum OddTypes {
 }
 
 /// The optional members the protocol reads, which must be strings.
-const READ_MEMBERS: &[&str] = &["request_id", "bundle_code", "password", "signature"];
+const READ_MEMBERS: &[&str] = &[
+    "request_id",
+    "bundle_code",
+    "password",
+    "signature",
+    "username",
+    "client_id",
+];
 
 /// A decoded request whose required fields are present (SPEC §4), ready for its signatures.
 #[derive(Debug, Clone, Copy)]
@@ -229,14 +236,14 @@ impl DecodedRequest {
     /// assert_eq!(names, ["hostname", "is_vm", "request_id"]);
     /// ```
     pub fn odd_optional_members(&self) -> impl Iterator<Item = &OddMember> + '_ {
+        // `username` and `client_id` stand in for `license_key` and `api_key` when those are
+        // absent (then a missing one is a missing required member); beside them they are optional.
         const REQUIRED: &[&str] = &[
             "license_key",
-            "username",
             "hardware_id",
             "product",
             "date",
             "api_key",
-            "client_id",
             "request",
         ];
         self.payload.odd.iter().filter(move |m| {
@@ -248,7 +255,8 @@ impl DecodedRequest {
     }
 
     /// The reference server's refusal of an optional member the protocol reads (`request_id`,
-    /// `bundle_code`, `password`, the schema-2 inner `signature`) of another type than a string
+    /// `bundle_code`, `password`, the schema-2 inner `signature`, `username` beside a
+    /// `license_key`, `client_id` beside an `api_key`) of another type than a string
     /// (SPEC §10: its choice; another server may take the member as absent).
     pub fn odd_refusal(&self) -> Option<Rejection> {
         self.odd_optional_members()

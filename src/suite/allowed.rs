@@ -61,3 +61,53 @@ pub(crate) fn of_prepared(profile: &Profile, sent: &Prepared, now: SystemTime) -
         now,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::of_prepared;
+    use crate::protocol::{Answer, ErrorCode, Fit};
+    use crate::suite::catalogue::{all, Case};
+    use crate::suite::profile::Profile;
+    use crate::suite::render::prepare;
+
+    /// Every data case's expectation is the oracle's pinned answer for the bytes it sends: the case
+    /// files and the oracle (SPEC §10) say the same thing, so a case cannot drift from the rule.
+    #[test]
+    fn every_data_case_expects_the_pinned_answer_of_the_oracle() {
+        let profile = Profile::reference("http://127.0.0.1:9");
+        let now = SystemTime::now();
+        let mut disagree = Vec::new();
+        let mut judged = 0;
+        for case in all().expect("the case files are valid") {
+            let Case::Data(data) = &case else { continue };
+            let Ok(sent) = prepare(data, &profile, now) else {
+                continue;
+            };
+            let Some(allowed) = of_prepared(&profile, &sent, now) else {
+                continue;
+            };
+            judged += 1;
+            let codes = data.expect.error_codes().expect("known codes");
+            let business = ErrorCode::business(data.request.endpoint.kind());
+            let agrees = match codes.as_slice() {
+                [] => allowed.pinned == Answer::Accepted,
+                codes if codes.iter().all(|c| business.contains(c)) => allowed.pinned == Answer::Accepted,
+                codes => codes
+                    .iter()
+                    .any(|c| allowed.fit(c.status(), Some(c.code())) == Fit::Pinned),
+            };
+            if !agrees {
+                disagree.push(format!(
+                    "{}: expects {:?}, the oracle pins {}",
+                    data.id,
+                    codes,
+                    allowed.describe()
+                ));
+            }
+        }
+        assert!(judged > 100, "only {judged} cases judged");
+        assert!(disagree.is_empty(), "{disagree:#?}");
+    }
+}

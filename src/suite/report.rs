@@ -157,7 +157,8 @@ pub fn redact(text: &str) -> String {
     out
 }
 
-/// Where the quoted value after a name starts, in `": "…` or `="…`, just past its opening quote.
+/// Where the quoted value after a name starts, in `": "…` or `="…` (after the rest of the name,
+/// as in `license_signature_v2`), just past its opening quote.
 fn quoted_value_at(tail: &str) -> Option<usize> {
     let b = tail.as_bytes();
     let spaces = |mut i: usize| {
@@ -166,7 +167,11 @@ fn quoted_value_at(tail: &str) -> Option<usize> {
         }
         i
     };
-    let i = spaces(usize::from(b.first() == Some(&b'"')));
+    let name_end = b
+        .iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+        .unwrap_or(b.len());
+    let i = spaces(name_end + usize::from(b.get(name_end) == Some(&b'"')));
     if !matches!(b.get(i), Some(b':' | b'=')) {
         return None;
     }

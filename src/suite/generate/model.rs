@@ -252,8 +252,15 @@ impl HeaderMutation {
                 false,
                 "the required Date and Authorization headers",
             ),
+            // The docs speak of a Date "up to 15 minutes old"; the window ahead is [pinned].
+            HeaderMutation::DateSkew(s) if (1..=15 * 60).contains(s) => Rule::new(
+                "§2",
+                Tag::Pinned,
+                false,
+                "a Date up to 15 minutes ahead is accepted",
+            ),
             HeaderMutation::DateSkew(s) if s.unsigned_abs() <= 15 * 60 => {
-                docs("a Date up to 15 minutes from the server clock is accepted")
+                docs("a Date up to 15 minutes old is accepted")
             }
             HeaderMutation::DateSkew(s) if *s > 0 => {
                 Rule::new("§2", Tag::Pinned, true, "a Date more than 15 minutes ahead")
