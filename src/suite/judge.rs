@@ -265,6 +265,18 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
     Ok(())
 }
 
+/// SPEC §10: with no `request_id` sent, the answer's `request_id` is absent or `null`; the
+/// reference writes `null`, so an absent one is a warning.
+fn request_id_as_pinned(response: &Response, sent: &Prepared) -> Result<(), Mismatch> {
+    let answer: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&response.body).unwrap_or_default();
+    if sent.request_id.is_none() && !answer.contains_key("request_id") {
+        return mismatch("\"request_id\": null, the reference's choice", "no request_id (SPEC allows it)")
+            .map_err(Mismatch::allowed);
+    }
+    Ok(())
+}
+
 /// SPEC §1: deactivate_offline answers 200 with the text `license_deactivated`.
 pub fn judge_deactivated(response: &Response) -> Result<(), Mismatch> {
     let text = String::from_utf8_lossy(&response.body);
@@ -341,7 +353,8 @@ fn judge_expected(
     profile: &Profile,
 ) -> Result<(), Mismatch> {
     if expect.activated {
-        judge_activated(response, sent, profile)
+        judge_activated(response, sent, profile)?;
+        request_id_as_pinned(response, sent)
     } else if expect.accepted {
         match (response.status, endpoint) {
             (200, Endpoint::Activate) => judge_activated(response, sent, profile),

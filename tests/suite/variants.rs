@@ -12,8 +12,8 @@ use lsconform::suite::generate::{self, GenerateOptions};
 use lsconform::suite::{cases, run, CaseResult, Profile, RunOptions, Verdict};
 
 /// Requests of each kind sent against one variant alone, and against all of them at once.
-const ALONE: (usize, usize) = (200, 1500);
-const ALL_AT_ONCE: (usize, usize) = (1000, 5000);
+const ALONE: (usize, usize) = (1000, 20_000);
+const ALL_AT_ONCE: (usize, usize) = (1000, 20_000);
 
 /// Every case, `generated` generated requests and `fuzzed` fuzzed ones against a reference server
 /// with `variants`: the results that are failures or errors, and the MUST findings, as text.
