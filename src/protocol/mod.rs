@@ -51,4 +51,5 @@ pub use signature::{
 };
 pub use transport::{
     decode_request_file, encode_request_file, is_multipart, request_file_text, Transport, FILE_PART,
+    MIN_BODY_CAP,
 };

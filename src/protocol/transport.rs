@@ -22,6 +22,10 @@ pub enum Transport {
 /// The name of the multipart part that carries the request file (SPEC §3, the seed).
 pub const FILE_PART: &str = "file";
 
+/// SPEC §3: a server's body cap is never below 16 KiB, since request files with device variables
+/// reach several KiB (and a body within the cap it declares MUST be read).
+pub const MIN_BODY_CAP: usize = 16 * 1024;
+
 /// Whether a Content-Type names a multipart body (SPEC §3: any other content type is raw).
 ///
 /// ```

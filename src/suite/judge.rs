@@ -271,8 +271,11 @@ fn request_id_as_pinned(response: &Response, sent: &Prepared) -> Result<(), Mism
     let answer: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&response.body).unwrap_or_default();
     if sent.request_id.is_none() && !answer.contains_key("request_id") {
-        return mismatch("\"request_id\": null, the reference's choice", "no request_id (SPEC allows it)")
-            .map_err(Mismatch::allowed);
+        return mismatch(
+            "\"request_id\": null, the reference's choice",
+            "no request_id (SPEC allows it)",
+        )
+        .map_err(Mismatch::allowed);
     }
     Ok(())
 }

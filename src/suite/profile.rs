@@ -124,6 +124,16 @@ impl Profile {
     }
 
     /// Reads a profile from TOML text; `public_key` and `tls_ca` paths are relative to `base`.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use lsconform::suite::Profile;
+    /// let p = Profile::from_toml("base_url = \"http://127.0.0.1:8080\"\nmax_body = 20000", Path::new(".")).unwrap();
+    /// assert_eq!(p.max_body, 20000);
+    /// // SPEC §3: a body cap is never below 16 KiB.
+    /// let e = Profile::from_toml("base_url = \"http://127.0.0.1:8080\"\nmax_body = 1024", Path::new(".")).unwrap_err();
+    /// assert!(e.0.contains("below the floor"), "{e}");
+    /// ```
     pub fn from_toml(text: &str, base: &Path) -> Result<Profile, ProfileError> {
         Profile::parse(text, |p| {
             let path = base.join(p);
@@ -174,6 +184,13 @@ impl Profile {
         profile.public_key = public_key;
         profile.supports_deactivation = file.supports_deactivation;
         profile.max_body = file.max_body.unwrap_or(profile.max_body);
+        if profile.max_body < crate::protocol::MIN_BODY_CAP {
+            return Err(ProfileError(format!(
+                "max_body {} is below the floor of SPEC §3 ({} bytes): a server must read request files that large",
+                profile.max_body,
+                crate::protocol::MIN_BODY_CAP
+            )));
+        }
         for (role, entry) in file.licenses {
             if !ROLES.contains(&role.as_str()) {
                 return Err(ProfileError(format!(
