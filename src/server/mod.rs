@@ -47,7 +47,7 @@ pub(crate) struct App {
     signing_key: SigningKey,
     max_body: usize,
     faults: Faults,
-    variants: Variants,
+    variants: variants::ServerVariants,
     clock: fn() -> SystemTime,
 }
 
@@ -187,7 +187,7 @@ impl ReferenceServerBuilder {
             signing_key,
             max_body: self.max_body,
             faults: self.faults.clone(),
-            variants: self.variants.clone(),
+            variants: variants::ServerVariants::new(self.variants.clone()),
             clock: self.clock,
         })
     }
@@ -205,6 +205,7 @@ impl ReferenceServerBuilder {
             addr: self.listen,
             source,
         })?;
+        let variants = app.variants.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let router = pipeline::router(app);
         let task = tokio::spawn(async move {
@@ -218,7 +219,12 @@ impl ReferenceServerBuilder {
                 tracing::error!("the server stopped: {e}");
             }
         });
-        Ok(RunningServer { addr, stop, task })
+        Ok(RunningServer {
+            addr,
+            stop,
+            task,
+            variants,
+        })
     }
 }
 
@@ -227,6 +233,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
+    variants: variants::ServerVariants,
 }
 
 impl RunningServer {
@@ -238,6 +245,40 @@ impl RunningServer {
     /// Its base URL, e.g. `http://127.0.0.1:40123`.
     pub fn uri(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Every conforming variant that is on, in the order they were turned on, with how many answers
+    /// it has changed so far: answers that differ (in status, code or members) from those the
+    /// server would have given without it. A variant whose count stays 0 was never exercised.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use lsconform::server::{ReferenceServer, Variant};
+    /// let server = ReferenceServer::builder()
+    ///     .variant(Variant::ErrorExtraMembers)
+    ///     .variant(Variant::Bearer401)
+    ///     .start()
+    ///     .await?;
+    /// assert_eq!(
+    ///     server.variant_effects(),
+    ///     [(Variant::ErrorExtraMembers, 0), (Variant::Bearer401, 0)]
+    /// );
+    /// // Another path: 404 not_found, with a fourth member in the error body.
+    /// lsconform::install_crypto_provider();
+    /// let answer = reqwest::Client::new()
+    ///     .post(format!("{}/nowhere", server.uri()))
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(answer.status(), 404);
+    /// assert_eq!(
+    ///     server.variant_effects(),
+    ///     [(Variant::ErrorExtraMembers, 1), (Variant::Bearer401, 0)]
+    /// );
+    /// server.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn variant_effects(&self) -> Vec<(Variant, u64)> {
+        self.variants.effects()
     }
 
     /// Stops accepting connections, lets in-flight requests finish, and closes the database.

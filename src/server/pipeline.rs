@@ -80,6 +80,28 @@ enum Success {
     Deactivated,
 }
 
+/// Whether a step notes the variants that changed its outcome (`took_effect`): yes on the request's
+/// own path; not when the pipeline only asks what a step would answer, to tell whether an order
+/// variant changed the answer.
+#[derive(Clone, Copy)]
+enum Note {
+    Effects,
+    Nothing,
+}
+
+impl Note {
+    fn took_effect(self, app: &App, variant: Variant) {
+        if let Note::Effects = self {
+            app.variants.took_effect(variant);
+        }
+    }
+}
+
+/// The error code an outcome answers, if any.
+fn code_of<T>(outcome: &Result<T, Rejection>) -> Option<ErrorCode> {
+    outcome.as_ref().err().map(|r| r.code)
+}
+
 async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -123,34 +145,74 @@ async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> 
         !app.variants.has(Variant::BodyBeforeAuthorization) || headers_missing(&parts.headers);
     // SPEC §1a, §2: both headers present, the Authorization header, the Date, the API key, the MAC.
     if headers_first {
-        check_headers(app, &parts.headers, now)?;
+        check_headers(app, &parts.headers, now, Note::Effects)?;
     }
+    // body-before-authorization changed the answer when a step of the body refuses a request whose
+    // headers the reference order would have refused otherwise (it checks them first).
+    let body_first = |refusal: Refusal| {
+        if !headers_first {
+            let headers = check_headers(app, &parts.headers, now, Note::Nothing);
+            if headers.is_err_and(|h| h.code() != refusal.code()) {
+                app.variants.took_effect(Variant::BodyBeforeAuthorization);
+            }
+        }
+        refusal
+    };
     // SPEC §3: a body, and the request file's text in it (raw, or the multipart `file` part).
-    let (transport, text) = file_text(app, &parts.headers, &body)?;
+    let (transport, text) = file_text(app, &parts.headers, &body).map_err(body_first)?;
     // SPEC §3: the text is Base64.
-    let json = decode_base64(app, &text)?;
-    // SPEC §3, §4: of one strict JSON object, schema 1 or 2 (SPEC §10: surrogates-read reads more).
-    let (decoded, lenient) = decode_json(app, transport, json)?;
+    let json = decode_base64(app, &text).map_err(|r| body_first(r.into()))?;
+    // SPEC §3, §4: of one strict JSON object, schema 1 or 2 (SPEC §10: surrogates-read reads more;
+    // `strict` is then the refusal of the strict reading).
+    let (decoded, strict) = decode_json(app, transport, json).map_err(|r| body_first(r.into()))?;
     exchange.request_id = decoded.payload.request_id.clone();
     // SPEC §1a: signatures-before-kind checks the fields as if for this endpoint, the kind later.
     let kind_later = app
         .variants
         .has(Variant::SignaturesBeforeKind)
         .then(|| as_if_for(&decoded, kind));
-    // SPEC §4: the required fields, and the `request` member for this endpoint.
-    let checked = check_fields(app, kind_later.as_ref().unwrap_or(&decoded), kind)?;
-    // SPEC §1a, §10: the Authorization header and the Date after the body (body-before-authorization).
-    if !headers_first {
-        check_headers(app, &parts.headers, now)?;
-    }
-    // SPEC §4: the payload signatures, with the shared key of the payload's API key.
-    let shared_key = verify_signatures(app, &decoded, &checked).await?;
-    // SPEC §1a, §4: the `request` member after the signatures (signatures-before-kind).
-    if kind_later.is_some() {
-        check_kind(app, &decoded, kind)?;
-    }
+    let checks = async {
+        // SPEC §4: the required fields, and the `request` member for this endpoint.
+        let checked = check_fields(app, kind_later.as_ref().unwrap_or(&decoded), kind, Note::Effects)
+            .map_err(|r| body_first(r.into()))?;
+        // SPEC §1a, §10: the Authorization header and the Date after the body (body-before-authorization).
+        if !headers_first {
+            check_headers(app, &parts.headers, now, Note::Effects)?;
+        }
+        // SPEC §4: the payload signatures, with the shared key of the payload's API key.
+        let shared_key = verify_signatures(app, &decoded, &checked).await?;
+        // SPEC §1a, §4: the `request` member after the signatures (signatures-before-kind).
+        if kind_later.is_some() {
+            check_kind(app, &decoded, kind)?;
+        }
+        Ok::<_, Refusal>((checked, shared_key))
+    };
+    let (checked, shared_key) = match checks.await {
+        Ok(checked) => checked,
+        Err(refusal) => {
+            // signatures-before-kind changed the answer when a step it moved ahead of the kind
+            // check refuses a request the reference order refuses, with another code, at its
+            // field-and-kind check (which refuses only a wrong kind that the file as if for this
+            // endpoint passes: the members are judged alike).
+            if kind_later.is_some() {
+                let reference = check_fields(app, &decoded, kind, Note::Nothing);
+                if code_of(&reference).is_some_and(|c| c.code() != refusal.code()) {
+                    app.variants.took_effect(Variant::SignaturesBeforeKind);
+                }
+            }
+            // surrogates-read changed the answer when a step after the lenient reading refuses
+            // with another code than the strict reading did.
+            if strict.is_some_and(|c| c.code() != refusal.code()) {
+                app.variants.took_effect(Variant::SurrogatesRead);
+            }
+            return Err(refusal);
+        }
+    };
     // SPEC §10 row 4: a file read leniently is never accepted (surrogates-read).
-    if lenient {
+    if let Some(strict) = strict {
+        if strict != ErrorCode::AuthorizationMissingParams {
+            app.variants.took_effect(Variant::SurrogatesRead);
+        }
         return Err(Rejection::new(
             ErrorCode::AuthorizationMissingParams,
             "an unpaired surrogate escape",
@@ -247,22 +309,34 @@ fn headers_missing(headers: &HeaderMap) -> bool {
 
 /// SPEC §1a and §2, through `protocol::authenticate`; the variants give other allowed outcomes, the
 /// named faults bend single outcomes.
-fn check_headers(app: &App, headers: &HeaderMap, now: SystemTime) -> Result<(), Refusal> {
+fn check_headers(app: &App, headers: &HeaderMap, now: SystemTime, note: Note) -> Result<(), Refusal> {
     let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     let date = headers.get(header::DATE).map(HeaderValue::as_bytes);
     let mut outcome = authenticate(authorization, date, now, |k| app.api_keys.get(k).cloned()).map(drop);
     // SPEC §10 row 5: another Date form, parsed right and within the window (other-date-forms).
     if app.variants.has(Variant::OtherDateForms) {
+        let before = code_of(&outcome);
         outcome = outcome.or_else(|r| other_date_form(app, authorization, date, now, r));
+        // Counted when the Date passed: accepted, or refused later for the key or the MAC.
+        if code_of(&outcome) != before {
+            note.took_effect(app, Variant::OtherDateForms);
+        }
     }
     // SPEC §2: RFC 850, asctime and UTC Dates SHOULD be accepted; this one does not (imf-fixdate-only).
     if app.variants.has(Variant::ImfFixdateOnly) {
+        let before = code_of(&outcome);
         outcome = imf_fixdate_only(date, outcome);
+        // Counted when such a Date is refused that passed, or that the key or the MAC refused.
+        if code_of(&outcome) != before {
+            note.took_effect(app, Variant::ImfFixdateOnly);
+        }
     }
     let outcome = bend_headers(app, authorization, date, outcome);
     // SPEC §2, §10 last row: a server with OAuth refuses a token it did not issue with 401 (bearer-401).
     match outcome {
         Err(r) if app.variants.has(Variant::Bearer401) && is_bearer(authorization) => {
+            // Counted on every such refusal: no refusal of the reference is 401 invalid_token.
+            note.took_effect(app, Variant::Bearer401);
             Err(Refusal::answered_as(r, 401, "invalid_token"))
         }
         outcome => outcome.map_err(Refusal::from),
@@ -369,6 +443,8 @@ fn file_text<'b>(
     request_file_text(content_type, body).map_err(|r| {
         // SPEC §3, §10 row 6: newer docs name an absent or empty body missing_content (missing-content).
         if app.variants.has(Variant::MissingContent) && body.is_empty() {
+            // Counted on every such refusal: the reference has no missing_content.
+            app.variants.took_effect(Variant::MissingContent);
             Refusal::answered_as(r, 400, "missing_content")
         } else {
             Refusal::from(r)
@@ -392,25 +468,29 @@ fn decode_base64(app: &App, text: &[u8]) -> Result<Vec<u8>, Rejection> {
     decode_request_file(text)
 }
 
-/// SPEC §3 and §4: one strict JSON object. Also says whether it was read leniently (the
-/// surrogates-read variant), which is then never accepted.
-fn decode_json(app: &App, transport: Transport, json: Vec<u8>) -> Result<(DecodedRequest, bool), Rejection> {
+/// SPEC §3 and §4: one strict JSON object. When it was read leniently (the surrogates-read
+/// variant), which is then never accepted, also gives the code the strict reading refused it with.
+fn decode_json(
+    app: &App,
+    transport: Transport,
+    json: Vec<u8>,
+) -> Result<(DecodedRequest, Option<ErrorCode>), Rejection> {
     if app.faults.has(Fault::DuplicateKeysLastWins) {
-        return DecodedRequest::from_json_last_key_wins(transport, json).map(|d| (d, false));
+        return DecodedRequest::from_json_last_key_wins(transport, json).map(|d| (d, None));
     }
     if !app.variants.has(Variant::SurrogatesRead) {
-        return DecodedRequest::from_json(transport, json).map(|d| (d, false));
+        return DecodedRequest::from_json(transport, json).map(|d| (d, None));
     }
     // SPEC §10 row 4: a server may read the string and let the signatures decide (surrogates-read).
     let refused = match DecodedRequest::from_json(transport, json.clone()) {
-        Ok(decoded) => return Ok((decoded, false)),
+        Ok(decoded) => return Ok((decoded, None)),
         Err(r) => r,
     };
     match without_lone_surrogates(&json).map(|text| DecodedRequest::from_json(transport, text)) {
         Some(Ok(mut lenient)) => {
             // The outer MAC covers the bytes as sent; the replacement kept every offset.
             lenient.json = json;
-            Ok((lenient, true))
+            Ok((lenient, Some(refused.code)))
         }
         _ => Err(refused),
     }
@@ -430,6 +510,7 @@ fn check_fields<'a>(
     app: &App,
     decoded: &'a DecodedRequest,
     kind: RequestKind,
+    note: Note,
 ) -> Result<CheckedRequest<'a>, Rejection> {
     // SPEC §10 row 2: refuse every odd optional member, not only those the protocol reads
     // (odd-optional-refused).
@@ -437,33 +518,87 @@ fn check_fields<'a>(
         .odd_optional_members()
         .find(|_| app.variants.has(Variant::OddOptionalRefused))
     {
+        // Counted unless the checks below would refuse with the same code (a later step that
+        // would, only surrogates-read's last refusal, is not looked at).
+        let below = odd_members_read(app, decoded, kind, Note::Nothing);
+        if code_of(&below) != Some(ErrorCode::AuthorizationMissingParams) {
+            note.took_effect(app, Variant::OddOptionalRefused);
+        }
         let detail = format!("{} is null, empty or of another type", m.name);
         return Err(Rejection::new(ErrorCode::AuthorizationMissingParams, detail));
     }
+    odd_members_read(app, decoded, kind, note)
+}
+
+/// [`check_fields`] after odd-optional-refused: the optional members the protocol reads.
+fn odd_members_read<'a>(
+    app: &App,
+    decoded: &'a DecodedRequest,
+    kind: RequestKind,
+    note: Note,
+) -> Result<CheckedRequest<'a>, Rejection> {
     // SPEC §10 row 2, "for a signature": an odd schema-2 inner signature is a mismatch, judged where
     // SPEC §1a puts signatures, after the fields and the kind (odd-signature-mismatch).
     if app.variants.has(Variant::OddSignatureMismatch)
         && decoded.odd_optional_members().any(|m| m.name == "signature")
     {
         decoded.check_with(kind, OddTypes::AsAbsent)?;
+        if !mismatch_anyway(app, decoded, kind) {
+            note.took_effect(app, Variant::OddSignatureMismatch);
+        }
         return Err(Rejection::new(
             ErrorCode::SignatureMismatch,
             "the payload signature is not one",
         ));
     }
-    // SPEC §10 row 2: a member of another type taken as absent (odd-optional-absent). A string with
-    // an unpaired surrogate escape is noted as "another type" too, but SPEC §10 row 4 wants it refused.
-    let odd =
-        if app.variants.has(Variant::OddOptionalAbsent) && without_lone_surrogates(&decoded.json).is_none() {
-            OddTypes::AsAbsent
-        } else {
-            OddTypes::Refuse
-        };
-    match decoded.check_with(kind, odd) {
+    let check = |odd| match decoded.check_with(kind, odd) {
         Err(r) if r.code == ErrorCode::ValidationError && app.faults.has(Fault::AcceptAnyRequestKind) => {
             decoded.check_with(other_kind(kind), odd)
         }
         checked => checked,
+    };
+    let odd = odd_types(app, decoded);
+    let outcome = check(odd);
+    // Counted when taking the member as absent passes a file the reference refuses for it (or
+    // refuses it for something else); when the reference passes it, no member read was odd.
+    if odd == OddTypes::AsAbsent && code_of(&outcome) != code_of(&check(OddTypes::Refuse)) {
+        note.took_effect(app, Variant::OddOptionalAbsent);
+    }
+    outcome
+}
+
+/// Whether the server without odd-signature-mismatch would also answer `signature_mismatch` to a
+/// file with an odd schema-2 inner signature: judged as far as its field check and its payload
+/// signatures (the inner one then absent); later steps, which never answer that, are not looked at.
+fn mismatch_anyway(app: &App, decoded: &DecodedRequest, kind: RequestKind) -> bool {
+    match odd_members_read_without_mismatch(app, decoded, kind) {
+        Err(r) => r.code == ErrorCode::SignatureMismatch,
+        Ok(checked) => match app.api_keys.get(checked.identity.value()) {
+            Some(shared_key) => {
+                checked.verify_inner(shared_key).is_err()
+                    || verify_outer(app, decoded, &checked, shared_key, Note::Nothing).is_err()
+            }
+            None => app.variants.has(Variant::UnknownPayloadKeyMismatch),
+        },
+    }
+}
+
+/// The field check of the server without odd-signature-mismatch (with odd-optional-absent if on).
+fn odd_members_read_without_mismatch<'a>(
+    app: &App,
+    decoded: &'a DecodedRequest,
+    kind: RequestKind,
+) -> Result<CheckedRequest<'a>, Rejection> {
+    decoded.check_with(kind, odd_types(app, decoded))
+}
+
+/// SPEC §10 row 2: a member of another type taken as absent (odd-optional-absent). A string with
+/// an unpaired surrogate escape is noted as "another type" too, but SPEC §10 row 4 wants it refused.
+fn odd_types(app: &App, decoded: &DecodedRequest) -> OddTypes {
+    if app.variants.has(Variant::OddOptionalAbsent) && without_lone_surrogates(&decoded.json).is_none() {
+        OddTypes::AsAbsent
+    } else {
+        OddTypes::Refuse
     }
 }
 
@@ -520,7 +655,7 @@ async fn verify_signatures(
         checked.verify_inner(shared_key)?;
     }
     if !app.faults.has(Fault::SkipOuterSignature) {
-        verify_outer(app, decoded, checked, shared_key)?;
+        verify_outer(app, decoded, checked, shared_key, Note::Effects)?;
     }
     Ok(shared_key.clone())
 }
@@ -530,6 +665,8 @@ async fn verify_signatures(
 /// with no key would.
 fn unknown_payload_key(app: &App) -> Rejection {
     let code = if app.variants.has(Variant::UnknownPayloadKeyMismatch) {
+        // Counted on every such refusal (it is the answer: the pipeline stops here).
+        app.variants.took_effect(Variant::UnknownPayloadKeyMismatch);
         ErrorCode::SignatureMismatch
     } else {
         ErrorCode::InvalidApiKey
@@ -544,6 +681,7 @@ fn verify_outer(
     decoded: &DecodedRequest,
     checked: &CheckedRequest<'_>,
     shared_key: &str,
+    note: Note,
 ) -> Result<(), Rejection> {
     checked.verify_outer(shared_key).or_else(|r| {
         let hex = decoded
@@ -555,6 +693,8 @@ fn verify_outer(
                 verify_outer_signature(shared_key, bytes, &mac.to_ascii_lowercase())
             });
         if right_in_any_case {
+            // Counted when the MAC passes only compared case-insensitively.
+            note.took_effect(app, Variant::UppercaseHexMac);
             Ok(())
         } else {
             Err(r)
@@ -783,6 +923,15 @@ async fn activate(app: &Arc<App>, r: StoreRequest) -> Result<Vec<u8>, Rejection>
     let rr = Arc::clone(&r);
     blocking(app, move |app| {
         let mut body = answer.sign_with(&rr.api_key, &rr.shared_key, &app.signing_key, answer_layout(app));
+        // Counted for each answer signed (a replay repeats one already counted): omit-request-id
+        // when it has no request_id to echo (the member left out instead of null), no-transfer-count
+        // always.
+        if answer.request_id.is_none() && app.variants.has(Variant::OmitRequestId) {
+            app.variants.took_effect(Variant::OmitRequestId);
+        }
+        if app.variants.has(Variant::NoTransferCount) {
+            app.variants.took_effect(Variant::NoTransferCount);
+        }
         if app.faults.has(Fault::ReorderSignedBody) {
             body = resign_reordered(app, &body);
         }
@@ -874,11 +1023,19 @@ fn error_response(app: &App, refusal: &Refusal) -> Response {
         body.code = code.to_owned();
     }
     // SPEC §2, §10 row 7: the docs also say 400 for a signature mismatch (signature-mismatch-400).
-    if rejection.code == ErrorCode::SignatureMismatch && app.variants.has(Variant::SignatureMismatch400) {
+    if rejection.code == ErrorCode::SignatureMismatch
+        && app.variants.has(Variant::SignatureMismatch400)
+        && body.status != 400
+    {
+        app.variants.took_effect(Variant::SignatureMismatch400);
         body.status = 400;
     }
     // SPEC §5 [pinned]: device_not_found's status is the reference's choice (device-not-found-404).
-    if rejection.code == ErrorCode::DeviceNotFound && app.variants.has(Variant::DeviceNotFound404) {
+    if rejection.code == ErrorCode::DeviceNotFound
+        && app.variants.has(Variant::DeviceNotFound404)
+        && body.status != 404
+    {
+        app.variants.took_effect(Variant::DeviceNotFound404);
         body.status = 404;
     }
     let status = StatusCode::from_u16(body.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -888,6 +1045,8 @@ fn error_response(app: &App, refusal: &Refusal) -> Response {
     let mut json = body.to_json();
     // SPEC §7: more members than the three are allowed, a warning (error-extra-members).
     if app.variants.has(Variant::ErrorExtraMembers) {
+        // Counted on every error answer.
+        app.variants.took_effect(Variant::ErrorExtraMembers);
         json.pop(); // the closing brace
         json.push(',');
         json.push_str(EXTRA_ERROR_MEMBER);

@@ -4,6 +4,12 @@
 //! nothing worse than warnings against every one of them, which is how the project proves that
 //! no check bites a server that chose differently where SPEC lets it (the dual of the named
 //! faults, which prove that every check can fail).
+//!
+//! A running server also counts, per variant, the answers the variant changed
+//! ([`ServerVariants::took_effect`]), so that a test can tell a variant the suite never exercised.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 macro_rules! variants {
     ($( $(#[$doc:meta])* $variant:ident => ($name:literal, $spec:literal, $what:literal); )+) => {
@@ -25,6 +31,11 @@ macro_rules! variants {
         impl Variant {
             /// Every variant.
             pub const ALL: &'static [Variant] = &[ $( Variant::$variant, )+ ];
+
+            /// Its position in [`ALL`](Self::ALL) (the order of declaration).
+            pub(crate) const fn index(self) -> usize {
+                self as usize
+            }
 
             /// Its name on the command line.
             pub const fn name(self) -> &'static str {
@@ -116,5 +127,71 @@ impl Variants {
     /// The variants that are on.
     pub fn iter(&self) -> impl Iterator<Item = Variant> + '_ {
         self.0.iter().copied()
+    }
+}
+
+/// The variants a running server has on, and how many answers each one changed: one counter per
+/// variant, shared by every clone (the server's state and its [`RunningServer`](super::RunningServer)).
+#[derive(Debug, Clone)]
+pub(crate) struct ServerVariants {
+    on: Variants,
+    /// Indexed by [`Variant::index`].
+    effects: Arc<[AtomicU64]>,
+}
+
+impl ServerVariants {
+    pub(crate) fn new(on: Variants) -> ServerVariants {
+        ServerVariants {
+            on,
+            effects: Variant::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Whether a variant is on.
+    pub(crate) fn has(&self, variant: Variant) -> bool {
+        self.on.has(variant)
+    }
+
+    /// Notes that `variant` changed an answer: the hooks call it exactly where the answer differs
+    /// from the one the server would give without it (not merely where [`has`](Self::has) is asked).
+    pub(crate) fn took_effect(&self, variant: Variant) {
+        debug_assert!(self.has(variant), "{variant} is not on");
+        self.effects[variant.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Every variant that is on, with how many answers it changed so far.
+    pub(crate) fn effects(&self) -> Vec<(Variant, u64)> {
+        self.on
+            .iter()
+            .map(|v| (v, self.effects[v.index()].load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variant_s_index_is_its_position_in_all() {
+        for (i, v) in Variant::ALL.iter().enumerate() {
+            assert_eq!(v.index(), i, "{v}");
+        }
+    }
+
+    #[test]
+    fn clones_share_the_counters_and_only_variants_that_are_on_are_listed() {
+        let variants = ServerVariants::new(
+            Variants::none()
+                .with(Variant::Bearer401)
+                .with(Variant::MissingContent),
+        );
+        let clone = variants.clone();
+        clone.took_effect(Variant::MissingContent);
+        clone.took_effect(Variant::MissingContent);
+        assert_eq!(
+            variants.effects(),
+            [(Variant::Bearer401, 0), (Variant::MissingContent, 2)]
+        );
     }
 }

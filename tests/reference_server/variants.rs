@@ -34,7 +34,13 @@ impl Pair {
         )
     }
 
+    /// Also checks that the test exercised its variant: the variant counted an answer it changed.
     async fn shutdown(self) {
+        let effects = self.variant.variant_effects();
+        assert!(
+            effects.iter().all(|(_, n)| *n > 0),
+            "a variant changed no answer: {effects:?}"
+        );
         self.variant.shutdown().await;
         self.reference.shutdown().await;
     }
@@ -443,5 +449,94 @@ async fn variants_combine_with_each_other_and_with_faults() {
     assert_eq!(answer.json()["code"], "signature_mismatch");
     assert_eq!(answer.json()["status"], 400);
     assert!(answer.json().contains_key("documentation_url"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_variant_counts_the_answers_it_changed_and_no_other() {
+    let server = ReferenceServer::builder()
+        .variant(Variant::SignatureMismatch400)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::of(&server);
+    assert_eq!(server.variant_effects(), [(Variant::SignatureMismatch400, 0)]);
+    // A good activation and another refusal: answered as the reference answers them.
+    assert_eq!(
+        client.activate_on(&license("perpetual"), &device()).await.status,
+        200
+    );
+    assert_eq!(
+        client.activate_on("NONE-0000", &device()).await.code(),
+        "license_not_found"
+    );
+    assert_eq!(server.variant_effects(), [(Variant::SignatureMismatch400, 0)]);
+    // A wrong payload signature: 400 instead of 401.
+    let f = builder(RequestKind::Activation, &license("perpetual"), &device()).sign(API_KEY, "wrong");
+    assert_eq!(client.activate(&f).await.status, 400);
+    assert_eq!(server.variant_effects(), [(Variant::SignatureMismatch400, 1)]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_order_variant_counts_only_when_the_other_order_answers_otherwise() {
+    let server = ReferenceServer::builder()
+        .variant(Variant::BodyBeforeAuthorization)
+        .variant(Variant::NoTransferCount)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::of(&server);
+    let path = RequestKind::Activation.path();
+    assert_eq!(
+        server.variant_effects(),
+        [
+            (Variant::BodyBeforeAuthorization, 0),
+            (Variant::NoTransferCount, 0)
+        ]
+    );
+    // An empty body with good headers: missing_parameters in either order.
+    assert_eq!(client.post(path, Vec::new()).await.code(), "missing_parameters");
+    // A good body with a wrong header MAC: signature_mismatch in either order.
+    let date = format_http_date(SystemTime::now());
+    let wrong = AuthorizationHeader::signed(API_KEY, "wrong", &date).to_string();
+    let answer = post_with(&client, path, &date, &wrong, activation()).await;
+    assert_eq!(answer.code(), "signature_mismatch");
+    assert_eq!(
+        server.variant_effects(),
+        [
+            (Variant::BodyBeforeAuthorization, 0),
+            (Variant::NoTransferCount, 0)
+        ]
+    );
+    // An empty body with a wrong header MAC: the body's refusal instead of the header's.
+    let answer = post_with(&client, path, &date, &wrong, Vec::new()).await;
+    assert_eq!(answer.code(), "missing_parameters");
+    assert_eq!(
+        server.variant_effects(),
+        [
+            (Variant::BodyBeforeAuthorization, 1),
+            (Variant::NoTransferCount, 0)
+        ]
+    );
+    // Each success answer leaves transfer_count out.
+    assert_eq!(
+        client.activate_on(&license("perpetual"), &device()).await.status,
+        200
+    );
+    assert_eq!(
+        server.variant_effects(),
+        [
+            (Variant::BodyBeforeAuthorization, 1),
+            (Variant::NoTransferCount, 1)
+        ]
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_without_variants_lists_no_effects() {
+    let server = crate::support::reference().await;
+    assert!(server.variant_effects().is_empty());
     server.shutdown().await;
 }
