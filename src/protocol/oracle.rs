@@ -482,7 +482,13 @@ pub fn allowed(request: &OracleRequest<'_>, server: &ServerKnows<'_>) -> Allowed
         }
         headers(&mut a, authorization, date, request.now, server);
     }
-    body_rules(&mut a, request, body, server);
+    // The header's API key, whose shared key may verify the outer MAC where the payload names none.
+    let header_key = request
+        .headers
+        .and_then(|(authorization, _)| std::str::from_utf8(authorization?).ok())
+        .and_then(|text| super::auth::AuthorizationHeader::parse(text).ok())
+        .and_then(|header| (server.shared_key_of)(&header.api_key));
+    body_rules(&mut a, request, body, server, header_key.as_deref());
     a.settle()
 }
 
@@ -549,7 +555,13 @@ fn is_imf_fixdate(date: &str) -> bool {
 }
 
 /// SPEC §3 and §4: the body, its transport, Base64, JSON, members and signatures.
-fn body_rules(a: &mut Allowed, request: &OracleRequest<'_>, body: &[u8], server: &ServerKnows<'_>) {
+fn body_rules(
+    a: &mut Allowed,
+    request: &OracleRequest<'_>,
+    body: &[u8],
+    server: &ServerKnows<'_>,
+    header_key: Option<&str>,
+) {
     let (transport, text) = match request_file_text(request.content_type, body) {
         Ok(found) => found,
         Err(r) => {
@@ -574,24 +586,30 @@ fn body_rules(a: &mut Allowed, request: &OracleRequest<'_>, body: &[u8], server:
             }
             if let Ok(lenient) = DecodedRequest::from_json_last_key_wins(transport, json.clone()) {
                 a.breaks(rules::DUPLICATE_KEY, r, Some(rules::DUPLICATE_KEY));
-                return members(a, request.kind, &lenient, server);
+                return members(a, request.kind, &lenient, server, header_key);
             }
             match without_lone_surrogates(&json).map(|text| DecodedRequest::from_json(transport, text)) {
                 Some(Ok(mut lenient)) => {
                     a.breaks(rules::SURROGATE, r, Some(rules::SURROGATE));
                     // The MAC covers the bytes as sent; the replacement kept every offset.
                     lenient.json = json;
-                    return members(a, request.kind, &lenient, server);
+                    return members(a, request.kind, &lenient, server, header_key);
                 }
                 _ => return a.breaks(rules::JSON_OBJECT, r, Some(rules::JSON_OBJECT)),
             }
         }
     };
-    members(a, request.kind, &decoded, server);
+    members(a, request.kind, &decoded, server, header_key);
 }
 
 /// SPEC §4 and §10: the members, the request kind, the API key and the signatures.
-fn members(a: &mut Allowed, kind: RequestKind, decoded: &DecodedRequest, server: &ServerKnows<'_>) {
+fn members(
+    a: &mut Allowed,
+    kind: RequestKind,
+    decoded: &DecodedRequest,
+    server: &ServerKnows<'_>,
+    header_key: Option<&str>,
+) {
     // SPEC §10: an optional member null, empty or of another type may be taken as absent, or the
     // request refused; a signature of another type may also be a mismatch.
     for m in decoded.odd_optional_members() {
@@ -621,6 +639,20 @@ fn members(a: &mut Allowed, kind: RequestKind, decoded: &DecodedRequest, server:
         a.breaks(rules::REQUEST_KIND, r, Some(rules::REQUEST_KIND));
     }
     if !missing.is_empty() {
+        // Schema 2: the outer MAC covers the raw bytes, so a server may judge it without the
+        // members, with the shared key of the payload's api_key or else of the header's: a
+        // mismatch is then another broken rule (SPEC §10: refused for any of them).
+        let payload_key = decoded.payload.api_key.as_deref().and_then(server.shared_key_of);
+        if let (Some(bytes), Some(mac), Some(key)) = (
+            decoded.request_bytes(),
+            decoded.outer_signature.as_deref(),
+            payload_key.as_deref().or(header_key),
+        ) {
+            if !verify_outer_signature(key, bytes, mac) {
+                let r = Rejection::new(ErrorCode::SignatureMismatch, "outer signature");
+                a.breaks(rules::SIGNATURE, r, Some(rules::SIGNATURE));
+            }
+        }
         return;
     }
     // The kind is judged above; the signatures are judged whatever it says.
@@ -677,7 +709,199 @@ fn nesting_depth(json: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use serde_json::Value;
+
     use super::*;
+    use crate::protocol::{
+        encode_request_file, format_http_date, AuthorizationHeader, RequestBuilder, Style,
+    };
+
+    const API: &str = "api";
+    const SHARED: &str = "shared";
+
+    fn keys(k: &str) -> Option<String> {
+        (k == API).then(|| SHARED.to_owned())
+    }
+
+    fn file() -> RequestBuilder {
+        RequestBuilder::activation()
+            .style(Style::Python)
+            .license_key("K")
+            .hardware_id("hw")
+            .product("TP")
+            .date("d")
+            .request_id("r")
+    }
+
+    /// The set for a body sent with a Date of `date` (text) at `now`, signed with the right key.
+    fn judged_at(body: &[u8], date: &str, now: SystemTime) -> Allowed {
+        let authorization = AuthorizationHeader::signed(API, SHARED, date).to_string();
+        let request = OracleRequest {
+            kind: RequestKind::Activation,
+            headers: Some((Some(authorization.as_bytes()), Some(date.as_bytes()))),
+            now,
+            content_type: Some("text/plain"),
+            body: Some(body),
+        };
+        allowed(
+            &request,
+            &ServerKnows {
+                max_body: 64 * 1024,
+                shared_key_of: &keys,
+            },
+        )
+    }
+
+    fn judged(body: &[u8]) -> Allowed {
+        let now = SystemTime::now();
+        judged_at(body, &format_http_date(now), now)
+    }
+
+    fn refusal(code: ErrorCode) -> (u16, Option<&'static str>) {
+        (code.status(), Some(code.code()))
+    }
+
+    #[test]
+    fn a_valid_request_is_accepted_and_nothing_else() {
+        let a = judged(file().sign(API, SHARED).text.as_bytes());
+        assert_eq!(a.pinned, Answer::Accepted);
+        assert!(a.also.is_empty() && a.broken.is_empty());
+        assert_eq!(a.fit(200, None), Fit::Pinned);
+        assert_eq!(a.fit(400, Some("license_expired")), Fit::Pinned);
+        let (status, code) = refusal(ErrorCode::AuthorizationMissingParams);
+        assert_eq!(a.fit(status, code), Fit::Outside);
+        assert_eq!(
+            a.outside_severity(status, code),
+            None,
+            "the caller's acceptance rule decides"
+        );
+        assert_eq!(a.outside_severity(500, None), Some(Severity::Must));
+    }
+
+    #[test]
+    fn a_request_breaking_a_member_and_the_outer_mac_may_be_refused_for_either() {
+        // The schema-2 request member's api_key renamed after signing: a required member is
+        // missing, and the outer MAC no longer covers the bytes.
+        let signed = file().sign(API, SHARED);
+        let json = String::from_utf8(signed.json)
+            .unwrap()
+            .replacen("\"api_key\"", "\"api_kez\"", 1);
+        let a = judged(encode_request_file(json.as_bytes()).as_bytes());
+        assert_eq!(a.pinned, Answer::Refused(ErrorCode::AuthorizationMissingParams));
+        let (status, code) = refusal(ErrorCode::SignatureMismatch);
+        assert_eq!(a.fit(status, code), Fit::Allowed);
+        assert_eq!(a.fit(200, None), Fit::Outside);
+        assert_eq!(a.outside_severity(200, None), Some(Severity::Must));
+    }
+
+    #[test]
+    fn a_null_request_member_is_a_validation_error_only() {
+        let a = judged(
+            file()
+                .set("request", Value::Null)
+                .sign(API, SHARED)
+                .text
+                .as_bytes(),
+        );
+        assert_eq!(a.pinned, Answer::Refused(ErrorCode::ValidationError));
+        assert!(a.also.is_empty());
+        assert_eq!(a.outside_severity(200, None), Some(Severity::Must));
+    }
+
+    #[test]
+    fn an_optional_member_null_or_of_another_type_may_be_refused_or_taken_as_absent() {
+        let hostname = judged(
+            file()
+                .field("hostname", Value::Null)
+                .sign(API, SHARED)
+                .text
+                .as_bytes(),
+        );
+        assert_eq!(hostname.pinned, Answer::Accepted);
+        let (status, code) = refusal(ErrorCode::AuthorizationMissingParams);
+        assert_eq!(hostname.fit(status, code), Fit::Allowed);
+        let request_id = judged(
+            file()
+                .set("request_id", serde_json::json!([""]))
+                .sign(API, SHARED)
+                .text
+                .as_bytes(),
+        );
+        assert_eq!(
+            request_id.pinned,
+            Answer::Refused(ErrorCode::AuthorizationMissingParams)
+        );
+        assert_eq!(request_id.fit(200, None), Fit::Allowed);
+        let signature = judged(file().set("signature", 0).sign(API, SHARED).text.as_bytes());
+        let (status, code) = refusal(ErrorCode::SignatureMismatch);
+        assert_eq!(signature.fit(status, code), Fit::Allowed);
+        assert_eq!(signature.fit(200, None), Fit::Allowed);
+    }
+
+    #[test]
+    fn nesting_deeper_than_32_accepted_is_only_a_warning() {
+        let mut deep = Value::from("x");
+        for _ in 0..40 {
+            deep = Value::Array(vec![deep]);
+        }
+        let a = judged(file().field("deep", deep).sign(API, SHARED).text.as_bytes());
+        assert_eq!(a.pinned, Answer::Refused(ErrorCode::AuthorizationMissingParams));
+        assert_eq!(a.fit(200, None), Fit::Outside);
+        assert_eq!(a.outside_severity(200, None), Some(Severity::Should));
+    }
+
+    #[test]
+    fn a_javascript_date_within_the_window_may_be_accepted_and_outside_it_never() {
+        let body = file().sign(API, SHARED).text;
+        let now = SystemTime::now();
+        let within = Style::JavaScript.date(now);
+        let a = judged_at(body.as_bytes(), &within, now);
+        assert_eq!(a.pinned, Answer::Refused(ErrorCode::DateHeaderDiff));
+        assert_eq!(a.fit(200, None), Fit::Allowed);
+        let stale = Style::JavaScript.date(now - Duration::from_secs(20 * 60));
+        let b = judged_at(body.as_bytes(), &stale, now);
+        assert_eq!(b.fit(200, None), Fit::Outside);
+        assert_eq!(b.outside_severity(200, None), Some(Severity::Must));
+    }
+
+    #[test]
+    fn missing_headers_come_before_everything_about_the_body() {
+        let request = OracleRequest {
+            kind: RequestKind::Activation,
+            headers: Some((None, Some(b"x"))),
+            now: SystemTime::now(),
+            content_type: None,
+            body: Some(b"not base64!"),
+        };
+        let a = allowed(
+            &request,
+            &ServerKnows {
+                max_body: 64 * 1024,
+                shared_key_of: &keys,
+            },
+        );
+        assert_eq!(a.pinned, Answer::Refused(ErrorCode::MissingHeaders));
+        let (status, code) = refusal(ErrorCode::AuthorizationMissingParams);
+        assert_eq!(a.fit(status, code), Fit::Outside);
+    }
+
+    #[test]
+    fn a_right_outer_mac_in_uppercase_hex_may_be_accepted_and_a_wrong_one_never() {
+        // The outer MAC is the envelope's last member, in hex.
+        let upper_mac = |shared: &str| {
+            let text = String::from_utf8(file().style(Style::CompactHex).sign(API, shared).json).unwrap();
+            let (head, mac) = text.rsplit_once("\"signature\":\"").unwrap();
+            let upper = format!("{head}\"signature\":\"{}", mac.to_ascii_uppercase());
+            judged(encode_request_file(upper.as_bytes()).as_bytes())
+        };
+        let a = upper_mac(SHARED);
+        assert_eq!(a.pinned, Answer::Refused(ErrorCode::SignatureMismatch));
+        assert_eq!(a.fit(200, None), Fit::Allowed);
+        let b = upper_mac("another shared key");
+        assert_eq!(b.fit(200, None), Fit::Outside);
+    }
 
     #[test]
     fn nesting_depth_counts_outside_strings() {
