@@ -37,6 +37,7 @@ faults! {
     SkipHeaderSignature => ("skip-header-signature", "§2", "the Authorization header's HMAC is not checked");
     AcceptStaleDate => ("accept-stale-date", "§2", "a Date header more than 15 minutes from the server clock is accepted");
     NoBodyCap => ("no-body-cap", "§3", "the body size cap is not enforced");
+    CapBelowDeclared => ("cap-below-declared", "§3", "bodies are capped at half the declared cap, so a request file within it is refused 413");
     AcceptUrlSafeBase64 => ("accept-url-safe-base64", "§3", "request files in the URL-safe Base64 alphabet are accepted");
     DuplicateKeysLastWins => ("duplicate-keys-last-wins", "§3", "a key given twice in the payload is accepted, the last copy wins");
     AcceptAnyRequestKind => ("accept-any-request-kind", "§4", "the payload's request member is not checked, so files can be replayed across endpoints");

@@ -60,6 +60,9 @@ pub enum StartError {
     /// The private key.
     #[error("the private key: {0}")]
     Key(#[from] KeyError),
+    /// A body cap below the floor of SPEC §3.
+    #[error("the body cap of {0} bytes is below the floor of SPEC §3 ({min} bytes)", min = crate::protocol::MIN_BODY_CAP)]
+    BodyCap(usize),
     /// The listening socket.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -128,7 +131,15 @@ impl ReferenceServerBuilder {
         self
     }
 
-    /// Caps request bodies at this many bytes.
+    /// Caps request bodies at this many bytes: at least [`MIN_BODY_CAP`](crate::protocol::MIN_BODY_CAP)
+    /// (SPEC §3), or `start` fails with [`StartError::BodyCap`].
+    ///
+    /// ```
+    /// use lsconform::server::{ReferenceServer, StartError};
+    /// let refused = ReferenceServer::builder().max_body(1024).router();
+    /// assert!(matches!(refused, Err(StartError::BodyCap(1024))));
+    /// assert!(ReferenceServer::builder().max_body(16 * 1024).router().is_ok());
+    /// ```
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
         self
@@ -174,6 +185,9 @@ impl ReferenceServerBuilder {
     }
 
     fn app(&self) -> Result<App, StartError> {
+        if self.max_body < crate::protocol::MIN_BODY_CAP {
+            return Err(StartError::BodyCap(self.max_body));
+        }
         let signing_key = SigningKey::from_pem(self.private_key_pem.as_deref().unwrap_or(TEST_PRIVATE_KEY))?;
         let store = store::Store::open(self.database.as_deref())?;
         if store.is_empty()? {

@@ -270,6 +270,8 @@ async fn read_capped_body(app: &App, headers: &HeaderMap, body: Body) -> Result<
     // The no-body-cap fault still stops at 64 MiB: a fault proves a check, it must not exhaust memory.
     let cap = if app.faults.has(Fault::NoBodyCap) {
         64 << 20
+    } else if app.faults.has(Fault::CapBelowDeclared) {
+        app.max_body / 2
     } else {
         app.max_body
     };

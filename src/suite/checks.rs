@@ -112,6 +112,14 @@ pub static ALL: &[Check] = &[
         title: "A body over the server's cap is refused with 413 payload_too_large, before any decoding",
         run: |cx| Box::pin(body_over_the_cap(cx)),
     },
+    Check {
+        id: "envelope/body-within-the-cap",
+        spec: "§3",
+        tag: Tag::Pinned,
+        safety: true,
+        title: "A valid request file as large as the server's declared cap is read and activated",
+        run: |cx| Box::pin(body_within_the_cap(cx)),
+    },
 ];
 
 /// A correctly signed request of `endpoint` for `role` from `hardware_id`.
@@ -372,6 +380,23 @@ async fn seat_race(cx: &Context) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// SPEC §3: "a body within the cap the server declares (the target profile's `max_body`) MUST be
+/// read": a valid request file padded with whitespace (ignored, SPEC §3) to exactly the cap.
+async fn body_within_the_cap(cx: &Context) -> Result<(), Failure> {
+    needs_deactivation(cx)?;
+    let hw = device();
+    let mut r = request(cx, Endpoint::Activate, "perpetual", &hw)?;
+    let mut body = r.body.take().unwrap_or_default();
+    body.resize(cx.profile.max_body, b'\n');
+    r.body = Some(body);
+    let answer = send(cx, &r).await?;
+    let result = judge::judge_activated(&answer, &r, &cx.profile).map_err(|m| fail(m, &r));
+    if answer.status == 200 {
+        deactivate(cx, "perpetual", &hw).await?;
+    }
+    result
 }
 
 /// SPEC §3: "the body is capped while it streams in (default 64 KiB, configurable) → 413

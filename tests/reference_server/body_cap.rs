@@ -11,12 +11,13 @@ use crate::support::Client;
 
 #[tokio::test]
 async fn a_declared_body_over_the_cap_is_refused_with_413_before_the_headers_are_judged() {
-    let server = ReferenceServer::builder().max_body(1024).start().await.unwrap();
+    const CAP: usize = lsconform::protocol::MIN_BODY_CAP;
+    let server = ReferenceServer::builder().max_body(CAP).start().await.unwrap();
     let client = Client::of(&server);
     let bare = client
         .http()
         .post(client.url("/api/v4/activate_offline"))
-        .body(vec![b'!'; 1025]);
+        .body(vec![b'!'; CAP + 1]);
     let answer = client.send(bare).await;
     assert_eq!(
         (answer.status, answer.code()),
@@ -26,7 +27,7 @@ async fn a_declared_body_over_the_cap_is_refused_with_413_before_the_headers_are
     let bare = client
         .http()
         .post(client.url("/api/v4/activate_offline"))
-        .body(vec![b'!'; 1024]);
+        .body(vec![b'!'; CAP]);
     assert_eq!(client.send(bare).await.code(), "missing_headers");
     server.shutdown().await;
 }
