@@ -318,7 +318,11 @@ pub fn judge(
         .unwrap_or_default()
         .iter()
         .any(|c| ErrorCode::business(endpoint.kind()).contains(c));
-    let expected = format!("{}; SPEC also allows {}", m.expected, allowed.describe());
+    let others: Vec<String> = allowed.also.iter().map(ToString::to_string).collect();
+    let expected = match others.as_slice() {
+        [] => m.expected.clone(),
+        others => format!("{}; SPEC also allows {}", m.expected, others.join(" or ")),
+    };
     match fit {
         // A refusal SPEC allows for these bytes (another broken rule, an alias, a §10 choice).
         Fit::Pinned | Fit::Allowed if refused => Err(Mismatch::new(expected, m.actual).allowed()),
