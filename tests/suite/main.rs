@@ -5,6 +5,7 @@ mod faults;
 mod fuzz;
 mod generated;
 mod hostile;
+mod nothing_to_judge;
 mod reports;
 mod support;
 mod tls;

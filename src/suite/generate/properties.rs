@@ -37,6 +37,32 @@ fn code_of(response: &Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Whether an exchange gives `property` something to judge: an answer (never a 5xx for the
+/// properties after the first), an error answer for the error shape, an accepted request where SPEC
+/// allows accepting it for the signed answer. A property that judged nothing is an error of the
+/// run, never a pass.
+pub(super) fn judges(property: Property, ex: &Exchange) -> bool {
+    let Ok(response) = &ex.response else {
+        return false;
+    };
+    match property {
+        Property::NoServerError => true,
+        Property::ErrorShape => response.status >= 400,
+        Property::OracleAgreement => response.status < 500,
+        Property::SignedAnswer => response.status == 200 && ex.case.allowed.fit(200, None) != Fit::Outside,
+    }
+}
+
+/// What a property judges, for a run where it judged nothing.
+pub(super) fn needs(property: Property) -> &'static str {
+    match property {
+        Property::NoServerError => "an answer",
+        Property::ErrorShape => "an error answer",
+        Property::OracleAgreement => "an answer below 500",
+        Property::SignedAnswer => "a 200 to a request SPEC allows to accept",
+    }
+}
+
 /// Whether `property` holds for one exchange, and if not, why.
 pub(in crate::suite) fn judge(property: Property, ex: &Exchange, profile: &Profile) -> Option<Violation> {
     let violation = |rule: Rule, expected: String, actual: String| {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::model::GeneratedRequest;
-use super::properties::{judge, Exchange, Violation};
+use super::properties::{judge, judges, needs, Exchange, Violation};
 use super::render::GeneratedCase;
 use super::shrink::smallest;
 use super::{strategies, GenerateOptions, Property, Rule, MAX_NO_ANSWER, MAX_SHRINK_STEPS, MAX_SHRINK_TIME};
@@ -348,9 +348,12 @@ fn result(property: Property, rule: Rule, verdict: Verdict, elapsed: Duration) -
     }
 }
 
-/// What a run keeps of one property: how many requests broke it, and the worst of them.
+/// What a run keeps of one property: how many requests it judged, how many broke it, and the
+/// worst of them.
 #[derive(Default)]
 struct Tally {
+    /// Requests that gave it something to judge.
+    judged: usize,
     /// Requests that broke it with an answer.
     broken: usize,
     /// The most severe of those, the earliest among equals.
@@ -429,6 +432,9 @@ pub async fn run(
         &properties,
         payload_time,
         |ex| {
+            for (i, p) in properties.iter().enumerate() {
+                tallies[i].judged += usize::from(judges(*p, &ex));
+            }
             for (p, v) in &ex.violations {
                 if let Some(i) = properties.iter().position(|q| q == p) {
                     tallies[i].add(&ex, v);
@@ -489,9 +495,21 @@ pub async fn run(
                     )),
                     ..result(property, property.rule(), Verdict::Error, elapsed())
                 },
+                // Answers, but none this property judges: an error too (README: "nothing to
+                // judge is an error, never a pass").
+                None if tally.judged == 0 => CaseResult {
+                    actual: Some(format!(
+                        "nothing to judge: none of the {answered} answered of {} generated requests got {} ({})",
+                        generate.requests,
+                        needs(property),
+                        describe_seed(generate)
+                    )),
+                    ..result(property, property.rule(), Verdict::Error, elapsed())
+                },
                 None => CaseResult {
                     actual: Some(format!(
-                        "held for all {answered} answered of {} generated requests ({})",
+                        "held for all {} judged of {answered} answered of {} generated requests ({})",
+                        tally.judged,
                         generate.requests,
                         describe_seed(generate)
                     )),
