@@ -111,3 +111,147 @@ mod tests {
         assert!(disagree.is_empty(), "{disagree:#?}");
     }
 }
+
+#[cfg(test)]
+mod isolation {
+    use std::collections::BTreeSet;
+    use std::time::SystemTime;
+
+    use super::of_prepared;
+    use crate::protocol::{Answer, ErrorCode};
+    use crate::suite::case::{DataCase, PayloadTemplate, RequestTemplate};
+    use crate::suite::catalogue::{all, Case};
+    use crate::suite::profile::Profile;
+    use crate::suite::render::prepare_template;
+
+    /// Cases that break two rules on purpose, and why.
+    const SEVERAL_RULES: &[(&str, &str)] = &[
+        (
+            "envelope/date-before-a-bad-body",
+            "the order of two broken rules (SPEC §1a) is what it checks",
+        ),
+        (
+            "json/unpaired-surrogate",
+            "SPEC §10: a server that reads the string meets the signature next",
+        ),
+    ];
+
+    /// The case's request without its defect: the same endpoint, license, device, product, layout
+    /// and payload date; the default headers, signatures and body; its extra members only where an
+    /// edit changes them.
+    fn without_the_defect(t: &RequestTemplate) -> RequestTemplate {
+        let p = &t.payload;
+        let mut twin = RequestTemplate {
+            endpoint: t.endpoint,
+            ..RequestTemplate::default()
+        };
+        twin.payload = PayloadTemplate {
+            // A case without a license tests the missing member: the twin names the default one.
+            license: p
+                .license
+                .clone()
+                .or_else(|| p.license_key.is_none().then(|| "perpetual".to_owned())),
+            license_key: p.license_key.clone(),
+            hardware_id: p.hardware_id.clone(),
+            product: p.product.clone(),
+            style: p.style.clone(),
+            date: p.date.clone(),
+            fields: if t.body.edit.is_some() {
+                p.fields.clone()
+            } else {
+                Default::default()
+            },
+            ..PayloadTemplate::default()
+        };
+        twin.body.transport = t
+            .body
+            .transport
+            .clone()
+            .filter(|tr| tr == "raw" || tr == "multipart");
+        twin
+    }
+
+    fn error_cases() -> Vec<DataCase> {
+        all()
+            .expect("the case files are valid")
+            .into_iter()
+            .filter_map(|c| match c {
+                Case::Data(d) => Some(*d),
+                Case::Check(_) => None,
+            })
+            .filter(|d| {
+                let codes = d.expect.error_codes().unwrap_or_default();
+                let business = ErrorCode::business(d.request.endpoint.kind());
+                !codes.is_empty() && !codes.iter().all(|c| business.contains(c))
+            })
+            .collect()
+    }
+
+    /// SPEC §10 / issue "checks with teeth": an error case breaks one rule only, so that a server
+    /// lacking that rule is not saved by another one.
+    #[test]
+    fn every_error_case_breaks_one_rule_only() {
+        let profile = Profile::reference("http://127.0.0.1:9");
+        let now = SystemTime::now();
+        let mut several = Vec::new();
+        for case in error_cases() {
+            let Ok(sent) = prepare_template(&case.request, &case.expect, &profile, now) else {
+                continue;
+            };
+            let Some(allowed) = of_prepared(&profile, &sent, now) else {
+                continue;
+            };
+            let rules: BTreeSet<&str> = allowed.broken.iter().map(|b| b.rule.what).collect();
+            let exempt = SEVERAL_RULES.iter().any(|(id, _)| *id == case.id);
+            if rules.len() != 1 && !exempt {
+                several.push(format!("{}: {rules:?}", case.id));
+            }
+            // And the rule it breaks is one of the section the case says it tests.
+            if let Some(first) = allowed.first().filter(|b| b.rule.spec != case.spec && !exempt) {
+                several.push(format!(
+                    "{} (SPEC {}) breaks a rule of SPEC {}: {}",
+                    case.id, case.spec, first.rule.spec, first.rule.what
+                ));
+            }
+        }
+        assert!(
+            several.is_empty(),
+            "cases that break other rules than theirs: {several:#?}"
+        );
+    }
+
+    /// A case is a request that would be accepted but for its one defect: the same request
+    /// without it is accepted (up to SPEC §5) by the oracle the reference server follows.
+    #[test]
+    fn every_error_case_is_accepted_without_its_defect() {
+        let profile = Profile::reference("http://127.0.0.1:9");
+        let now = SystemTime::now();
+        let mut judged = 0;
+        let mut refused = Vec::new();
+        for case in error_cases() {
+            let literal = case.request.body.literal.is_some()
+                || case.request.body.literal_base64.is_some()
+                || case.request.body.json.is_some();
+            if literal || case.request.path.is_some() || case.request.method.is_some() {
+                continue;
+            }
+            let twin = without_the_defect(&case.request);
+            let expect = Default::default();
+            let Ok(sent) = prepare_template(&twin, &expect, &profile, now) else {
+                continue;
+            };
+            let Some(allowed) = of_prepared(&profile, &sent, now) else {
+                continue;
+            };
+            judged += 1;
+            if allowed.pinned != Answer::Accepted {
+                refused.push(format!("{}: {}", case.id, allowed.describe()));
+            }
+        }
+        assert!(judged > 40, "only {judged} cases judged");
+        assert!(
+            refused.is_empty(),
+            "cases whose request is refused even without their defect: {refused:#?}"
+        );
+    }
+}

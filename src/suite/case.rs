@@ -318,6 +318,10 @@ pub struct BodyTemplate {
     /// This JSON text instead of the builder's payload (Base64-encoded with `encoding`).
     #[serde(default)]
     pub json: Option<String>,
+    /// A change to the builder's signed JSON text, the one defect of a case: every signature stays
+    /// right over the bytes sent (the schema-2 outer MAC is made again over a changed `request`).
+    #[serde(default)]
+    pub edit: Option<JsonEdit>,
     /// This body, as is, instead of anything else (`""` for an empty body).
     #[serde(default)]
     pub literal: Option<String>,
@@ -327,6 +331,24 @@ pub struct BodyTemplate {
     /// No body at all.
     #[serde(default)]
     pub omit: bool,
+}
+
+/// A change to a signed request file's JSON text (SPEC §3's grammar rules), after which every
+/// signature is still right over the bytes sent.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum JsonEdit {
+    /// This text after the JSON object.
+    Append(String),
+    /// The JSON object between these two texts.
+    Wrap(String, String),
+    /// The first `from` replaced with `to`.
+    Replace {
+        /// The text to find (in the builder's layout: `compact-hex` is compact JSON).
+        from: String,
+        /// What it becomes.
+        to: String,
+    },
 }
 
 /// What a conforming server answers.
