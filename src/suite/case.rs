@@ -364,6 +364,10 @@ pub struct Expectation {
     /// A 200 activation answer: the success fields, the request_id echo and the signatures.
     #[serde(default)]
     pub activated: bool,
+    /// With `activated`: members the answer carries with exactly these values (SPEC §6; what the
+    /// profile's license role promises, e.g. `{"is_trial": true}` for the `trial` role).
+    #[serde(default)]
+    pub members: serde_json::Map<String, serde_json::Value>,
     /// A 200 `license_deactivated`.
     #[serde(default)]
     pub deactivated: bool,
@@ -402,6 +406,9 @@ impl Expectation {
             + usize::from(self.error.is_some() || !self.errors.is_empty());
         if outcomes != 1 {
             return Err("expect exactly one of error(s), activated, deactivated, accepted".into());
+        }
+        if !self.members.is_empty() && !self.activated {
+            return Err("expect.members goes with activated".into());
         }
         Ok(())
     }

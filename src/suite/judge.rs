@@ -178,6 +178,75 @@ fn has_float(value: &serde_json::Value) -> bool {
     }
 }
 
+/// SPEC §6: the form of each member the success answer carries: strings, booleans, integers, the
+/// product's details, `validity_period` as ISO-8601 UTC with milliseconds or `null`, and
+/// `times_activated` counting this device's seat (at least 1).
+fn member_forms(answer: &serde_json::Map<String, serde_json::Value>) -> Result<(), Mismatch> {
+    use serde_json::Value;
+    let wrong = |member: &str, form: &str, value: &Value| {
+        mismatch(
+            format!("{member} as {form} (SPEC §6)"),
+            format!("{member} {value}"),
+        )
+    };
+    let strings = [
+        "hardware_id",
+        "license_type",
+        "date",
+        "offline_signature",
+        "license_signature",
+        "license_signature_v2",
+    ];
+    for (member, value) in answer {
+        let ok = match member.as_str() {
+            m if strings.contains(&m) => value.is_string(),
+            "license_key" | "username" => value.is_string(),
+            "is_trial" | "license_enabled" | "license_active" | "is_expired" => value.is_boolean(),
+            "max_activations" => value.is_u64(),
+            "times_activated" => value.as_u64().is_some_and(|n| n >= 1),
+            "validity_period" => value.is_null() || value.as_str().is_some_and(is_validity_period),
+            "product_details" => ["short_code", "product_name", "authorization_method"]
+                .iter()
+                .all(|k| value.get(k).is_some_and(Value::is_string)),
+            _ => true,
+        };
+        if !ok {
+            let form = match member.as_str() {
+                "is_trial" | "license_enabled" | "license_active" | "is_expired" => "a boolean",
+                "max_activations" => "an integer",
+                "times_activated" => "an integer of at least 1 (this device's seat)",
+                "validity_period" => "ISO-8601 UTC with milliseconds (2019-06-15T00:00:00.000Z) or null",
+                "product_details" => "{short_code, product_name, authorization_method} strings",
+                _ => "a string",
+            };
+            return wrong(member, form, value);
+        }
+    }
+    Ok(())
+}
+
+/// `2019-06-15T00:00:00.000Z`: ISO-8601, UTC, milliseconds (SPEC §6).
+fn is_validity_period(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    b.len() == 24
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b[19] == b'.'
+        && digits(20..23)
+        && b[23] == b'Z'
+        && time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok()
+}
+
 /// SPEC §6: a 200 JSON answer with the success members, echoing what was sent, whose
 /// signatures verify (the RSA ones when the profile has the public key).
 pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) -> Result<(), Mismatch> {
@@ -207,6 +276,21 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
         return mismatch(
             "the success members of SPEC §6",
             format!("no {}", missing.join(", ")),
+        );
+    }
+    member_forms(&answer)?;
+    // SPEC §6 [docs]: the success answer is `Content-Type: application/json`.
+    if !response
+        .content_type
+        .as_deref()
+        .is_some_and(|ct| ct.starts_with("application/json"))
+    {
+        return mismatch(
+            "the success answer with Content-Type: application/json (SPEC §6)",
+            format!(
+                "Content-Type: {}",
+                response.content_type.as_deref().unwrap_or("(none)")
+            ),
         );
     }
     let echo = |member: &str, sent: &Option<String>| match sent {
@@ -260,6 +344,27 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
     ] {
         if matches!(verdict, Verdict::Mismatch | Verdict::Absent) {
             return mismatch(format!("{name} that verifies"), format!("{name} {verdict}"));
+        }
+    }
+    Ok(())
+}
+
+/// SPEC §6: the members a case knows the values of (what the profile's license role says).
+fn members_as_expected(
+    response: &Response,
+    members: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), Mismatch> {
+    let answer: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&response.body).unwrap_or_default();
+    for (member, value) in members {
+        if answer.get(member) != Some(value) {
+            return mismatch(
+                format!("{member} {value} (SPEC §6, the license of this role)"),
+                format!(
+                    "{member} {}",
+                    answer.get(member).map_or("absent".to_owned(), |v| v.to_string())
+                ),
+            );
         }
     }
     Ok(())
@@ -361,6 +466,7 @@ fn judge_expected(
 ) -> Result<(), Mismatch> {
     if expect.activated {
         judge_activated(response, sent, profile)?;
+        members_as_expected(response, &expect.members)?;
         request_id_as_pinned(response, sent)
     } else if expect.accepted {
         match (response.status, endpoint) {
