@@ -486,3 +486,41 @@ fn judge_expected(
         judge_error(&expect.error_codes().unwrap_or_default(), response)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{is_validity_period, member_forms};
+
+    fn forms(json: &str) -> Result<(), String> {
+        let answer = serde_json::from_str(json).expect("a JSON object");
+        member_forms(&answer).map_err(|m| m.expected)
+    }
+
+    #[test]
+    fn validity_period_is_iso_8601_utc_with_milliseconds() {
+        assert!(is_validity_period("2019-06-15T00:00:00.000Z"));
+        assert!(!is_validity_period("2019-06-15T00:00:00Z"));
+        assert!(!is_validity_period("2019-06-15T00:00:00.000+00:00"));
+        assert!(!is_validity_period("2019-13-15T00:00:00.000Z"));
+    }
+
+    #[test]
+    fn each_member_of_the_success_answer_has_its_form() {
+        assert!(forms(
+            r#"{"is_trial":false,"times_activated":1,"validity_period":null,"transfer_count":"x"}"#
+        )
+        .is_ok());
+        assert!(forms(r#"{"is_trial":"false"}"#).unwrap_err().contains("boolean"));
+        assert!(forms(r#"{"max_activations":1.0}"#)
+            .unwrap_err()
+            .contains("integer"));
+        assert!(forms(r#"{"times_activated":0}"#)
+            .unwrap_err()
+            .contains("at least 1"));
+        assert!(forms(r#"{"validity_period":"2019-06-15"}"#)
+            .unwrap_err()
+            .contains("milliseconds"));
+        assert!(forms(r#"{"product_details":{"short_code":"TP"}}"#).is_err());
+        assert!(forms(r#"{"hardware_id":5}"#).unwrap_err().contains("string"));
+    }
+}
