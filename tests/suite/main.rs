@@ -4,6 +4,7 @@
 mod faults;
 mod fuzz;
 mod generated;
+mod grammar;
 mod hostile;
 mod nothing_to_judge;
 mod reports;

@@ -12,7 +12,9 @@
 //! The requests are valid ones (every [`Style`], random but valid values with non-ASCII and
 //! control characters and long strings, extra members of any JSON type, the profile's licenses,
 //! odd payload dates, every transport) and hostile ones: semantic mutations re-signed correctly,
-//! envelope mutations left broken ([`Mutation`]), and one time in ten changed Date and
+//! envelope mutations left broken ([`Mutation`]), re-signed grammar mutations (one defect of the
+//! JSON or Base64 grammar that lenient parsers accept, in a file whose every signature is right
+//! over the bytes sent: [`GrammarMutation`]), and one time in ten changed Date and
 //! Authorization headers ([`HeaderMutation`]: left out, skewed, in other forms, other algorithms,
 //! pairs left out, another key, any text), judged with `protocol::authenticate` first. Request *i* of a run comes from its own
 //! ChaCha RNG seeded with the run's seed and *i*, so a seed reproduces a run. The first request
@@ -38,6 +40,7 @@
 
 pub mod strategies;
 
+mod grammar;
 mod model;
 mod properties;
 mod render;
@@ -48,6 +51,10 @@ use std::time::Duration;
 
 use super::case::Tag;
 
+pub use grammar::{
+    skipped_byte, BadEscape, Base64Leniency, Container, ControlChar, GrammarMutation, JsonExtension,
+    KeyPlace, NonFinite, NumberForm, Place, Utf8Defect, BASE64_FILLER, SLOT_NAME,
+};
 pub use model::{
     AuthPair, DateChoice, DateForm, Encoding, Field, GeneratedRequest, HeaderMutation, KindValue,
     LicenseChoice, Misspelling, Mutation, Padding, Position, ProductChoice, SignatureTamper, TransportChoice,

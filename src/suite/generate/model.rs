@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
+use super::grammar::GrammarMutation;
 use super::Rule;
 use crate::protocol::{format_http_date, RequestKind, Style};
 use crate::suite::case::{AuthorizationTemplate, DateTemplate, HeadersTemplate, Tag};
@@ -56,6 +57,7 @@ impl GeneratedRequest {
                 },
                 Style::Schema1,
             ) => Style::CompactHex,
+            (Mutation::Grammar(g), Style::Schema1) if g.in_envelope() => Style::CompactHex,
             (Mutation::CorruptInner(_), Style::JavaScript) => Style::Python,
             (_, style) => style,
         }
@@ -77,6 +79,8 @@ impl GeneratedRequest {
         };
         let mutation = match (&self.mutation, &self.headers) {
             (Mutation::None, HeaderMutation::None) => "valid".to_owned(),
+            (Mutation::Grammar(g), HeaderMutation::None) => format!("grammar: {}", g.describe()),
+            (Mutation::Grammar(g), h) => format!("grammar: {}, headers {h:?}", g.describe()),
             (Mutation::None, h) => format!("headers {h:?}"),
             (m, HeaderMutation::None) => format!("{m:?}"),
             (m, h) => format!("{m:?}, headers {h:?}"),
@@ -625,7 +629,9 @@ impl Wrap {
 
 /// What a generated request changes or breaks. The semantic mutations are applied through the
 /// request builder, so the signatures cover them; the envelope mutations change the written file
-/// after signing and leave it broken.
+/// after signing and leave it broken; a grammar mutation writes one defect of the JSON or Base64
+/// grammar where no signed value is, and signs what it wrote (for schema 2 the outer MAC over the
+/// mutated `request` member), so that only the grammar is wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mutation {
     /// Nothing: a valid request.
@@ -714,6 +720,10 @@ pub enum Mutation {
     JunkAfterJson(String),
     /// Envelope: JSON that is not one object.
     NotAnObject(Wrap),
+    /// Grammar, re-signed: one defect of the JSON or Base64 grammar that lenient parsers accept,
+    /// in a file whose every signature is right over the bytes sent (for schema 2 the outer MAC
+    /// is computed over the mutated `request` member).
+    Grammar(GrammarMutation),
 }
 
 impl Mutation {
@@ -766,6 +776,7 @@ impl Mutation {
             Mutation::JsonFlip { .. } | Mutation::JunkAfterJson(_) | Mutation::NotAnObject(_) => {
                 Rule::new("§3", Tag::Seed, false, "one JSON object")
             }
+            Mutation::Grammar(g) => g.rule(),
         }
     }
 

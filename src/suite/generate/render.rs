@@ -270,8 +270,11 @@ impl GeneratedRequest {
             }
             _ => {}
         }
-        let file = b.sign(&c.api_key, &c.shared_key);
-        let mut json = file.json;
+        // A grammar mutation writes its own defect, every signature right over the bytes sent.
+        let (mut json, lenient_text) = match &self.mutation {
+            Mutation::Grammar(g) => g.write(b, &c.api_key, &c.shared_key),
+            _ => (b.sign(&c.api_key, &c.shared_key).json, None),
+        };
         match &self.mutation {
             Mutation::JsonFlip { at, mask } if !json.is_empty() => {
                 let i = at.index(json.len());
@@ -282,12 +285,13 @@ impl GeneratedRequest {
             _ => {}
         }
         let standard = encode_request_file(&json);
-        let mut text = match &self.mutation {
-            Mutation::UrlSafe => base64::engine::general_purpose::URL_SAFE
+        let mut text = match (&self.mutation, lenient_text) {
+            (_, Some(text)) => text,
+            (Mutation::UrlSafe, None) => base64::engine::general_purpose::URL_SAFE
                 .encode(&json)
                 .into_bytes(),
-            m if m.on_base64() => standard.into_bytes(),
-            _ => self.encoding.apply(&standard),
+            (m, None) if m.on_base64() => standard.into_bytes(),
+            (_, None) => self.encoding.apply(&standard),
         };
         match &self.mutation {
             Mutation::Base64Flip { at, mask } if !text.is_empty() => {

@@ -9,7 +9,8 @@
 //!   properties are checked on.
 //! - [`generated_request`]: a request for one target ([`Profile`]): valid ones (every style, the
 //!   profile's licenses, odd dates, every transport) and hostile ones, either a semantic mutation
-//!   re-signed correctly or an envelope mutation left broken ([`Mutation`]). What
+//!   re-signed correctly, an envelope mutation left broken, or a grammar mutation re-signed
+//!   ([`grammar_mutation`]) ([`Mutation`]). What
 //!   `lsconform run --generated N` sends.
 //!
 //! ```
@@ -29,9 +30,10 @@ use proptest::sample::select;
 use serde_json::Value;
 
 use super::{
-    AuthPair, DateChoice, DateForm, Encoding, Field, GeneratedRequest, HeaderMutation, KindValue,
-    LicenseChoice, Misspelling, Mutation, Padding, Position, ProductChoice, SignatureTamper, TransportChoice,
-    Wrap,
+    AuthPair, BadEscape, Base64Leniency, Container, ControlChar, DateChoice, DateForm, Encoding, Field,
+    GeneratedRequest, GrammarMutation, HeaderMutation, JsonExtension, KeyPlace, KindValue, LicenseChoice,
+    Misspelling, Mutation, NonFinite, NumberForm, Padding, Place, Position, ProductChoice, SignatureTamper,
+    TransportChoice, Utf8Defect, Wrap,
 };
 use crate::protocol::{RequestBuilder, RequestKind, Style};
 use crate::suite::Profile;
@@ -754,13 +756,90 @@ pub fn changes() -> impl Strategy<Value = (Mutation, HeaderMutation)> {
     ]
 }
 
-/// Any mutation: none (a valid request) four times in ten, a semantic one three, an envelope
-/// one three.
+/// One defect of the JSON grammar or of Base64 in a file that is otherwise perfect, re-signed
+/// ([`GrammarMutation`]): a JSON extension of common parsers, a string that is not UTF-8 text, a
+/// key given twice at any depth, or a Base64 leniency. Each class shrinks towards its first
+/// form (a trailing comma in an array of the flat object; a key twice in the flat object; missing
+/// padding), and the whole towards the JSON extensions.
+pub fn grammar_mutation() -> impl Strategy<Value = GrammarMutation> {
+    let place = prop_oneof![3 => Just(Place::Flat), 1 => Just(Place::Envelope)];
+    let extension = prop_oneof![
+        select(vec![Container::Array, Container::Object]).prop_map(JsonExtension::TrailingComma),
+        any::<bool>().prop_map(|block| JsonExtension::Comment { block }),
+        Just(JsonExtension::SingleQuotes),
+        Just(JsonExtension::UnquotedKey),
+        select(vec![
+            NonFinite::NaN,
+            NonFinite::Infinity,
+            NonFinite::NegativeInfinity
+        ])
+        .prop_map(JsonExtension::NonFinite),
+        select(vec![
+            NumberForm::LeadingZero,
+            NumberForm::LeadingPlus,
+            NumberForm::Hex,
+            NumberForm::LeadingDot,
+            NumberForm::TrailingDot,
+        ])
+        .prop_map(JsonExtension::Number),
+        select(vec![
+            ControlChar::Tab,
+            ControlChar::Newline,
+            ControlChar::Nul,
+            ControlChar::CarriageReturn,
+            ControlChar::UnitSeparator,
+        ])
+        .prop_map(JsonExtension::RawControl),
+        select(vec![
+            BadEscape::Hex,
+            BadEscape::Bell,
+            BadEscape::Apostrophe,
+            BadEscape::Nul
+        ])
+        .prop_map(JsonExtension::BadEscape),
+        Just(JsonExtension::LeadingBom),
+        Just(JsonExtension::Bom),
+    ];
+    let utf8 = select(vec![
+        Utf8Defect::InvalidByte,
+        Utf8Defect::Overlong,
+        Utf8Defect::EncodedSurrogate,
+        Utf8Defect::LoneContinuation,
+        Utf8Defect::Truncated,
+        Utf8Defect::EscapedSurrogate,
+    ]);
+    let base64 = prop_oneof![
+        Just(Base64Leniency::MissingPadding),
+        Just(Base64Leniency::TrailingBits),
+        position().prop_map(Base64Leniency::PaddingInside),
+        Just(Base64Leniency::UrlSafe),
+        (
+            position(),
+            prop_oneof![select(b"!.*#%$&~\\\0\x7f\xff".to_vec()), any::<u8>()]
+        )
+            .prop_map(|(at, byte)| Base64Leniency::Skipped { at, byte }),
+    ];
+    prop_oneof![
+        5 => (extension, place.clone())
+            .prop_map(|(extension, place)| GrammarMutation::Extension { extension, place }),
+        2 => (utf8, place).prop_map(|(defect, place)| GrammarMutation::Utf8 { defect, place }),
+        2 => (
+            select(vec![KeyPlace::Flat, KeyPlace::Nested, KeyPlace::Envelope, KeyPlace::Signature]),
+            any::<bool>(),
+        )
+            .prop_map(|(place, escaped)| GrammarMutation::DuplicateKey { place, escaped }),
+        2 => base64.prop_map(GrammarMutation::Base64),
+    ]
+}
+
+/// Any mutation: none (a valid request) eight times in twenty, a semantic one five, an envelope
+/// one five, a re-signed grammar one two (the hostile share stays at six in ten).
 pub fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
-        4 => Just(Mutation::None),
-        3 => semantic_mutation(),
-        3 => envelope_mutation(),
+        8 => Just(Mutation::None),
+        5 => semantic_mutation(),
+        5 => envelope_mutation(),
+        2 => grammar_mutation().prop_map(Mutation::Grammar),
     ]
 }
 
