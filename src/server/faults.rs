@@ -48,6 +48,9 @@ faults! {
     SeatsOffByOne => ("seats-off-by-one", "§5.4", "one activation more than max_activations is allowed");
     NonAtomicSeats => ("non-atomic-seats", "§5.4", "seats are counted and taken in two transactions, so concurrent activations overbook");
     ForgetIdempotence => ("forget-idempotence", "§5.5", "request ids are not remembered: no stored answer for a replay, no request_id_conflict");
+    /// No HTTP exchange can see it (the page cache keeps the data for as long as the machine
+    /// runs); `tests/reference_server/durability.rs` catches it by counting sync system calls.
+    NoSync => ("no-sync", "§5.6", "acknowledged activations are not synced to disk (synchronous=OFF)");
     DropRequestId => ("drop-request-id", "§6", "the success answer does not echo request_id");
     ReorderSignedBody => ("reorder-signed-body", "§6", "license_signature_v2 is computed over the body with its members re-ordered");
     ErrorStatusMismatch => ("error-status-mismatch", "§7", "the error body's status differs from the HTTP status");

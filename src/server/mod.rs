@@ -189,7 +189,7 @@ impl ReferenceServerBuilder {
             return Err(StartError::BodyCap(self.max_body));
         }
         let signing_key = SigningKey::from_pem(self.private_key_pem.as_deref().unwrap_or(TEST_PRIVATE_KEY))?;
-        let store = store::Store::open(self.database.as_deref())?;
+        let store = store::Store::open(self.database.as_deref(), !self.faults.has(Fault::NoSync))?;
         if store.is_empty()? {
             let seed = self.seed.clone().unwrap_or_else(Seed::reference);
             store.apply_seed(&seed, SystemTime::now())?;

@@ -33,7 +33,17 @@ impl std::ops::DerefMut for Running {
 /// logs that it listens on, and its log lines as they come (read on a thread, so the process
 /// never blocks on a full pipe).
 pub fn launch(command: &str, args: &[&str]) -> (Running, String, Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lsconform"))
+    launch_under(&[], command, args)
+}
+
+/// [`launch`] under another program: `wrapper[0] wrapper[1..] lsconform <command> …` (e.g.
+/// strace). The process returned is the wrapper's; it must pass stderr through.
+pub fn launch_under(wrapper: &[&str], command: &str, args: &[&str]) -> (Running, String, Receiver<String>) {
+    let binary = env!("CARGO_BIN_EXE_lsconform");
+    let mut line: Vec<&str> = wrapper.to_vec();
+    line.push(binary);
+    let mut child = Command::new(line[0])
+        .args(&line[1..])
         .args([command, "--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::null())

@@ -13,6 +13,16 @@ use crate::support::{all_cases, run_against_reference};
 /// MUST cases that no named fault can make fail, and why.
 const NOT_FAULT_TESTABLE: &[(&str, &str)] = &[];
 
+/// Faults that no HTTP exchange can show, so no suite case can catch them; each is listed with
+/// the reason and the process-level test that catches it instead. The suite must still pass
+/// against each (a listed fault the suite catches belongs in the matrix, not here).
+const CAUGHT_OUTSIDE_THE_SUITE: &[(Fault, &str)] = &[(
+    Fault::NoSync,
+    "SPEC §5.6: an unsynced commit is still in the page cache, so every later answer is the same; \
+     tests/reference_server/durability.rs (durability_syncs_every_acknowledged_activation_to_disk) \
+     counts the server's sync calls under strace and fails it",
+)];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_whole_suite_passes_against_the_reference_server() {
     let report = run_against_reference(&[], all_cases()).await;
@@ -50,6 +60,18 @@ async fn every_fault_is_caught_and_every_must_case_catches_a_fault() {
             .filter(|r| r.verdict != Verdict::Pass)
             .map(|r| r.id.as_str())
             .collect();
+        if let Some((_, reason)) = CAUGHT_OUTSIDE_THE_SUITE.iter().find(|(f, _)| f == fault) {
+            assert!(
+                report.exit_code() == 0 && catching.is_empty(),
+                "{fault} is listed as caught outside the suite, but {catching:?} catch it"
+            );
+            matrix.push_str(&format!(
+                "{:<28} {:<6} (outside the suite) {reason}\n",
+                fault.name(),
+                fault.spec()
+            ));
+            continue;
+        }
         for id in &catching {
             caught_by.entry((*id).to_owned()).or_default().push(fault.name());
         }
