@@ -34,6 +34,12 @@ pub use runner::{run, Answer, CaseResult, RunOptions, Verdict, HARNESS};
 /// Keeps the cases whose id matches one of `only` (all when empty) and none of `skip` (globs:
 /// `envelope/*`, `*signature*`).
 pub fn select(cases: Vec<Case>, only: &[String], skip: &[String]) -> Result<Vec<Case>, String> {
+    let selected = selection(only, skip)?;
+    Ok(cases.into_iter().filter(|c| selected(c.id())).collect())
+}
+
+/// Whether an id is selected by `--only` globs (all when there are none) and no `--skip` glob.
+pub(crate) fn selection(only: &[String], skip: &[String]) -> Result<impl Fn(&str) -> bool, String> {
     let set = |globs: &[String]| -> Result<globset::GlobSet, String> {
         let mut b = globset::GlobSetBuilder::new();
         for g in globs {
@@ -42,8 +48,6 @@ pub fn select(cases: Vec<Case>, only: &[String], skip: &[String]) -> Result<Vec<
         b.build().map_err(|e| e.to_string())
     };
     let (only_set, skip_set) = (set(only)?, set(skip)?);
-    Ok(cases
-        .into_iter()
-        .filter(|c| (only.is_empty() || only_set.is_match(c.id())) && !skip_set.is_match(c.id()))
-        .collect())
+    let all = only.is_empty();
+    Ok(move |id: &str| (all || only_set.is_match(id)) && !skip_set.is_match(id))
 }

@@ -108,11 +108,23 @@ async fn durability_syncs_every_acknowledged_activation_to_disk() {
     );
 }
 
-/// Fails, saying what to do, when strace is missing or cannot trace here.
+/// Installs strace when it is missing (scripts/strace.sh, as the Python SDK's test makes its
+/// virtualenv), and fails, saying what to do, when it still cannot trace here.
 fn require_strace() {
-    let traced = std::process::Command::new("strace")
-        .args(["-f", "-qq", "-e", "trace=fsync", "-o", "/dev/null", "true"])
-        .output();
+    let trace = || {
+        std::process::Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=fsync", "-o", "/dev/null", "true"])
+            .output()
+    };
+    let traced = trace().or_else(|_| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/strace.sh");
+        let installed = std::process::Command::new(script).status();
+        assert!(
+            installed.as_ref().is_ok_and(|s| s.success()),
+            "scripts/strace.sh could not install strace ({installed:?}): `apt-get install strace`"
+        );
+        trace()
+    });
     match traced {
         Err(e) => panic!(
             "this test needs strace ({e}): `apt-get install strace` (.ci/run installs it before the tests)"

@@ -183,18 +183,8 @@ impl Property {
 /// assert_eq!(one, vec![Property::OracleAgreement]);
 /// ```
 pub fn select_properties(only: &[String], skip: &[String]) -> Result<Vec<Property>, String> {
-    let set = |globs: &[String]| -> Result<globset::GlobSet, String> {
-        let mut b = globset::GlobSetBuilder::new();
-        for g in globs {
-            b.add(globset::Glob::new(g).map_err(|e| format!("{g:?}: {e}"))?);
-        }
-        b.build().map_err(|e| e.to_string())
-    };
-    let (only_set, skip_set) = (set(only)?, set(skip)?);
-    Ok(Property::ALL
-        .into_iter()
-        .filter(|p| (only.is_empty() || only_set.is_match(p.id())) && !skip_set.is_match(p.id()))
-        .collect())
+    let selected = crate::suite::selection(only, skip)?;
+    Ok(Property::ALL.into_iter().filter(|p| selected(p.id())).collect())
 }
 
 /// A rule of SPEC (one type for the oracle, the cases and the generated properties).
