@@ -2,37 +2,19 @@
 //! `lsconform serve --fault NAME` turns one on; the conformance suite must catch every one of them,
 //! which is how the project proves that each of its checks can fail.
 
-macro_rules! faults {
-    ($( $(#[$doc:meta])* $variant:ident => ($name:literal, $spec:literal, $what:literal); )+) => {
-        /// A deliberate deviation of the reference server.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Fault {
-            $( $(#[$doc])* #[doc = $what] $variant, )+
-        }
+use super::switches::{switches, Switches};
 
-        impl Fault {
-            /// Every fault.
-            pub const ALL: &'static [Fault] = &[ $( Fault::$variant, )+ ];
+switches! {
+    /// A deliberate deviation of the reference server.
+    ///
+    /// ```
+    /// use lsconform::server::Fault;
+    /// let f: Fault = "skip-inner-signature".parse().unwrap();
+    /// assert_eq!(f, Fault::SkipInnerSignature);
+    /// assert!("no-such-fault".parse::<Fault>().unwrap_err().contains("--list-faults"));
+    /// ```
+    pub enum Fault, listed by "lsconform serve --list-faults";
 
-            /// Its name on the command line.
-            pub const fn name(self) -> &'static str {
-                match self { $( Fault::$variant => $name, )+ }
-            }
-
-            /// The SPEC section whose rule it breaks.
-            pub const fn spec(self) -> &'static str {
-                match self { $( Fault::$variant => $spec, )+ }
-            }
-
-            /// What the server does wrong.
-            pub const fn description(self) -> &'static str {
-                match self { $( Fault::$variant => $what, )+ }
-            }
-        }
-    };
-}
-
-faults! {
     WrongCodeForMissingHeaders => ("wrong-code-missing-headers", "§1a", "a missing Date or Authorization header is answered missing_parameters instead of missing_headers");
     SkipHeaderSignature => ("skip-header-signature", "§2", "the Authorization header's HMAC is not checked");
     AcceptStaleDate => ("accept-stale-date", "§2", "a Date header more than 15 minutes from the server clock is accepted");
@@ -56,49 +38,5 @@ faults! {
     ErrorStatusMismatch => ("error-status-mismatch", "§7", "the error body's status differs from the HTTP status");
 }
 
-impl std::str::FromStr for Fault {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Fault::ALL
-            .iter()
-            .copied()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| format!("unknown fault {s:?}; `lsconform serve --list-faults` lists them"))
-    }
-}
-
-impl std::fmt::Display for Fault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// The faults a server runs with.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Faults(Vec<Fault>);
-
-impl Faults {
-    /// No fault: the reference behaviour.
-    pub fn none() -> Faults {
-        Faults(Vec::new())
-    }
-
-    /// Adds a fault.
-    pub fn with(mut self, fault: Fault) -> Faults {
-        if !self.0.contains(&fault) {
-            self.0.push(fault);
-        }
-        self
-    }
-
-    /// Whether a fault is on.
-    pub fn has(&self, fault: Fault) -> bool {
-        self.0.contains(&fault)
-    }
-
-    /// The faults that are on.
-    pub fn iter(&self) -> impl Iterator<Item = Fault> + '_ {
-        self.0.iter().copied()
-    }
-}
+pub type Faults = Switches<Fault>;

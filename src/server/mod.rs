@@ -16,6 +16,7 @@ mod faults;
 mod pipeline;
 mod seed;
 mod store;
+mod switches;
 mod variants;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use crate::protocol::{KeyError, SigningKey};
 pub use faults::{Fault, Faults};
 pub use seed::{Seed, SeedError, REFERENCE_SEED};
 pub use store::StoreError;
+pub use switches::Switches;
 pub use variants::{Variant, Variants};
 
 /// The test-only private key the reference server signs with unless given another

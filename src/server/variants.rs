@@ -11,51 +11,21 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-macro_rules! variants {
-    ($( $(#[$doc:meta])* $variant:ident => ($name:literal, $spec:literal, $what:literal); )+) => {
-        /// Another answer SPEC allows, at one point, than the reference server's own.
-        ///
-        /// ```
-        /// use lsconform::server::Variant;
-        /// let v: Variant = "signature-mismatch-400".parse().unwrap();
-        /// assert_eq!(v, Variant::SignatureMismatch400);
-        /// assert_eq!(v.to_string(), "signature-mismatch-400");
-        /// assert!(v.spec().starts_with('§'));
-        /// assert!("no-such-variant".parse::<Variant>().is_err());
-        /// ```
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Variant {
-            $( $(#[$doc])* #[doc = $what] $variant, )+
-        }
+use super::switches::{switches, Switches};
 
-        impl Variant {
-            /// Every variant.
-            pub const ALL: &'static [Variant] = &[ $( Variant::$variant, )+ ];
+switches! {
+    /// Another answer SPEC allows, at one point, than the reference server's own.
+    ///
+    /// ```
+    /// use lsconform::server::Variant;
+    /// let v: Variant = "signature-mismatch-400".parse().unwrap();
+    /// assert_eq!(v, Variant::SignatureMismatch400);
+    /// assert_eq!(v.to_string(), "signature-mismatch-400");
+    /// assert!(v.spec().starts_with('§'));
+    /// assert!("no-such-variant".parse::<Variant>().is_err());
+    /// ```
+    pub enum Variant, listed by "lsconform serve --list-variants";
 
-            /// Its position in [`ALL`](Self::ALL) (the order of declaration).
-            pub(crate) const fn index(self) -> usize {
-                self as usize
-            }
-
-            /// Its name on the command line.
-            pub const fn name(self) -> &'static str {
-                match self { $( Variant::$variant => $name, )+ }
-            }
-
-            /// The SPEC section that allows the other answer.
-            pub const fn spec(self) -> &'static str {
-                match self { $( Variant::$variant => $spec, )+ }
-            }
-
-            /// What the server answers instead of the reference's choice.
-            pub const fn description(self) -> &'static str {
-                match self { $( Variant::$variant => $what, )+ }
-            }
-        }
-    };
-}
-
-variants! {
     OmitRequestId => ("omit-request-id", "§6", "the success answer has no request_id member (instead of null) when the request sent none");
     OddOptionalRefused => ("odd-optional-refused", "§10", "any optional member present as null, \"\" or of another type is refused with 400 authorization_missing_params");
     OddOptionalAbsent => ("odd-optional-absent", "§10", "an optional member the protocol reads (request_id, bundle_code, password, the schema-2 inner signature) of another type is taken as absent");
@@ -75,60 +45,8 @@ variants! {
     NoTransferCount => ("no-transfer-count", "§6", "the success answer has no transfer_count member");
 }
 
-impl std::str::FromStr for Variant {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Variant::ALL
-            .iter()
-            .copied()
-            .find(|v| v.name() == s)
-            .ok_or_else(|| format!("unknown variant {s:?}; `lsconform serve --list-variants` lists them"))
-    }
-}
-
-impl std::fmt::Display for Variant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// The conforming variants a server runs with.
-///
-/// ```
-/// use lsconform::server::{Variant, Variants};
-/// let variants = Variants::none().with(Variant::MissingContent).with(Variant::MissingContent);
-/// assert!(variants.has(Variant::MissingContent));
-/// assert!(!variants.has(Variant::Bearer401));
-/// assert_eq!(variants.iter().count(), 1);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Variants(Vec<Variant>);
-
-impl Variants {
-    /// No variant: the reference's own choices.
-    pub fn none() -> Variants {
-        Variants(Vec::new())
-    }
-
-    /// Adds a variant.
-    pub fn with(mut self, variant: Variant) -> Variants {
-        if !self.0.contains(&variant) {
-            self.0.push(variant);
-        }
-        self
-    }
-
-    /// Whether a variant is on.
-    pub fn has(&self, variant: Variant) -> bool {
-        self.0.contains(&variant)
-    }
-
-    /// The variants that are on.
-    pub fn iter(&self) -> impl Iterator<Item = Variant> + '_ {
-        self.0.iter().copied()
-    }
-}
+pub type Variants = Switches<Variant>;
 
 /// The variants a running server has on, and how many answers each one changed: one counter per
 /// variant, shared by every clone (the server's state and its [`RunningServer`](super::RunningServer)).
