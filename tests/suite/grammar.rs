@@ -136,15 +136,6 @@ fn json_extensions() -> Vec<JsonExtension> {
     all
 }
 
-const UTF8: [Utf8Defect; 6] = [
-    Utf8Defect::InvalidByte,
-    Utf8Defect::Overlong,
-    Utf8Defect::EncodedSurrogate,
-    Utf8Defect::LoneContinuation,
-    Utf8Defect::Truncated,
-    Utf8Defect::EscapedSurrogate,
-];
-
 /// Every JSON class (extensions and UTF-8 look-alikes) at both places.
 fn json_classes() -> Vec<GrammarMutation> {
     let mut all = Vec::new();
@@ -152,7 +143,7 @@ fn json_classes() -> Vec<GrammarMutation> {
         for extension in json_extensions() {
             all.push(GrammarMutation::Extension { extension, place });
         }
-        for defect in UTF8 {
+        for defect in Utf8Defect::ALL {
             all.push(GrammarMutation::Utf8 { defect, place });
         }
     }

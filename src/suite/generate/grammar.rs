@@ -173,6 +173,16 @@ pub enum Utf8Defect {
 }
 
 impl Utf8Defect {
+    /// Every defect.
+    pub const ALL: [Utf8Defect; 6] = [
+        Utf8Defect::InvalidByte,
+        Utf8Defect::Overlong,
+        Utf8Defect::EncodedSurrogate,
+        Utf8Defect::LoneContinuation,
+        Utf8Defect::Truncated,
+        Utf8Defect::EscapedSurrogate,
+    ];
+
     /// The bytes written inside the string.
     pub const fn bytes(self) -> &'static [u8] {
         match self {

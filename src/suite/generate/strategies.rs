@@ -800,14 +800,7 @@ pub fn grammar_mutation() -> impl Strategy<Value = GrammarMutation> {
         Just(JsonExtension::LeadingBom),
         Just(JsonExtension::Bom),
     ];
-    let utf8 = select(vec![
-        Utf8Defect::InvalidByte,
-        Utf8Defect::Overlong,
-        Utf8Defect::EncodedSurrogate,
-        Utf8Defect::LoneContinuation,
-        Utf8Defect::Truncated,
-        Utf8Defect::EscapedSurrogate,
-    ]);
+    let utf8 = select(Utf8Defect::ALL.to_vec());
     let base64 = prop_oneof![
         Just(Base64Leniency::MissingPadding),
         Just(Base64Leniency::TrailingBits),
