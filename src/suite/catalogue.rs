@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use super::case::{DataCase, Severity, Tag};
+use super::case::{DataCase, Endpoint, Severity, Tag};
 use super::checks::Check;
+use crate::protocol::{ErrorCode, RequestKind};
 
 include!(concat!(env!("OUT_DIR"), "/cases.rs"));
 
@@ -90,12 +91,57 @@ fn parse(file: &str, id_path: &str, text: &str) -> Result<DataCase, CaseFileErro
     Ok(case)
 }
 
+/// The groups of cases whose checks deactivate_offline runs the same way (SPEC §1a–§4).
+const ENVELOPE_GROUPS: &[&str] = &[
+    "auth",
+    "base64",
+    "date",
+    "envelope",
+    "json",
+    "payload",
+    "signature",
+];
+
+/// SPEC §5: "`deactivate_offline` runs every check of §1a–§4 the same way (headers, body, Base64,
+/// JSON, fields, both payload signatures)". Each case of those checks on activate_offline that a
+/// server must refuse (for another reason than the `request` member, which names the endpoint) has
+/// a twin on deactivate_offline, `deactivate/<group>-<slug>`: the same request, the same answer.
+fn on_deactivate(case: &DataCase) -> Option<DataCase> {
+    let group = case.id.split('/').next().unwrap_or_default();
+    let t = &case.request;
+    let codes = case.expect.error_codes().ok()?;
+    let business = ErrorCode::business(RequestKind::Activation);
+    let envelope_error = !codes.is_empty()
+        && codes
+            .iter()
+            .all(|c| !business.contains(c) && *c != ErrorCode::ValidationError);
+    // A literal JSON payload names no endpoint; the builder writes the request member for each.
+    let written_for_either = t.body.json.is_none() && !t.payload.set.contains_key("request");
+    let eligible = ENVELOPE_GROUPS.contains(&group)
+        && t.endpoint == Endpoint::Activate
+        && !t.activate_first
+        && t.path.is_none()
+        && t.method.is_none()
+        && envelope_error
+        && written_for_either;
+    eligible.then(|| {
+        let mut twin = case.clone();
+        twin.id = format!("deactivate/{}", case.id.replace('/', "-"));
+        twin.title = format!("{} (on deactivate_offline)", case.title);
+        twin.request.endpoint = Endpoint::Deactivate;
+        twin
+    })
+}
+
 /// Every case, data cases first (sorted by id), then the checks.
 pub fn all() -> Result<Vec<Case>, CaseFileError> {
     let mut cases = Vec::new();
     for (file, text) in CASE_FILES {
         let id = file.strip_suffix(".json").unwrap_or(file);
         let case = parse(&format!("fixtures/cases/{file}"), id, text)?;
+        if let Some(twin) = on_deactivate(&case) {
+            cases.push(Case::Data(Box::new(twin)));
+        }
         cases.push(Case::Data(Box::new(case)));
     }
     cases.sort_by(|a, b| a.id().cmp(b.id()));
