@@ -29,6 +29,7 @@ switches! {
     ReactivationTakesSeat => ("reactivation-takes-seat", "§5.4", "a device that already holds a seat is refused when the seats are full");
     SeatsOffByOne => ("seats-off-by-one", "§5.4", "one activation more than max_activations is allowed");
     NonAtomicSeats => ("non-atomic-seats", "§5.4", "seats are counted and taken in two transactions, so concurrent activations overbook");
+    DeactivationKeepsSeat => ("deactivation-keeps-seat", "§5", "deactivate_offline answers license_deactivated but the seat stays taken");
     ForgetIdempotence => ("forget-idempotence", "§5.5", "request ids are not remembered: no stored answer for a replay, no request_id_conflict");
     /// No HTTP exchange can see it (the page cache keeps the data for as long as the machine
     /// runs); `tests/reference_server/durability.rs` catches it by counting sync system calls.

@@ -992,7 +992,13 @@ async fn deactivate(app: &Arc<App>, r: StoreRequest) -> Result<(), Rejection> {
                 None => {}
             }
             let (_, license) = find_license(tx, &r)?;
-            if !store::delete_activation(tx, license.id, &r.hardware_id)? {
+            // The deactivation-keeps-seat fault answers as if it freed the seat, and keeps it.
+            let freed = if app.faults.has(Fault::DeactivationKeepsSeat) {
+                store::is_activated(tx, license.id, &r.hardware_id)?
+            } else {
+                store::delete_activation(tx, license.id, &r.hardware_id)?
+            };
+            if !freed {
                 return Err(ErrorCode::DeviceNotFound.into());
             }
             if let Some(request_id) = r.request_id.as_deref() {

@@ -97,6 +97,14 @@ pub static ALL: &[Check] = &[
         run: |cx| Box::pin(deactivate_frees_the_seat(cx)),
     },
     Check {
+        id: "state/a-freed-seat-is-free-for-another-device",
+        spec: "§5",
+        tag: Tag::Docs,
+        safety: false,
+        title: "A seat freed by deactivate_offline on a full license activates another device",
+        run: |cx| Box::pin(a_freed_seat_is_free_for_another_device(cx)),
+    },
+    Check {
         id: "state/seat-race",
         spec: "§5.4",
         tag: Tag::Pinned,
@@ -299,6 +307,60 @@ async fn request_id_conflict(cx: &Context) -> Result<(), Failure> {
         deactivate(cx, "perpetual", &other_hw).await?;
     }
     result
+}
+
+/// SPEC §5: "otherwise the seat is freed (durably) and the answer is 200 `license_deactivated`. A
+/// freed seat is free for any device." The limited license is filled, one more device is refused
+/// (so it is full), one device is deactivated, and the one more device then activates.
+async fn a_freed_seat_is_free_for_another_device(cx: &Context) -> Result<(), Failure> {
+    needs_deactivation(cx)?;
+    let Some((_, free)) = cx.profile.limited.clone() else {
+        return Err(Failure::Skip(
+            "needs licenses.limited = { key, free_seats } in the profile".into(),
+        ));
+    };
+    let mut taken = Vec::new();
+    let outcome = async {
+        let mut full = None;
+        for _ in 0..free {
+            let hw = device();
+            let (_, answer) = activate(cx, "limited", &hw).await?;
+            full = times_activated(&answer);
+            taken.push(hw);
+        }
+        let newcomer = device();
+        let refused = request(cx, Endpoint::Activate, "limited", &newcomer)?;
+        let answer = send(cx, &refused).await?;
+        if answer.status == 200 {
+            taken.push(newcomer.clone());
+        }
+        judge::judge_error(&[ErrorCode::LicenseActivatedMaxTimes], &answer).map_err(|m| fail(m, &refused))?;
+        let Some(leaving) = taken.pop() else {
+            return Err(Failure::Error(
+                "the limited license has no free seat to fill".into(),
+                None,
+            ));
+        };
+        deactivate(cx, "limited", &leaving).await?;
+        let (_, answer) = activate(cx, "limited", &newcomer).await?;
+        taken.push(newcomer);
+        // SPEC §6: times_activated counts the seats taken after the request: full again.
+        match times_activated(&answer) {
+            n if n == full => Ok(()),
+            n => Err(Failure::Mismatch(
+                Mismatch::new(
+                    format!("times_activated {full:?} again: the freed seat taken by another device"),
+                    format!("times_activated {n:?}"),
+                ),
+                None,
+            )),
+        }
+    }
+    .await;
+    for hw in &taken {
+        deactivate(cx, "limited", hw).await?;
+    }
+    outcome
 }
 
 /// SPEC §1: deactivate_offline "answers 200 with the plain text `license_deactivated`" and frees
