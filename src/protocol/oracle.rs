@@ -341,11 +341,18 @@ impl Allowed {
     /// pinned refusal counts as another), or outside.
     ///
     /// ```
-    /// use lsconform::protocol::{Allowed, Answer, ErrorCode, Fit, RequestKind};
-    /// let allowed = Allowed::refused(RequestKind::Activation, ErrorCode::SignatureMismatch);
-    /// assert_eq!(allowed.fit(401, Some("signature_mismatch")), Fit::Pinned);
-    /// assert_eq!(allowed.fit(400, Some("signature_mismatch")), Fit::Allowed);
-    /// assert_eq!(allowed.fit(200, None), Fit::Outside);
+    /// use std::time::SystemTime;
+    /// use lsconform::protocol::{allowed, Fit, OracleRequest, RequestBuilder, RequestKind, ServerKnows};
+    /// // A file signed with another shared key than the server's.
+    /// let file = RequestBuilder::activation().license_key("K").hardware_id("hw").product("TP")
+    ///     .date("d").sign("api", "another key");
+    /// let keys = |k: &str| (k == "api").then(|| "shared".to_owned());
+    /// let request = OracleRequest { kind: RequestKind::Activation, headers: None, now: SystemTime::now(),
+    ///     content_type: None, body: Some(file.text.as_bytes()) };
+    /// let set = allowed(&request, &ServerKnows { max_body: 64 * 1024, shared_key_of: &keys });
+    /// assert_eq!(set.fit(401, Some("signature_mismatch")), Fit::Pinned);
+    /// assert_eq!(set.fit(400, Some("signature_mismatch")), Fit::Allowed);
+    /// assert_eq!(set.fit(200, None), Fit::Outside);
     /// ```
     pub fn fit(&self, status: u16, code: Option<&str>) -> Fit {
         if let Some(fit) = self.matches(self.pinned, status, code) {
@@ -396,22 +403,6 @@ impl Allowed {
             .map(|a| a.to_string())
             .collect::<Vec<_>>()
             .join(" or ")
-    }
-
-    /// The set of a request refused for one rule with one code, nothing else allowed (for tests
-    /// and examples).
-    pub fn refused(kind: RequestKind, code: ErrorCode) -> Allowed {
-        Allowed {
-            kind,
-            pinned: Answer::Refused(code),
-            also: Vec::new(),
-            broken: vec![Broken {
-                rule: rules::SIGNATURE,
-                code,
-                detail: String::new(),
-                refuse: Some(rules::SIGNATURE),
-            }],
-        }
     }
 }
 
