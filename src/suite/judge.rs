@@ -7,7 +7,7 @@ use super::case::{Endpoint, Expectation, Severity};
 use super::http::Response;
 use super::profile::Profile;
 use super::render::Prepared;
-use crate::protocol::{check_answer, ErrorBody, ErrorCode, Fit, OfflineKey, Verdict};
+use crate::protocol::{check_answer, format_validity_period, ErrorBody, ErrorCode, Fit, OfflineKey, Verdict};
 
 /// What was expected, and what came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,68 +183,52 @@ fn has_float(value: &serde_json::Value) -> bool {
 /// `times_activated` counting this device's seat (at least 1).
 fn member_forms(answer: &serde_json::Map<String, serde_json::Value>) -> Result<(), Mismatch> {
     use serde_json::Value;
-    let wrong = |member: &str, form: &str, value: &Value| {
-        mismatch(
-            format!("{member} as {form} (SPEC §6)"),
-            format!("{member} {value}"),
-        )
-    };
-    let strings = [
-        "hardware_id",
-        "license_type",
-        "date",
-        "offline_signature",
-        "license_signature",
-        "license_signature_v2",
-    ];
     for (member, value) in answer {
-        let ok = match member.as_str() {
-            m if strings.contains(&m) => value.is_string(),
-            "license_key" | "username" => value.is_string(),
-            "is_trial" | "license_enabled" | "license_active" | "is_expired" => value.is_boolean(),
-            "max_activations" => value.is_u64(),
-            "times_activated" => value.as_u64().is_some_and(|n| n >= 1),
-            "validity_period" => value.is_null() || value.as_str().is_some_and(is_validity_period),
-            "product_details" => ["short_code", "product_name", "authorization_method"]
-                .iter()
-                .all(|k| value.get(k).is_some_and(Value::is_string)),
-            _ => true,
+        // Each member SPEC §6 names: whether the value has its form, and the form in words.
+        let (ok, form) = match member.as_str() {
+            "hardware_id"
+            | "license_type"
+            | "date"
+            | "offline_signature"
+            | "license_signature"
+            | "license_signature_v2"
+            | "license_key"
+            | "username" => (value.is_string(), "a string"),
+            "is_trial" | "license_enabled" | "license_active" | "is_expired" => {
+                (value.is_boolean(), "a boolean")
+            }
+            "max_activations" => (value.is_u64(), "an integer"),
+            "times_activated" => (
+                value.as_u64().is_some_and(|n| n >= 1),
+                "an integer of at least 1 (this device's seat)",
+            ),
+            "validity_period" => (
+                value.is_null() || value.as_str().is_some_and(is_validity_period),
+                "ISO-8601 UTC with milliseconds (2019-06-15T00:00:00.000Z) or null",
+            ),
+            "product_details" => (
+                ["short_code", "product_name", "authorization_method"]
+                    .iter()
+                    .all(|k| value.get(k).is_some_and(Value::is_string)),
+                "{short_code, product_name, authorization_method} strings",
+            ),
+            _ => (true, ""),
         };
         if !ok {
-            let form = match member.as_str() {
-                "is_trial" | "license_enabled" | "license_active" | "is_expired" => "a boolean",
-                "max_activations" => "an integer",
-                "times_activated" => "an integer of at least 1 (this device's seat)",
-                "validity_period" => "ISO-8601 UTC with milliseconds (2019-06-15T00:00:00.000Z) or null",
-                "product_details" => "{short_code, product_name, authorization_method} strings",
-                _ => "a string",
-            };
-            return wrong(member, form, value);
+            return mismatch(
+                format!("{member} as {form} (SPEC §6)"),
+                format!("{member} {value}"),
+            );
         }
     }
     Ok(())
 }
 
-/// `2019-06-15T00:00:00.000Z`: ISO-8601, UTC, milliseconds (SPEC §6).
+/// `2019-06-15T00:00:00.000Z`: ISO-8601, UTC, milliseconds (SPEC §6), exactly as
+/// `protocol::format_validity_period` writes a time.
 fn is_validity_period(text: &str) -> bool {
-    let b = text.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    b.len() == 24
-        && digits(0..4)
-        && b[4] == b'-'
-        && digits(5..7)
-        && b[7] == b'-'
-        && digits(8..10)
-        && b[10] == b'T'
-        && digits(11..13)
-        && b[13] == b':'
-        && digits(14..16)
-        && b[16] == b':'
-        && digits(17..19)
-        && b[19] == b'.'
-        && digits(20..23)
-        && b[23] == b'Z'
-        && time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok()
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .is_ok_and(|t| format_validity_period(t.into()) == text)
 }
 
 /// SPEC §6: a 200 JSON answer with the success members, echoing what was sent, whose
