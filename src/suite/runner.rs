@@ -101,21 +101,45 @@ impl Default for RunOptions {
     }
 }
 
-fn result(case: &Case, verdict: Verdict, started: Instant) -> CaseResult {
-    CaseResult {
-        id: case.id().to_owned(),
-        spec: case.spec().to_owned(),
-        tag: case.tag(),
-        severity: case.severity(),
-        title: case.title().to_owned(),
-        verdict,
-        expected: None,
-        actual: None,
-        request: None,
-        answer: None,
-        case_file: None,
-        elapsed: started.elapsed(),
+impl CaseResult {
+    /// A result of a case with this verdict, nothing more said yet (a data case, a check, a
+    /// generated property, the harness).
+    pub(crate) fn new(
+        id: impl Into<String>,
+        spec: impl Into<String>,
+        tag: Tag,
+        severity: Severity,
+        title: impl Into<String>,
+        verdict: Verdict,
+        elapsed: Duration,
+    ) -> CaseResult {
+        CaseResult {
+            id: id.into(),
+            spec: spec.into(),
+            tag,
+            severity,
+            title: title.into(),
+            verdict,
+            expected: None,
+            actual: None,
+            request: None,
+            answer: None,
+            case_file: None,
+            elapsed,
+        }
     }
+}
+
+fn result(case: &Case, verdict: Verdict, started: Instant) -> CaseResult {
+    CaseResult::new(
+        case.id(),
+        case.spec(),
+        case.tag(),
+        case.severity(),
+        case.title(),
+        verdict,
+        started.elapsed(),
+    )
 }
 
 fn failed(case: &Case, m: Mismatch, request: Option<Prepared>, started: Instant) -> CaseResult {
@@ -265,18 +289,16 @@ pub async fn run(
         match task.await {
             Ok(r) => results.push(r),
             Err(e) => results.push(CaseResult {
-                id: HARNESS.into(),
-                spec: String::new(),
-                tag: Tag::Pinned,
-                severity: Severity::Must,
-                title: "the harness".into(),
-                verdict: Verdict::Error,
-                expected: None,
                 actual: Some(format!("a case task failed: {e}")),
-                request: None,
-                answer: None,
-                case_file: None,
-                elapsed: Duration::ZERO,
+                ..CaseResult::new(
+                    HARNESS,
+                    "",
+                    Tag::Pinned,
+                    Severity::Must,
+                    "the harness",
+                    Verdict::Error,
+                    Duration::ZERO,
+                )
             }),
         }
     }

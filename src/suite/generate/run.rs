@@ -332,20 +332,15 @@ pub(in crate::suite) async fn stream(
 // ------------------------------------------------------------------ the run
 
 fn result(property: Property, rule: Rule, verdict: Verdict, elapsed: Duration) -> CaseResult {
-    CaseResult {
-        id: property.id().to_owned(),
-        spec: rule.spec.to_owned(),
-        tag: rule.tag,
-        severity: rule.severity(),
-        title: property.title().to_owned(),
+    CaseResult::new(
+        property.id(),
+        rule.spec,
+        rule.tag,
+        rule.severity(),
+        property.title(),
         verdict,
-        expected: None,
-        actual: None,
-        request: None,
-        answer: None,
-        case_file: None,
         elapsed,
-    }
+    )
 }
 
 /// What a run keeps of one property: how many requests it judged, how many broke it, and the
