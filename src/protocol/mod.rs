@@ -6,6 +6,7 @@
 //! | §2 the Authorization header, HTTP dates | [`authenticate`], [`AuthorizationHeader`], [`check_date`] |
 //! | §3 the body transport, Base64, JSON | [`request_file_text`], [`decode_request_file`], [`decode_request`] |
 //! | §4 schema 1 and 2, required fields, signatures | [`DecodedRequest::check`], [`CheckedRequest::verify`] |
+//! | every rule, by id (`fixtures/rules.toml`) | [`rules`], [`Rule`] |
 //! | §10 what else conforms: the set of allowed answers | [`allowed`], [`Allowed`] |
 //! | §5 the business rules (a license's state) | [`activation_rules`] |
 //! | §6 the success answer | [`ActivationAnswer::sign`], [`check_answer`] |
@@ -15,12 +16,13 @@
 mod answer;
 mod auth;
 mod builder;
+mod catalogue;
 mod error;
 mod keys;
 mod oracle;
 mod payload;
 mod request;
-mod rules;
+mod business;
 mod signature;
 mod transport;
 
@@ -35,16 +37,14 @@ pub use auth::{
 pub use builder::{RequestBuilder, RequestFile, Style, Tamper};
 pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
-pub use oracle::{
-    allowed, rules as oracle_rules, Allowed, Answer, Broken, Fit, OracleRequest, Rule, SentHeaders,
-    ServerKnows, Severity, Tag,
-};
+pub use catalogue::{rules, Rule, Severity, Tag};
+pub use oracle::{allowed, Allowed, Answer, Broken, Fit, OracleRequest, SentHeaders, ServerKnows};
 pub(crate) use payload::without_lone_surrogates;
 pub use payload::{OddMember, Oddity, Payload, Schema, MAX_DEPTH};
 pub use request::{
     decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, OddTypes, RequestKind,
 };
-pub use rules::{activates_offline, activation_rules, is_expired, LicenseState, Seat};
+pub use business::{activates_offline, activation_rules, is_expired, LicenseState, Seat};
 pub use signature::{
     hmac_sha256, inner_signature, inner_signing_string, outer_signature, verify_inner_signature,
     verify_outer_signature, MacEncoding,

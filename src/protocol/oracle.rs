@@ -17,177 +17,13 @@
 
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
-
 use super::auth::{authenticate, check_date, parse_http_date, parse_other_date};
+use super::catalogue::{rules, Rule, Severity};
 use super::error::{ErrorCode, Rejection};
-use super::payload::{without_lone_surrogates, MAX_DEPTH};
+use super::payload::{without_lone_surrogates, Schema, MAX_DEPTH};
 use super::request::{DecodedRequest, OddTypes, RequestKind};
 use super::signature::{verify_outer_signature, MacEncoding};
-use super::transport::{decode_request_file, request_file_text};
-
-/// Where a rule comes from (SPEC's tags), which sets how strictly a third-party server is held to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tag {
-    /// The endpoint page itself.
-    Seed,
-    /// Other LicenseSpring documentation.
-    Docs,
-    /// What the official SDKs send or verify.
-    Sdk,
-    /// This project's decision where nothing is published.
-    Pinned,
-}
-
-/// How a departure from a rule counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// A warning.
-    Should,
-    /// A failure.
-    Must,
-}
-
-impl Tag {
-    /// SPEC's table: [seed], [docs], [sdk] are MUST; [pinned] is SHOULD unless a safety property.
-    ///
-    /// ```
-    /// use lsconform::protocol::{Severity, Tag};
-    /// assert_eq!(Tag::Pinned.severity(false), Severity::Should);
-    /// assert_eq!(Tag::Pinned.severity(true), Severity::Must);
-    /// assert_eq!(Tag::Seed.severity(false), Severity::Must);
-    /// ```
-    pub fn severity(self, safety: bool) -> Severity {
-        match (self, safety) {
-            (Tag::Pinned, false) => Severity::Should,
-            _ => Severity::Must,
-        }
-    }
-}
-
-/// A rule of SPEC: its section, its tag, whether it is a safety property, and a few words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Rule {
-    /// The section, e.g. `§3`.
-    pub spec: &'static str,
-    /// The tag.
-    pub tag: Tag,
-    /// A safety property (a `[pinned]` one is then MUST).
-    pub safety: bool,
-    /// What it is about.
-    pub what: &'static str,
-    /// SPEC says SHOULD where its tag alone would make it MUST.
-    pub should: bool,
-}
-
-impl Rule {
-    /// A rule.
-    pub const fn new(spec: &'static str, tag: Tag, safety: bool, what: &'static str) -> Rule {
-        Rule {
-            spec,
-            tag,
-            safety,
-            what,
-            should: false,
-        }
-    }
-
-    /// The same rule, which SPEC words as SHOULD.
-    pub const fn should(self) -> Rule {
-        Rule { should: true, ..self }
-    }
-
-    /// MUST or SHOULD, by SPEC's table (or SPEC's own SHOULD).
-    pub fn severity(&self) -> Severity {
-        if self.should {
-            Severity::Should
-        } else {
-            self.tag.severity(self.safety)
-        }
-    }
-}
-
-/// The rules the oracle names, each once, in the words of SPEC.
-pub mod rules {
-    use super::{Rule, Tag};
-
-    /// SPEC §10: whatever the request, never a 5xx.
-    pub const NO_SERVER_ERROR: Rule = Rule::new("§10", Tag::Pinned, true, "never a 5xx");
-    /// SPEC §3: the body cap [pinned, safety].
-    pub const BODY_CAP: Rule = Rule::new("§3", Tag::Pinned, true, "the body size cap");
-    /// SPEC §1a and the seed: both required headers.
-    pub const REQUIRED_HEADERS: Rule = Rule::new(
-        "§1a",
-        Tag::Seed,
-        false,
-        "the required Date and Authorization headers",
-    );
-    /// SPEC §2: the Authorization header's form, pairs, algorithm, API key and HMAC.
-    pub const AUTHORIZATION: Rule = Rule::new("§2", Tag::Docs, false, "the Authorization header");
-    /// SPEC §2 and §10: a bearer token the server did not issue.
-    pub const BEARER: Rule = Rule::new("§2", Tag::Docs, false, "a bearer token the server did not issue");
-    /// SPEC §2: a Date more than 15 minutes old, or not a time.
-    pub const DATE: Rule = Rule::new(
-        "§2",
-        Tag::Docs,
-        false,
-        "a Date up to 15 minutes from the server clock",
-    );
-    /// SPEC §2: a Date more than 15 minutes ahead [pinned, safety].
-    pub const DATE_AHEAD: Rule = Rule::new("§2", Tag::Pinned, true, "a Date more than 15 minutes ahead");
-    /// SPEC §2 and §10: RFC 850, asctime and `UTC` Dates SHOULD be accepted.
-    pub const DATE_HTTP_FORMS: Rule =
-        Rule::new("§2", Tag::Docs, false, "RFC 850, asctime and UTC Dates").should();
-    /// SPEC §2 and §10: a Date in another form a server parses MAY be accepted.
-    pub const DATE_OTHER_FORMS: Rule =
-        Rule::new("§10", Tag::Pinned, false, "a Date in another form than HTTP's");
-    /// SPEC §3 and the seed: a body, and a `file` part in a multipart one.
-    pub const BODY: Rule = Rule::new("§3", Tag::Seed, false, "a body holding the request file");
-    /// SPEC §3: the multipart `file` part, empty or given twice.
-    pub const FILE_PART: Rule = Rule::new("§3", Tag::Seed, false, "one non-empty file part");
-    /// SPEC §3: the Base64 rules [pinned, safety], `authorization_missing_params` [seed].
-    pub const BASE64: Rule = Rule::new("§3", Tag::Pinned, true, "proper Base64");
-    /// SPEC §3 and the seed: UTF-8 JSON holding one object.
-    pub const JSON_OBJECT: Rule = Rule::new("§3", Tag::Seed, false, "UTF-8 JSON holding one object");
-    /// SPEC §3: a key given twice anywhere [pinned, safety].
-    pub const DUPLICATE_KEY: Rule = Rule::new("§3", Tag::Pinned, true, "a duplicated key");
-    /// SPEC §3: nesting deeper than 32 [pinned] (a 4xx at any depth is safety).
-    pub const DEPTH: Rule = Rule::new("§3", Tag::Pinned, false, "nesting deeper than 32");
-    /// SPEC §10: a JSON string with an unpaired surrogate escape.
-    pub const SURROGATE: Rule = Rule::new(
-        "§10",
-        Tag::Seed,
-        false,
-        "a string with an unpaired surrogate escape",
-    );
-    /// SPEC §4 and the seed: `license_key`/`username`, `hardware_id`, `api_key`/`client_id`.
-    pub const REQUIRED_MEMBERS: Rule = Rule::new(
-        "§4",
-        Tag::Seed,
-        false,
-        "a missing license_key, hardware_id or api_key",
-    );
-    /// SPEC §4: a missing `product`, `date` or signature gets `authorization_missing_params` [pinned].
-    pub const PINNED_MEMBERS: Rule =
-        Rule::new("§4", Tag::Pinned, false, "a missing product, date or signature");
-    /// SPEC §4: the `request` member names the endpoint [pinned, safety].
-    pub const REQUEST_KIND: Rule = Rule::new("§4", Tag::Pinned, true, "the request member");
-    /// SPEC §10: an optional member present as `null`, `""` or of another type.
-    pub const ODD_OPTIONAL: Rule = Rule::new(
-        "§10",
-        Tag::Pinned,
-        false,
-        "an optional member null, empty or of another type",
-    );
-    /// SPEC §4: a payload `api_key` the server does not know → `invalid_api_key` [pinned].
-    pub const PAYLOAD_API_KEY: Rule = Rule::new("§4", Tag::Pinned, false, "an unknown payload api_key");
-    /// SPEC §4: the inner signature and the outer MAC.
-    pub const SIGNATURE: Rule = Rule::new("§4", Tag::Docs, false, "a signature mismatch");
-    /// SPEC §10: a correct outer MAC written in uppercase hex.
-    pub const UPPERCASE_MAC: Rule = Rule::new("§10", Tag::Pinned, false, "an outer MAC in uppercase hex");
-}
+use super::transport::{decode_request_file, is_multipart, request_file_text};
 
 /// One answer a server may give to a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -371,7 +207,7 @@ impl Allowed {
     /// the caller's, e.g. "what the SDKs send is accepted"). A 5xx is never allowed (SPEC §10).
     pub fn rule_at_stake(&self, status: u16, code: Option<&str>) -> Option<Rule> {
         if status >= 500 {
-            return Some(rules::NO_SERVER_ERROR);
+            return Some(rules::ANY_NO_SERVER_ERROR);
         }
         let first_of = |rules: Vec<Rule>, worst: bool| {
             let severity = rules.iter().map(Rule::severity);
@@ -468,7 +304,7 @@ pub fn allowed(request: &OracleRequest<'_>, server: &ServerKnows<'_>) -> Allowed
             let r = authenticate(authorization, date, request.now, |_| None)
                 .err()
                 .unwrap_or_else(|| ErrorCode::MissingHeaders.into());
-            a.breaks(rules::REQUIRED_HEADERS, r, Some(rules::REQUIRED_HEADERS));
+            a.breaks(rules::HEADERS_REQUIRED, r, Some(rules::HEADERS_REQUIRED));
             return a.settle();
         }
         headers(&mut a, authorization, date, request.now, server);
@@ -506,13 +342,15 @@ fn headers(
     match r.code {
         ErrorCode::AuthorizationInvalidHeaders if bearer => {
             a.allow(Answer::Unauthorized);
-            a.breaks(rules::BEARER, r, Some(rules::BEARER));
+            a.breaks(rules::AUTH_BEARER, r, Some(rules::AUTH_BEARER));
         }
         ErrorCode::DateHeaderDiff => {
             let sent = date_text.and_then(parse_http_date);
             match (sent, date_text.and_then(parse_other_date)) {
-                (Some(t), _) if t > now => a.breaks(rules::DATE_AHEAD, r, Some(rules::DATE_AHEAD)),
-                (Some(_), _) => a.breaks(rules::DATE, r, Some(rules::DATE)),
+                (Some(t), _) if t > now => {
+                    a.breaks(rules::DATE_FUTURE_REFUSED, r, Some(rules::DATE_FUTURE_REFUSED))
+                }
+                (Some(_), _) => a.breaks(rules::DATE_PAST_WINDOW, r, Some(rules::DATE_PAST_WINDOW)),
                 // SPEC §10: another form, parsed right and within the window, MAY be accepted;
                 // the rest of the Authorization header is then judged as usual.
                 (None, Some(t)) if check_date(&super::auth::format_http_date(t), now).is_ok() => {
@@ -520,13 +358,29 @@ fn headers(
                     let (authorization, date) =
                         (authorization.unwrap_or_default(), date_text.unwrap_or_default());
                     if let Err(other) = verify_header_mac(authorization, date, server) {
-                        a.breaks(rules::AUTHORIZATION, other, Some(rules::AUTHORIZATION));
+                        let rule = authorization_rule(other.code);
+                        a.breaks(rule, other, Some(rule));
                     }
                 }
-                (None, _) => a.breaks(rules::DATE, r, Some(rules::DATE)),
+                (None, _) => a.breaks(rules::DATE_UNPARSEABLE, r, Some(rules::DATE_UNPARSEABLE)),
             }
         }
-        _ => a.breaks(rules::AUTHORIZATION, r, Some(rules::AUTHORIZATION)),
+        code => {
+            let rule = authorization_rule(code);
+            a.breaks(rule, r, Some(rule));
+        }
+    }
+}
+
+/// The rule of SPEC §2 an Authorization header's refusal stands for.
+fn authorization_rule(code: ErrorCode) -> Rule {
+    match code {
+        ErrorCode::AuthorizationMissingParams => rules::AUTH_MISSING_PAIR,
+        ErrorCode::HmacRequired => rules::AUTH_ALGORITHM,
+        ErrorCode::InvalidApiKey => rules::AUTH_UNKNOWN_API_KEY,
+        ErrorCode::SignatureMismatch => rules::AUTH_HEADER_HMAC,
+        ErrorCode::DateHeaderDiff => rules::DATE_UNPARSEABLE,
+        _ => rules::AUTH_UNPARSEABLE,
     }
 }
 
@@ -556,16 +410,19 @@ fn body_rules(
     let (transport, text) = match request_file_text(request.content_type, body) {
         Ok(found) => found,
         Err(r) => {
+            let multipart = request.content_type.is_some_and(|ct| is_multipart(Some(ct)));
             let rule = match r.code {
-                ErrorCode::MissingParameters => rules::BODY,
-                _ => rules::FILE_PART,
+                ErrorCode::MissingParameters if multipart && !body.is_empty() => rules::BODY_MULTIPART_NO_FILE,
+                ErrorCode::MissingParameters => rules::BODY_MISSING,
+                _ if r.detail.contains("twice") => rules::BODY_MULTIPART_TWO_FILES,
+                _ => rules::BODY_MULTIPART_EMPTY_FILE,
             };
             return a.breaks(rule, r, Some(rule));
         }
     };
     let json = match decode_request_file(&text) {
         Ok(json) => json,
-        Err(r) => return a.breaks(rules::BASE64, r, Some(rules::BASE64)),
+        Err(r) => return a.breaks(rules::BASE64_STRICT, r, Some(rules::BASE64_STRICT)),
     };
     let decoded = match DecodedRequest::from_json(transport, json.clone()) {
         Ok(decoded) => decoded,
@@ -573,20 +430,27 @@ fn body_rules(
             // What a lenient parser would read instead: the rest is judged on it, and what it
             // refuses is allowed too (SPEC §10: a request breaking several rules).
             if nesting_depth(&json) > MAX_DEPTH {
-                return a.breaks(rules::DEPTH, r, Some(rules::DEPTH));
+                return a.breaks(rules::JSON_DEPTH, r, Some(rules::JSON_DEPTH));
             }
             if let Ok(lenient) = DecodedRequest::from_json_last_key_wins(transport, json.clone()) {
-                a.breaks(rules::DUPLICATE_KEY, r, Some(rules::DUPLICATE_KEY));
+                a.breaks(rules::JSON_DUPLICATE_KEY, r, Some(rules::JSON_DUPLICATE_KEY));
                 return members(a, request.kind, &lenient, server, header_key);
             }
             match without_lone_surrogates(&json).map(|text| DecodedRequest::from_json(transport, text)) {
                 Some(Ok(mut lenient)) => {
-                    a.breaks(rules::SURROGATE, r, Some(rules::SURROGATE));
+                    a.breaks(rules::JSON_SURROGATE, r, Some(rules::JSON_SURROGATE));
                     // The MAC covers the bytes as sent; the replacement kept every offset.
                     lenient.json = json;
                     return members(a, request.kind, &lenient, server, header_key);
                 }
-                _ => return a.breaks(rules::JSON_OBJECT, r, Some(rules::JSON_OBJECT)),
+                _ => {
+                    // SPEC §3: a byte-order mark inside the decoded JSON is not JSON.
+                    let rule = match json.starts_with("\u{feff}".as_bytes()) {
+                        true => rules::JSON_BYTE_ORDER_MARK,
+                        false => rules::JSON_OBJECT,
+                    };
+                    return a.breaks(rule, r, Some(rule));
+                }
             }
         }
     };
@@ -610,24 +474,28 @@ fn members(
         a.allow(Answer::Refused(ErrorCode::AuthorizationMissingParams));
     }
     if let Some(r) = decoded.odd_refusal() {
-        a.breaks(rules::ODD_OPTIONAL, r, None);
+        a.breaks(rules::PAYLOAD_ODD_OPTIONAL, r, None);
     }
     let missing = decoded.missing_members();
     if !missing.is_empty() {
         let seed = missing
             .iter()
             .any(|m| matches!(*m, "license_key" | "hardware_id" | "api_key"));
+        let signature = match decoded.schema {
+            Schema::V1 => rules::SIGNATURE_INNER,
+            Schema::V2 => rules::SIGNATURE_OUTER,
+        };
         let (rule, refuse) = match seed {
-            true => (rules::REQUIRED_MEMBERS, rules::REQUIRED_MEMBERS),
+            true => (rules::PAYLOAD_REQUIRED, rules::PAYLOAD_REQUIRED),
             // A missing signature must be refused whatever the code (SPEC §4, §10: safety).
-            false if missing.contains(&"signature") => (rules::PINNED_MEMBERS, rules::SIGNATURE),
-            false => (rules::PINNED_MEMBERS, rules::PINNED_MEMBERS),
+            false if missing.contains(&"signature") => (rules::PAYLOAD_REQUIRED_PINNED, signature),
+            false => (rules::PAYLOAD_REQUIRED_PINNED, rules::PAYLOAD_REQUIRED_PINNED),
         };
         let r = Rejection::new(ErrorCode::AuthorizationMissingParams, missing.join(", "));
         a.breaks(rule, r, Some(refuse));
     }
     if let Err(r) = decoded.check_kind(kind) {
-        a.breaks(rules::REQUEST_KIND, r, Some(rules::REQUEST_KIND));
+        a.breaks(rules::PAYLOAD_REQUEST_KIND, r, Some(rules::PAYLOAD_REQUEST_KIND));
     }
     if !missing.is_empty() {
         // Schema 2: the outer MAC covers the raw bytes, so a server may judge it without the
@@ -641,7 +509,7 @@ fn members(
         ) {
             if !verify_outer_signature(key, bytes, mac) {
                 let r = Rejection::new(ErrorCode::SignatureMismatch, "outer signature");
-                a.breaks(rules::SIGNATURE, r, Some(rules::SIGNATURE));
+                a.breaks(rules::SIGNATURE_OUTER, r, Some(rules::SIGNATURE_OUTER));
             }
         }
         return;
@@ -653,10 +521,10 @@ fn members(
     let Some(shared_key) = (server.shared_key_of)(checked.identity.value()) else {
         let r = Rejection::new(ErrorCode::InvalidApiKey, "the payload's api_key");
         // Unknown keys cannot verify a signature: accepting is never allowed.
-        return a.breaks(rules::PAYLOAD_API_KEY, r, Some(rules::SIGNATURE));
+        return a.breaks(rules::PAYLOAD_UNKNOWN_API_KEY, r, Some(rules::SIGNATURE_INNER));
     };
     if let Err(r) = checked.verify_inner(&shared_key) {
-        a.breaks(rules::SIGNATURE, r, Some(rules::SIGNATURE));
+        a.breaks(rules::SIGNATURE_INNER, r, Some(rules::SIGNATURE_INNER));
     }
     if let Err(r) = checked.verify_outer(&shared_key) {
         // SPEC §10: the right MAC in uppercase hex may be accepted.
@@ -669,9 +537,9 @@ fn members(
                 })
         });
         if uppercase_right {
-            a.breaks(rules::UPPERCASE_MAC, r, None);
+            a.breaks(rules::SIGNATURE_UPPERCASE_MAC, r, None);
         } else {
-            a.breaks(rules::SIGNATURE, r, Some(rules::SIGNATURE));
+            a.breaks(rules::SIGNATURE_OUTER, r, Some(rules::SIGNATURE_OUTER));
         }
     }
 }

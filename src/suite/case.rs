@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::protocol::ErrorCode;
 
-pub use crate::protocol::{Severity, Tag};
+pub use crate::protocol::{Rule, Severity, Tag};
 
 /// One data case.
 #[derive(Debug, Clone, Deserialize)]
@@ -17,14 +17,11 @@ pub use crate::protocol::{Severity, Tag};
 pub struct DataCase {
     /// The immutable slug, `<group>/<name>`; equal to the file's path under `fixtures/cases`.
     pub id: String,
-    /// The SPEC section, e.g. `§3`.
-    pub spec: String,
-    /// The SPEC tag of the rule.
-    pub tag: Tag,
-    /// A safety property (makes a [pinned] rule MUST).
+    /// The ids of the rules of the catalogue (`fixtures/rules.toml`) it tests, the one that sets
+    /// its section, tag and severity first.
     #[serde(default)]
-    pub safety: bool,
-    /// Overrides the severity the tag gives (e.g. `should` where the docs contradict themselves).
+    pub rules: Vec<String>,
+    /// Overrides the severity its first rule gives.
     #[serde(default)]
     pub severity: Option<Severity>,
     /// One line: what a conforming server does.
@@ -61,9 +58,31 @@ pub struct Found {
 }
 
 impl DataCase {
-    /// The case's severity.
+    /// The rules it cites, from the catalogue (an id the catalogue lacks is left out; reading a
+    /// case file refuses one).
+    pub fn rules(&self) -> impl Iterator<Item = Rule> + '_ {
+        self.rules.iter().filter_map(|id| Rule::by_id(id))
+    }
+
+    /// The rule it tests first, which sets its section, tag and severity.
+    pub fn rule(&self) -> Rule {
+        self.rules().next().unwrap_or(crate::protocol::rules::ANY_NO_SERVER_ERROR)
+    }
+
+    /// The case's severity: its first rule's, unless the case says otherwise.
     pub fn severity(&self) -> Severity {
-        self.severity.unwrap_or_else(|| self.tag.severity(self.safety))
+        self.severity.unwrap_or_else(|| self.rule().severity())
+    }
+
+    /// Whether each rule it cites is in the catalogue, and there is one.
+    pub fn check_rules(&self) -> Result<(), String> {
+        if self.rules.is_empty() {
+            return Err("it cites no rule (\"rules\": ids of fixtures/rules.toml)".into());
+        }
+        match self.rules.iter().find(|id| Rule::by_id(id).is_none()) {
+            Some(id) => Err(format!("it cites {id:?}, which is not a rule of the catalogue (lsconform list --rules)")),
+            None => Ok(()),
+        }
     }
 }
 

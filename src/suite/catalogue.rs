@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::case::{DataCase, Endpoint, Severity, Tag};
+use super::case::{DataCase, Endpoint, Rule, Severity, Tag};
 use super::checks::Check;
 use crate::protocol::{ErrorCode, RequestKind};
 
@@ -32,27 +32,45 @@ impl Case {
         self.id().split('/').next().unwrap_or_default()
     }
 
-    /// The SPEC section.
-    pub fn spec(&self) -> &str {
+    /// The rules of the catalogue it tests, the one that sets its section, tag and severity first.
+    pub fn rules(&self) -> Vec<Rule> {
         match self {
-            Case::Data(c) => &c.spec,
-            Case::Check(c) => c.spec,
+            Case::Data(c) => c.rules().collect(),
+            Case::Check(c) => c.rules.to_vec(),
         }
     }
 
-    /// The SPEC tag.
-    pub fn tag(&self) -> Tag {
+    /// The rule it tests first.
+    pub fn rule(&self) -> Rule {
         match self {
-            Case::Data(c) => c.tag,
-            Case::Check(c) => c.tag,
+            Case::Data(c) => c.rule(),
+            Case::Check(c) => c.rules[0],
         }
+    }
+
+    /// The endpoint its requests are about.
+    pub fn endpoint(&self) -> Endpoint {
+        match self {
+            Case::Data(c) => c.request.endpoint,
+            Case::Check(c) => c.endpoint,
+        }
+    }
+
+    /// The SPEC section of its first rule.
+    pub fn spec(&self) -> &'static str {
+        self.rule().spec
+    }
+
+    /// The SPEC tag of its first rule.
+    pub fn tag(&self) -> Tag {
+        self.rule().tag
     }
 
     /// MUST or SHOULD.
     pub fn severity(&self) -> Severity {
         match self {
             Case::Data(c) => c.severity(),
-            Case::Check(c) => c.tag.severity(c.safety),
+            Case::Check(c) => c.rules[0].severity(),
         }
     }
 
@@ -83,11 +101,21 @@ fn parse(file: &str, id_path: &str, text: &str) -> Result<DataCase, CaseFileErro
         file: file.to_owned(),
         reason,
     };
-    let case: DataCase = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
+    let case: DataCase = serde_json::from_str(text).map_err(|e| {
+        let moved = ["`spec`", "`tag`", "`safety`"].iter().any(|m| e.to_string().contains(m));
+        match moved {
+            true => err(format!(
+                "{e}: a case names the rules it tests instead, \"rules\": [ids] (`lsconform list --rules`), \
+                 which give its section, tag and severity"
+            )),
+            false => err(e.to_string()),
+        }
+    })?;
     if case.id != id_path {
         return Err(err(format!("its id {:?} is not its path ({id_path:?})", case.id)));
     }
     case.expect.validate().map_err(err)?;
+    case.check_rules().map_err(err)?;
     Ok(case)
 }
 
@@ -158,7 +186,7 @@ pub fn all() -> Result<Vec<Case>, CaseFileError> {
 /// std::fs::create_dir_all(dir.join("mine")).unwrap();
 /// std::fs::write(
 ///     dir.join("mine/no-date.json"),
-///     r#"{"id": "mine/no-date", "spec": "§1a", "tag": "seed", "title": "No Date",
+///     r#"{"id": "mine/no-date", "rules": ["headers.required"], "title": "No Date",
 ///         "request": {"headers": {"date": "omit"}}, "expect": {"error": "missing_headers"}}"#,
 /// ).unwrap();
 /// let cases = lsconform::suite::cases_in(&dir).unwrap();

@@ -6,12 +6,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::case::{Endpoint, Expectation, RequestTemplate, Tag};
+use super::case::{Endpoint, Expectation, RequestTemplate, Rule};
 use super::http::{Client, Response};
 use super::judge::{self, Mismatch};
 use super::profile::Profile;
 use super::render::{prepare_template, seat_request, LicenseRef, Prepared, Skip};
-use crate::protocol::ErrorCode;
+use crate::protocol::{rules, ErrorCode};
 
 /// What a check needs from a run.
 pub struct Context {
@@ -44,12 +44,10 @@ type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<(), Failure>> + Send +
 pub struct Check {
     /// The immutable slug.
     pub id: &'static str,
-    /// The SPEC section.
-    pub spec: &'static str,
-    /// The SPEC tag.
-    pub tag: Tag,
-    /// A safety property.
-    pub safety: bool,
+    /// The rules of the catalogue it tests, the one that sets its section, tag and severity first.
+    pub rules: &'static [Rule],
+    /// The endpoint whose rules it tests.
+    pub endpoint: Endpoint,
     /// One line.
     pub title: &'static str,
     /// Runs it.
@@ -66,65 +64,57 @@ impl std::fmt::Debug for Check {
 pub static ALL: &[Check] = &[
     Check {
         id: "state/reactivation-keeps-its-seat",
-        spec: "§5.4",
-        tag: Tag::Pinned,
-        safety: false,
+        rules: &[rules::BUSINESS_REACTIVATION, rules::ANSWER_TIMES_ACTIVATED],
+        endpoint: Endpoint::Activate,
         title: "The same hardware id activated again is a 200 with the same license, no extra seat",
         run: |cx| Box::pin(reactivation_keeps_its_seat(cx)),
     },
     Check {
         id: "state/request-id-replay",
-        spec: "§5.5",
-        tag: Tag::Pinned,
-        safety: true,
+        rules: &[rules::BUSINESS_REQUEST_ID_REPLAY],
+        endpoint: Endpoint::Activate,
         title: "The same request_id and payload again: the same answer and no extra seat",
         run: |cx| Box::pin(request_id_replay(cx)),
     },
     Check {
         id: "state/request-id-conflict",
-        spec: "§5.5",
-        tag: Tag::Pinned,
-        safety: true,
+        rules: &[rules::BUSINESS_REQUEST_ID_CONFLICT],
+        endpoint: Endpoint::Activate,
         title: "The same request_id with another payload is 409 request_id_conflict",
         run: |cx| Box::pin(request_id_conflict(cx)),
     },
     Check {
         id: "state/deactivate-frees-the-seat",
-        spec: "§1",
-        tag: Tag::Docs,
-        safety: false,
+        rules: &[rules::DEACTIVATE_FREES_SEAT, rules::DEACTIVATE_DEVICE_NOT_FOUND],
+        endpoint: Endpoint::Deactivate,
         title: "deactivate_offline frees the device's seat; deactivating it again finds no device",
         run: |cx| Box::pin(deactivate_frees_the_seat(cx)),
     },
     Check {
         id: "state/a-freed-seat-is-free-for-another-device",
-        spec: "§5",
-        tag: Tag::Docs,
-        safety: false,
+        rules: &[rules::DEACTIVATE_FREES_SEAT, rules::BUSINESS_SEATS_FULL, rules::ANSWER_TIMES_ACTIVATED],
+        endpoint: Endpoint::Deactivate,
         title: "A seat freed by deactivate_offline on a full license activates another device",
         run: |cx| Box::pin(a_freed_seat_is_free_for_another_device(cx)),
     },
     Check {
         id: "state/seat-race",
-        spec: "§5.4",
-        tag: Tag::Pinned,
-        safety: true,
+        rules: &[rules::BUSINESS_SEATS_CONCURRENT],
+        endpoint: Endpoint::Activate,
         title: "N simultaneous activations of a license with k free seats give exactly k successes",
         run: |cx| Box::pin(seat_race(cx)),
     },
     Check {
         id: "envelope/body-over-the-cap",
-        spec: "§3",
-        tag: Tag::Pinned,
-        safety: true,
+        rules: &[rules::BODY_CAP],
+        endpoint: Endpoint::Activate,
         title: "A body over the server's cap is refused with 413 payload_too_large, before any decoding",
         run: |cx| Box::pin(body_over_the_cap(cx)),
     },
     Check {
         id: "envelope/body-within-the-cap",
-        spec: "§3",
-        tag: Tag::Pinned,
-        safety: true,
+        rules: &[rules::BODY_WITHIN_CAP],
+        endpoint: Endpoint::Activate,
         title: "A valid request file as large as the server's declared cap is read and activated",
         run: |cx| Box::pin(body_within_the_cap(cx)),
     },

@@ -394,18 +394,15 @@ fn case_file(
     }
     let mut file = json!({
         "id": id,
-        "spec": rule.spec,
-        "tag": rule.tag,
+        "rules": [rule.id],
         "title": title,
         "request": request,
         "expect": expect,
         "found": found,
     });
-    if rule.safety {
-        file["safety"] = Value::Bool(true);
-    }
-    if rule.should {
-        file["severity"] = json!("should");
+    // A rule held as a warning here (an answer SPEC allows) is stricter in the catalogue.
+    if Rule::by_id(rule.id).is_some_and(|r| r.severity() != rule.severity()) {
+        file["severity"] = json!(rule.severity());
     }
     let text = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())? + "\n";
     let case: DataCase = serde_json::from_str(&text).map_err(|e| format!("the case file of {id}: {e}"))?;

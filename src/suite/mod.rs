@@ -16,6 +16,7 @@ mod allowed;
 pub mod case;
 mod catalogue;
 pub mod checks;
+pub mod coverage;
 pub mod fuzz;
 pub mod generate;
 mod http;

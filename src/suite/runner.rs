@@ -37,6 +37,8 @@ pub struct CaseResult {
     pub spec: String,
     /// Its tag.
     pub tag: Tag,
+    /// The ids of the rules of the catalogue it tests (`fixtures/rules.toml`).
+    pub rules: Vec<&'static str>,
     /// Its severity.
     pub severity: Severity,
     /// Its title.
@@ -117,6 +119,7 @@ impl CaseResult {
             id: id.into(),
             spec: spec.into(),
             tag,
+            rules: Vec::new(),
             severity,
             title: title.into(),
             verdict,
@@ -131,15 +134,18 @@ impl CaseResult {
 }
 
 fn result(case: &Case, verdict: Verdict, started: Instant) -> CaseResult {
-    CaseResult::new(
-        case.id(),
-        case.spec(),
-        case.tag(),
-        case.severity(),
-        case.title(),
-        verdict,
-        started.elapsed(),
-    )
+    CaseResult {
+        rules: case.rules().iter().map(|r| r.id).collect(),
+        ..CaseResult::new(
+            case.id(),
+            case.spec(),
+            case.tag(),
+            case.severity(),
+            case.title(),
+            verdict,
+            started.elapsed(),
+        )
+    }
 }
 
 fn failed(case: &Case, m: Mismatch, request: Option<Prepared>, started: Instant) -> CaseResult {

@@ -388,7 +388,7 @@ fn each_duplicate_key_is_refused_strictly_and_verifies_last_copy_wins() {
                 ErrorCode::AuthorizationMissingParams
             );
             assert_eq!(case.allowed.fit(200, None), Fit::Outside, "{what}");
-            assert_eq!(case.rule(), lsconform::protocol::oracle_rules::DUPLICATE_KEY);
+            assert_eq!(case.rule(), lsconform::protocol::rules::JSON_DUPLICATE_KEY);
             let json = decode_request_file(&file_text(&case)).expect("proper Base64");
             let lenient = DecodedRequest::from_json_last_key_wins(Transport::Raw, json.clone())
                 .unwrap_or_else(|e| panic!("{what}: {e:?}"));
@@ -473,7 +473,7 @@ fn each_base64_leniency_is_refused_strictly_and_decodes_leniently_to_a_perfect_f
                 ErrorCode::AuthorizationMissingParams
             );
             assert_eq!(case.allowed.fit(200, None), Fit::Outside, "{what}");
-            assert_eq!(case.rule(), lsconform::protocol::oracle_rules::BASE64);
+            assert_eq!(case.rule(), lsconform::protocol::rules::BASE64_STRICT);
             let json = lenient_base64(&text);
             let decoded = DecodedRequest::from_json(Transport::Raw, json.clone())
                 .unwrap_or_else(|e| panic!("{what}: {e:?}"));

@@ -289,6 +289,7 @@ async fn a_broken_harness_is_exit_3_even_among_failures() {
         id: HARNESS.into(),
         spec: String::new(),
         tag: Tag::Pinned,
+        rules: Vec::new(),
         severity: Severity::Must,
         title: "the harness".into(),
         verdict: Verdict::Error,

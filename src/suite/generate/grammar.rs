@@ -13,7 +13,7 @@
 use base64::Engine as _;
 
 use crate::protocol::{
-    oracle_rules, outer_signature, DecodedRequest, MacEncoding, RequestBuilder, Rule, Schema, Transport,
+    outer_signature, rules, DecodedRequest, MacEncoding, RequestBuilder, Rule, Schema, Transport,
 };
 
 use super::model::Position;
@@ -269,10 +269,10 @@ impl GrammarMutation {
             GrammarMutation::Utf8 {
                 defect: Utf8Defect::EscapedSurrogate,
                 ..
-            } => oracle_rules::SURROGATE,
-            GrammarMutation::Extension { .. } | GrammarMutation::Utf8 { .. } => oracle_rules::JSON_OBJECT,
-            GrammarMutation::DuplicateKey { .. } => oracle_rules::DUPLICATE_KEY,
-            GrammarMutation::Base64(_) => oracle_rules::BASE64,
+            } => rules::JSON_SURROGATE,
+            GrammarMutation::Extension { .. } | GrammarMutation::Utf8 { .. } => rules::JSON_OBJECT,
+            GrammarMutation::DuplicateKey { .. } => rules::JSON_DUPLICATE_KEY,
+            GrammarMutation::Base64(_) => rules::BASE64_STRICT,
         }
     }
 

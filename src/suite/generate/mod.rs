@@ -49,7 +49,6 @@ mod shrink;
 
 use std::time::Duration;
 
-use super::case::Tag;
 
 pub use grammar::{
     skipped_byte, BadEscape, Base64Leniency, Container, ControlChar, GrammarMutation, JsonExtension,
@@ -162,10 +161,25 @@ impl Property {
     /// depends on the request: see [`GeneratedCase::rule`]).
     pub const fn rule(self) -> Rule {
         match self {
-            Property::NoServerError => Rule::new("§7", Tag::Pinned, true, "never a 5xx"),
-            Property::ErrorShape => Rule::new("§7", Tag::Docs, false, "the error answer's shape"),
-            Property::OracleAgreement => Rule::new("§4", Tag::Sdk, false, "what the SDKs send is accepted"),
-            Property::SignedAnswer => Rule::new("§6", Tag::Docs, false, "the success answer"),
+            Property::NoServerError => rules::ANY_NO_SERVER_ERROR,
+            Property::ErrorShape => rules::ERROR_SHAPE,
+            Property::OracleAgreement => rules::ANY_SDK_FILES_ACCEPTED,
+            Property::SignedAnswer => rules::ANSWER_LICENSE_SIGNATURE_V2,
+        }
+    }
+
+    /// The rules of the catalogue it tests, the one of [`rule`](Self::rule) first.
+    pub const fn rules(self) -> &'static [Rule] {
+        match self {
+            Property::NoServerError => &[rules::ANY_NO_SERVER_ERROR],
+            Property::ErrorShape => &[rules::ERROR_SHAPE, rules::ERROR_STATUS_MEMBER],
+            Property::OracleAgreement => &[rules::ANY_SDK_FILES_ACCEPTED],
+            Property::SignedAnswer => &[
+                rules::ANSWER_LICENSE_SIGNATURE_V2,
+                rules::ANSWER_LICENSE_SIGNATURE,
+                rules::ANSWER_OFFLINE_SIGNATURE,
+                rules::ANSWER_ECHO_VERBATIM,
+            ],
         }
     }
 }
@@ -188,4 +202,4 @@ pub fn select_properties(only: &[String], skip: &[String]) -> Result<Vec<Propert
 }
 
 /// A rule of SPEC (one type for the oracle, the cases and the generated properties).
-pub use crate::protocol::Rule;
+pub use crate::protocol::{rules, Rule};

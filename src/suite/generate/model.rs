@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use super::grammar::GrammarMutation;
 use super::Rule;
+use crate::protocol::rules;
 use crate::protocol::{format_http_date, RequestKind, Style};
-use crate::suite::case::{AuthorizationTemplate, DateTemplate, HeadersTemplate, Tag};
+use crate::suite::case::{AuthorizationTemplate, DateTemplate, HeadersTemplate};
 use crate::suite::render::http_date;
 
 /// One generated request, before it is written: what [`strategies::generated_request`] makes and
@@ -247,44 +248,24 @@ impl HeaderMutation {
 
     /// The rule the mutation tests (SPEC §1 and §2).
     pub(super) fn rule(&self) -> Rule {
-        let docs = |what| Rule::new("§2", Tag::Docs, false, what);
         match self {
-            HeaderMutation::None => Rule::new("§2", Tag::Docs, false, "the Authorization header"),
-            HeaderMutation::Omit { .. } => Rule::new(
-                "§1",
-                Tag::Seed,
-                false,
-                "the required Date and Authorization headers",
-            ),
+            HeaderMutation::None => rules::AUTH_DOCS_FORM,
+            HeaderMutation::Omit { .. } => rules::HEADERS_REQUIRED,
             // The docs speak of a Date "up to 15 minutes old"; the window ahead is [pinned].
-            HeaderMutation::DateSkew(s) if (1..=15 * 60).contains(s) => Rule::new(
-                "§2",
-                Tag::Pinned,
-                false,
-                "a Date up to 15 minutes ahead is accepted",
-            ),
-            HeaderMutation::DateSkew(s) if s.unsigned_abs() <= 15 * 60 => {
-                docs("a Date up to 15 minutes old is accepted")
-            }
-            HeaderMutation::DateSkew(s) if *s > 0 => {
-                Rule::new("§2", Tag::Pinned, true, "a Date more than 15 minutes ahead")
-            }
-            HeaderMutation::DateSkew(_) => docs("a Date more than 15 minutes old"),
-            HeaderMutation::DateForm(DateForm::Imf) => docs("an IMF-fixdate Date"),
-            HeaderMutation::DateForm(DateForm::JavaScript) | HeaderMutation::DateText(_) => {
-                docs("a Date that is not an HTTP date")
-            }
-            HeaderMutation::DateForm(_) => docs("RFC 850, asctime and UTC Dates").should(),
-            HeaderMutation::ClientForm { .. } => {
-                Rule::new("§2", Tag::Sdk, false, "the Authorization forms real clients send")
-            }
-            HeaderMutation::Algorithm(_) => docs("an algorithm other than hmac-sha256"),
-            HeaderMutation::DropPair(_) => docs("a pair missing from the Authorization header"),
-            HeaderMutation::WrongSharedKey => docs("the Authorization header's HMAC"),
-            HeaderMutation::UnknownApiKey(_) => docs("an unknown API key"),
-            HeaderMutation::AuthorizationText(_) => {
-                docs("an Authorization header that is not name=\"value\" pairs")
-            }
+            HeaderMutation::DateSkew(s) if (1..=15 * 60).contains(s) => rules::DATE_FUTURE_WINDOW,
+            HeaderMutation::DateSkew(s) if s.unsigned_abs() <= 15 * 60 => rules::DATE_PAST_WINDOW,
+            HeaderMutation::DateSkew(s) if *s > 0 => rules::DATE_FUTURE_REFUSED,
+            HeaderMutation::DateSkew(_) => rules::DATE_PAST_WINDOW,
+            HeaderMutation::DateForm(DateForm::Imf) => rules::DATE_IMF_FIXDATE,
+            HeaderMutation::DateForm(DateForm::JavaScript) => rules::DATE_OTHER_FORMS,
+            HeaderMutation::DateText(_) => rules::DATE_UNPARSEABLE,
+            HeaderMutation::DateForm(_) => rules::DATE_HTTP_FORMS,
+            HeaderMutation::ClientForm { .. } => rules::AUTH_CLIENT_FORMS,
+            HeaderMutation::Algorithm(_) => rules::AUTH_ALGORITHM,
+            HeaderMutation::DropPair(_) => rules::AUTH_MISSING_PAIR,
+            HeaderMutation::WrongSharedKey => rules::AUTH_HEADER_HMAC,
+            HeaderMutation::UnknownApiKey(_) => rules::AUTH_UNKNOWN_API_KEY,
+            HeaderMutation::AuthorizationText(_) => rules::AUTH_UNPARSEABLE,
         }
     }
 }
@@ -549,11 +530,9 @@ impl Field {
     /// the signature are this project's [pinned] decision; request_id is optional.
     pub(super) fn rule(self) -> Rule {
         match self {
-            Field::Licensee | Field::HardwareId | Field::ApiKey => {
-                Rule::new("§4", Tag::Seed, false, "a missing required member")
-            }
-            Field::RequestId => Rule::new("§4", Tag::Sdk, false, "request_id is optional"),
-            _ => Rule::new("§4", Tag::Pinned, false, "a missing product, date or signature"),
+            Field::Licensee | Field::HardwareId | Field::ApiKey => rules::PAYLOAD_REQUIRED,
+            Field::RequestId => rules::PAYLOAD_OPTIONAL_MEMBERS,
+            _ => rules::PAYLOAD_REQUIRED_PINNED,
         }
     }
 }
@@ -729,52 +708,33 @@ pub enum Mutation {
 impl Mutation {
     /// The rule the mutation tests; what a server breaks when it answers otherwise than the oracle.
     pub(super) fn rule(&self, style: Style) -> Rule {
-        let base64 = Rule::new("§3", Tag::Seed, false, "not proper Base64");
         match self {
-            Mutation::None => Rule::new("§4", Tag::Sdk, false, "what the SDKs send is accepted"),
-            Mutation::RequestKind(_) => Rule::new("§4", Tag::Pinned, true, "the request member"),
+            Mutation::None => rules::ANY_SDK_FILES_ACCEPTED,
+            Mutation::RequestKind(_) => rules::PAYLOAD_REQUEST_KIND,
             Mutation::Remove(f) | Mutation::Null(f) => match (f, style) {
                 (Field::InnerSignature, Style::Schema1) => f.rule(),
-                (Field::InnerSignature, _) => Rule::new(
-                    "§4",
-                    Tag::Sdk,
-                    false,
-                    "the inner signature is optional in schema 2",
-                ),
+                (Field::InnerSignature, _) => rules::SIGNATURE_INNER_OPTIONAL,
                 _ => f.rule(),
             },
-            Mutation::WrongType { .. } | Mutation::Empty(_) => Rule::new(
-                "§4",
-                Tag::Pinned,
-                false,
-                "a required member of the wrong type or empty",
-            ),
-            Mutation::Duplicate { .. } | Mutation::DuplicateExtra { .. } => {
-                Rule::new("§3", Tag::Pinned, true, "a duplicated key")
-            }
-            Mutation::UnknownApiKey(_) => Rule::new("§4", Tag::Pinned, false, "an unknown api_key"),
-            Mutation::Deep { .. } => Rule::new("§3", Tag::Pinned, true, "nesting deeper than 32"),
-            Mutation::EnvelopeMember { .. } => {
-                Rule::new("§4", Tag::Pinned, false, "an extra member of the envelope")
-            }
-            Mutation::Base64Flip { .. } | Mutation::Base64Remove(_) | Mutation::Truncate(_) => base64,
+            Mutation::WrongType { .. } | Mutation::Empty(_) => rules::PAYLOAD_REQUIRED_FORM,
+            Mutation::Duplicate { .. } | Mutation::DuplicateExtra { .. } => rules::JSON_DUPLICATE_KEY,
+            Mutation::UnknownApiKey(_) => rules::PAYLOAD_UNKNOWN_API_KEY,
+            Mutation::Deep { .. } => rules::JSON_DEPTH,
+            Mutation::EnvelopeMember { .. } => rules::PAYLOAD_UNKNOWN_FIELDS,
             Mutation::Base64Insert {
                 byte: b' ' | b'\t' | b'\r' | b'\n',
                 ..
-            } => Rule::new(
-                "§3",
-                Tag::Pinned,
-                true,
-                "whitespace in the Base64 text is ignored",
-            ),
-            Mutation::Base64Insert { .. } => base64,
-            Mutation::UrlSafe => Rule::new("§3", Tag::Pinned, true, "the URL-safe alphabet"),
-            Mutation::BadPadding(_) => Rule::new("§3", Tag::Pinned, true, "Base64 padding"),
-            Mutation::CorruptInner(_) | Mutation::CorruptOuter(_) => {
-                Rule::new("§4", Tag::Docs, false, "a signature mismatch")
-            }
+            } => rules::BASE64_WHITESPACE,
+            Mutation::Base64Flip { .. }
+            | Mutation::Base64Remove(_)
+            | Mutation::Truncate(_)
+            | Mutation::Base64Insert { .. }
+            | Mutation::UrlSafe
+            | Mutation::BadPadding(_) => rules::BASE64_STRICT,
+            Mutation::CorruptInner(_) => rules::SIGNATURE_INNER,
+            Mutation::CorruptOuter(_) => rules::SIGNATURE_OUTER,
             Mutation::JsonFlip { .. } | Mutation::JunkAfterJson(_) | Mutation::NotAnObject(_) => {
-                Rule::new("§3", Tag::Seed, false, "one JSON object")
+                rules::JSON_OBJECT
             }
             Mutation::Grammar(g) => g.rule(),
         }

@@ -101,7 +101,7 @@ pub(in crate::suite) fn judge(property: Property, ex: &Exchange, profile: &Profi
                 (Ok((_, more)), true) if more.is_empty() => None,
                 // SPEC §7: more members are allowed by clients, a warning.
                 (Ok((_, more)), true) => violation(
-                    property.rule().should(),
+                    property.rule().warning(),
                     "the three members of SPEC §7".into(),
                     format!("{}: also {}", judge::summarize(response), more.join(", ")),
                 ),
@@ -138,7 +138,7 @@ pub(in crate::suite) fn judge(property: Property, ex: &Exchange, profile: &Profi
                     allowed
                         .first()
                         .map_or_else(|| ex.case.rule(), |b| b.rule)
-                        .should(),
+                        .warning(),
                     format!(
                         "{}, the reference's answer{why}; SPEC also allows this one",
                         allowed.pinned

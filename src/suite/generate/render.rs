@@ -10,12 +10,11 @@ use super::model::{
     DateChoice, Encoding, Field, GeneratedRequest, HeaderMutation, LicenseChoice, Mutation, Padding,
     SignatureTamper, TransportChoice,
 };
-use super::Rule;
+use super::{rules, Rule};
 use crate::protocol::{
     decode_request, encode_request_file, inner_signature, Allowed, Answer, Rejection, RequestBuilder,
     RequestKind, Tamper,
 };
-use crate::suite::case::Tag;
 use crate::suite::profile::Profile;
 use crate::suite::render::{for_people, signed_headers, Prepared};
 
@@ -54,17 +53,12 @@ impl GeneratedCase {
         }
         match (&v.mutation, &self.oracle) {
             (Mutation::None, _) if matches!(v.date, DateChoice::DaysAgo { .. } | DateChoice::Text(_)) => {
-                Rule::new("§4", Tag::Pinned, false, "an old or odd payload date is accepted")
+                rules::PAYLOAD_DATE_AGE
             }
-            (Mutation::None, _) if v.encoding != Encoding::Standard => Rule::new(
-                "§3",
-                Tag::Pinned,
-                true,
-                "whitespace and a BOM in the Base64 text are ignored",
-            ),
-            (Mutation::None, _) if v.transport != TransportChoice::TextPlain => {
-                Rule::new("§3", Tag::Seed, false, "raw or multipart, any content type")
-            }
+            (Mutation::None, _) if v.encoding == Encoding::Bom => rules::BASE64_BYTE_ORDER_MARK,
+            (Mutation::None, _) if v.encoding != Encoding::Standard => rules::BASE64_WHITESPACE,
+            (Mutation::None, _) if v.transport == TransportChoice::Multipart => rules::BODY_MULTIPART,
+            (Mutation::None, _) if v.transport != TransportChoice::TextPlain => rules::BODY_RAW,
             (m, _) => m.rule(v.layout()),
         }
     }

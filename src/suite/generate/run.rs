@@ -13,9 +13,9 @@ use super::model::GeneratedRequest;
 use super::properties::{judge, judges, needs, Exchange, Violation};
 use super::render::GeneratedCase;
 use super::shrink::smallest;
-use super::{strategies, GenerateOptions, Property, Rule, MAX_NO_ANSWER, MAX_SHRINK_STEPS, MAX_SHRINK_TIME};
+use super::{rules, strategies, GenerateOptions, Property, Rule, MAX_NO_ANSWER, MAX_SHRINK_STEPS, MAX_SHRINK_TIME};
 use crate::protocol::{format_http_date, AuthorizationHeader, RequestBuilder, RequestKind, Style};
-use crate::suite::case::{Severity, Tag};
+use crate::suite::case::Severity;
 use crate::suite::http::{Client, Response};
 use crate::suite::judge;
 use crate::suite::profile::Profile;
@@ -332,15 +332,18 @@ pub(in crate::suite) async fn stream(
 // ------------------------------------------------------------------ the run
 
 fn result(property: Property, rule: Rule, verdict: Verdict, elapsed: Duration) -> CaseResult {
-    CaseResult::new(
-        property.id(),
-        rule.spec,
-        rule.tag,
-        rule.severity(),
-        property.title(),
-        verdict,
-        elapsed,
-    )
+    CaseResult {
+        rules: property.rules().iter().map(|r| r.id).collect(),
+        ..CaseResult::new(
+            property.id(),
+            rule.spec,
+            rule.tag,
+            rule.severity(),
+            property.title(),
+            verdict,
+            elapsed,
+        )
+    }
 }
 
 /// What a run keeps of one property: how many requests it judged, how many broke it, and the
@@ -555,7 +558,7 @@ pub async fn run(
     }
     // A seat a correctly accepted request took and could not give back is an error of the run.
     if let (n, Some(first)) = stuck {
-        let rule = Rule::new("§1", Tag::Docs, false, "deactivate_offline gives the seat back");
+        let rule = rules::ROUTE_DEACTIVATE;
         results.push(CaseResult {
             id: "generated/give-back".into(),
             actual: Some(format!(
