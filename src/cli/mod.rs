@@ -1,0 +1,128 @@
+//! The subcommands, one file each; `main.rs` parses the command line and dispatches here. What
+//! several commands share (the error type and its exit codes, the target options, reading a file or
+//! stdin, the tokio runtime, the shutdown signal) lives in this file.
+
+use std::path::Path;
+
+pub mod fuzz;
+pub mod headers;
+pub mod inspect;
+pub mod list;
+pub mod mock;
+pub mod replay;
+pub mod request;
+pub mod run;
+pub mod serve;
+pub mod verify;
+
+/// Why a command could not do its job, and its exit code.
+pub struct CliError {
+    pub message: String,
+    /// 2: bad usage or configuration; 3: the harness itself broke (`lsconform run`'s exit codes).
+    pub code: u8,
+}
+
+/// Bad usage, a bad file or profile: exit code 2.
+pub fn usage(message: String) -> CliError {
+    CliError { message, code: 2 }
+}
+
+/// Not the user's doing: the harness itself broke (exit code 3).
+pub fn harness(message: String) -> CliError {
+    CliError { message, code: 3 }
+}
+
+/// The whole file, or stdin for `-`.
+pub fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| usage(format!("cannot read stdin: {e}")))?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
+}
+
+/// The target options of `run`, `replay` and `fuzz`.
+#[derive(clap::Args)]
+pub struct TargetArgs {
+    /// A target profile (TOML) or a bare URL; default: the reference server, started in-process on
+    /// a fresh in-memory database.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Bound on each exchange, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Show shared keys' signatures and request bodies in full instead of redacted.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+/// A profile (TOML) or a bare URL, as `--target` takes it.
+pub fn load_profile(target: &str) -> Result<lsconform::suite::Profile, CliError> {
+    use lsconform::suite::Profile;
+    if target.starts_with("http://") || target.starts_with("https://") {
+        Ok(Profile::bare(target))
+    } else {
+        Profile::load(Path::new(target)).map_err(|e| usage(e.to_string()))
+    }
+}
+
+/// The profile a run targets, and the reference server started for it when no target is given.
+pub async fn target(
+    args: &TargetArgs,
+) -> Result<
+    (
+        lsconform::suite::Profile,
+        Option<lsconform::server::RunningServer>,
+    ),
+    CliError,
+> {
+    match &args.target {
+        Some(t) => Ok((load_profile(t)?, None)),
+        None => {
+            let server = lsconform::server::ReferenceServer::builder()
+                .start()
+                .await
+                .map_err(|e| harness(format!("the reference server did not start: {e}")))?;
+            Ok((lsconform::suite::Profile::reference(server.uri()), Some(server)))
+        }
+    }
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Runtime::new().map_err(|e| harness(format!("cannot start tokio: {e}")))
+}
+
+/// `--jobs` and `--timeout` as the runner takes them; a timeout that is not a positive number is
+/// a usage error.
+pub fn run_options(timeout: f64, jobs: usize) -> Result<lsconform::suite::RunOptions, CliError> {
+    if !(timeout > 0.0 && timeout.is_finite()) {
+        return Err(usage("--timeout takes a positive number of seconds".into()));
+    }
+    Ok(lsconform::suite::RunOptions {
+        jobs: jobs.max(1),
+        timeout: std::time::Duration::from_secs_f64(timeout),
+    })
+}
+
+/// SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

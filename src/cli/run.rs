@@ -1,0 +1,178 @@
+//! `lsconform run`: the conformance suite against a server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{read, run_options, runtime, target, usage, CliError, TargetArgs};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Run only the cases whose id matches (a glob, e.g. 'envelope/*'); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    only: Vec<String>,
+    /// Leave out the cases whose id matches; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    skip: Vec<String>,
+    /// Known failures (TOML: known_failures = ["id", …]): they do not fail the run; one that passes
+    /// now is stale and does.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Write the JSON report here (schema: docs/report.md).
+    #[arg(long)]
+    report_json: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    report_junit: Option<PathBuf>,
+    /// Data cases in flight at once.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+    /// Warnings fail the run: hold the target to SPEC's [pinned] rules too (always on against the
+    /// in-process reference server, which implements them).
+    #[arg(long)]
+    strict: bool,
+    /// Generated requests (proptest: valid and hostile) judged by properties that hold on any
+    /// target (`generated/*`); 0 turns them off.
+    #[arg(long, value_name = "N", default_value_t = lsconform::suite::generate::DEFAULT_REQUESTS)]
+    generated: usize,
+    /// The seed of the generated requests: the same seed sends the same requests (default: a
+    /// random one, printed).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Also run the case files under DIR (the layout of fixtures/cases: DIR/<group>/<slug>.json),
+    /// e.g. the findings `lsconform fuzz --out DIR` wrote; repeatable.
+    #[arg(long, value_name = "DIR")]
+    cases: Vec<PathBuf>,
+    /// Write each generated request that breaks a property, shrunk, as a case file under DIR
+    /// (DIR/fuzz/<kind>-<hash>.json, as `lsconform fuzz` does), for `replay` and `--cases`.
+    #[arg(long, value_name = "DIR")]
+    findings: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    use lsconform::suite::generate::{self, GenerateOptions};
+    use lsconform::suite::{cases, report, run, select, Baseline, Report};
+    let mut all = cases().map_err(|e| usage(e.to_string()))?;
+    for dir in &args.cases {
+        let more = lsconform::suite::cases_in(dir).map_err(|e| usage(e.to_string()))?;
+        if more.is_empty() {
+            return Err(usage(format!("no case file (*.json) under {}", dir.display())));
+        }
+        for case in more {
+            if all.iter().any(|c| c.id() == case.id()) {
+                return Err(usage(format!(
+                    "{}: the case {} is there twice",
+                    dir.display(),
+                    case.id()
+                )));
+            }
+            all.push(case);
+        }
+    }
+    let selected = select(all, &args.only, &args.skip).map_err(usage)?;
+    let mut generated = GenerateOptions::new(args.generated, args.seed.unwrap_or_else(generate::random_seed));
+    generated.properties = generate::select_properties(&args.only, &args.skip).map_err(usage)?;
+    if args.generated == 0 {
+        generated.properties.clear();
+    }
+    if selected.is_empty() && generated.properties.is_empty() {
+        return Err(usage("no case matches --only/--skip".into()));
+    }
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let text = String::from_utf8(read(path)?)
+                .map_err(|_| usage(format!("{} is not text", path.display())))?;
+            Baseline::from_toml(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?
+        }
+        None => Baseline::default(),
+    };
+    let options = run_options(args.target.timeout, args.jobs)?;
+    let show_secrets = args.target.show_secrets;
+    let runtime = runtime()?;
+    let report = runtime.block_on(async {
+        let (profile, server) = target(&args.target).await?;
+        let total = selected.len() + generated.properties.len();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        if generated.properties.is_empty() {
+            eprintln!("lsconform: {total} cases against {}", profile.base_url);
+        } else {
+            eprintln!(
+                "lsconform: {} cases and {} generated requests (--seed {}) against {}",
+                selected.len(),
+                generated.requests,
+                generated.seed,
+                profile.base_url
+            );
+        }
+        let started = std::time::Instant::now();
+        let shown = std::sync::Arc::clone(&done);
+        let show = move |r: &lsconform::suite::CaseResult| {
+            let n = shown.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if tty {
+                eprint!("\r[{n:>4}/{total}] {:<60}", r.id);
+            }
+        };
+        let mut results = run(selected, &profile, &options, show.clone()).await;
+        // After the cases, so that the generated requests never compete with the seat race.
+        results.extend(generate::run(&profile, &generated, &options, show).await);
+        results.sort_by(|a, b| a.id.cmp(&b.id));
+        if tty {
+            eprintln!();
+        }
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
+        let strict = args.strict || args.target.target.is_none();
+        Ok::<_, CliError>(
+            Report::new(profile.base_url.clone(), results, &baseline, started.elapsed()).strict(strict),
+        )
+    })?;
+    print!("{}", report::terminal(&report, show_secrets));
+    if !generated.properties.is_empty() {
+        println!(
+            "generated: {} requests from seed {}; `lsconform run --seed {} --generated {}` sends the same ones",
+            generated.requests, generated.seed, generated.seed, generated.requests
+        );
+    }
+    let found: Vec<_> = report
+        .results
+        .iter()
+        .filter_map(|r| r.case_file.as_ref())
+        .collect();
+    match (&args.findings, found.is_empty()) {
+        (Some(dir), false) => {
+            for file in &found {
+                let path = file
+                    .write_to(dir)
+                    .map_err(|e| usage(format!("cannot write under {}: {e}", dir.display())))?;
+                let on = args
+                    .target
+                    .target
+                    .as_ref()
+                    .map(|t| format!(" --target {t}"))
+                    .unwrap_or_default();
+                println!(
+                    "written: {} (`lsconform replay {}{on}` sends it again)",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
+        (None, false) => println!(
+            "{} generated request(s) broke a property: `--findings DIR` writes them as case files",
+            found.len()
+        ),
+        (_, true) => {}
+    }
+    if let Some(path) = &args.report_json {
+        std::fs::write(path, report::json(&report, show_secrets))
+            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.report_junit {
+        std::fs::write(path, report::junit(&report, show_secrets))
+            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}

@@ -1,0 +1,129 @@
+//! `lsconform serve`: the reference server on a port, until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{harness, read, shutdown_signal, usage, CliError};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The SQLite database file (created and seeded when new); default: a fresh in-memory database.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// The seed data for a new database (TOML); default: the reference seed (fixtures/reference-seed.toml).
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// The private key that signs answers (PEM); default: the public TEST key of fixtures/keys.
+    #[arg(long)]
+    private_key: Option<PathBuf>,
+    /// The request body cap in bytes.
+    #[arg(long, default_value_t = lsconform::server::DEFAULT_MAX_BODY)]
+    max_body: usize,
+    /// Turn on a named fault (a deliberate deviation, for testing the suite); repeatable.
+    #[arg(long = "fault", value_name = "NAME", hide = true)]
+    faults: Vec<lsconform::server::Fault>,
+    /// List the named faults and exit.
+    #[arg(long, hide = true)]
+    list_faults: bool,
+    /// Turn on a named conforming variant (another answer SPEC allows at one point, for testing the
+    /// suite); repeatable, and combines with faults.
+    #[arg(long = "variant", value_name = "NAME", hide = true)]
+    variants: Vec<lsconform::server::Variant>,
+    /// List the named conforming variants and exit.
+    #[arg(long, hide = true)]
+    list_variants: bool,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    use lsconform::server::{Fault, ReferenceServer, Seed, Variant};
+    if args.list_variants {
+        for variant in Variant::ALL {
+            println!(
+                "{:<30} SPEC {:<5} {}",
+                variant.name(),
+                variant.spec(),
+                variant.description()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.list_faults {
+        for fault in Fault::ALL {
+            println!(
+                "{:<28} SPEC {:<5} {}",
+                fault.name(),
+                fault.spec(),
+                fault.description()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The request log is written by a thread of its own, so that answering never waits for
+    // stderr; it blocks rather than drops lines when it falls behind, and `_log` flushes it on exit.
+    let (log_writer, _log) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(log_writer)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let mut builder = ReferenceServer::builder()
+        .listen(args.listen)
+        .max_body(args.max_body);
+    if let Some(db) = &args.db {
+        builder = builder.database(db);
+    }
+    if let Some(path) = &args.seed {
+        let text =
+            String::from_utf8(read(path)?).map_err(|_| usage(format!("{} is not text", path.display())))?;
+        let seed = Seed::from_toml(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        builder = builder.seed(seed);
+    }
+    match &args.private_key {
+        Some(path) => {
+            let pem = String::from_utf8(read(path)?)
+                .map_err(|_| usage(format!("{} is not PEM", path.display())))?;
+            builder = builder.private_key_pem(pem);
+        }
+        None => {
+            tracing::warn!("signing with the public TEST key of fixtures/keys: never pin it in a real client")
+        }
+    }
+    for fault in &args.faults {
+        tracing::warn!(
+            fault = fault.name(),
+            "running with a named fault: {}",
+            fault.description()
+        );
+        builder = builder.fault(*fault);
+    }
+    for variant in &args.variants {
+        tracing::info!(
+            variant = variant.name(),
+            "running with a conforming variant: {}",
+            variant.description()
+        );
+        builder = builder.variant(*variant);
+    }
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| harness(format!("cannot start tokio: {e}")))?;
+    runtime.block_on(async {
+        let server = builder.start().await.map_err(|e| usage(e.to_string()))?;
+        tracing::info!(
+            "listening on {} (database: {})",
+            server.uri(),
+            args.db
+                .as_ref()
+                .map_or("in memory".into(), |p| p.display().to_string())
+        );
+        server.run_until(shutdown_signal()).await;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
