@@ -38,6 +38,9 @@ enum Command {
     /// Fuzz a server: send generated, re-signed hostile requests and write each finding, shrunk,
     /// as a case file that `replay` and `run --cases` send again.
     Fuzz(cli::fuzz::Args),
+    /// Send the same requests to two servers (or compare one with its recorded snapshots) and
+    /// report every difference: nonconforming (one side outside what SPEC allows) or divergence.
+    Diff(cli::diff::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::List(args) => cli::list::run(args),
         Command::Replay(args) => cli::replay::run(args),
         Command::Fuzz(args) => cli::fuzz::run(args),
+        Command::Diff(args) => cli::diff::run(args),
     };
     result.unwrap_or_else(|cli::CliError { message, code }| {
         eprintln!("error: {message}");

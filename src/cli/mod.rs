@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+pub mod diff;
 pub mod fuzz;
 pub mod headers;
 pub mod inspect;
@@ -104,6 +105,32 @@ pub fn run_options(timeout: f64, jobs: usize) -> Result<lsconform::suite::RunOpt
         jobs: jobs.max(1),
         timeout: std::time::Duration::from_secs_f64(timeout),
     })
+}
+
+/// The suite's cases, with the case files under each of `dirs`, selected by `--only`/`--skip`.
+pub fn selected_cases(
+    dirs: &[std::path::PathBuf],
+    only: &[String],
+    skip: &[String],
+) -> Result<Vec<lsconform::suite::Case>, CliError> {
+    let mut all = lsconform::suite::cases().map_err(|e| usage(e.to_string()))?;
+    for dir in dirs {
+        let more = lsconform::suite::cases_in(dir).map_err(|e| usage(e.to_string()))?;
+        if more.is_empty() {
+            return Err(usage(format!("no case file (*.json) under {}", dir.display())));
+        }
+        for case in more {
+            if all.iter().any(|c| c.id() == case.id()) {
+                return Err(usage(format!(
+                    "{}: the case {} is there twice",
+                    dir.display(),
+                    case.id()
+                )));
+            }
+            all.push(case);
+        }
+    }
+    lsconform::suite::select(all, only, skip).map_err(usage)
 }
 
 /// SIGINT or SIGTERM.

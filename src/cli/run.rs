@@ -48,29 +48,16 @@ pub struct Args {
     /// (DIR/fuzz/<kind>-<hash>.json, as `lsconform fuzz` does), for `replay` and `--cases`.
     #[arg(long, value_name = "DIR")]
     findings: Option<PathBuf>,
+    /// Record each case's normalised answer as an insta snapshot file under DIR
+    /// (DIR/<group>__<slug>.snap), for `lsconform diff --against DIR`.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     use lsconform::suite::generate::{self, GenerateOptions};
-    use lsconform::suite::{cases, report, run, select, Baseline, Report};
-    let mut all = cases().map_err(|e| usage(e.to_string()))?;
-    for dir in &args.cases {
-        let more = lsconform::suite::cases_in(dir).map_err(|e| usage(e.to_string()))?;
-        if more.is_empty() {
-            return Err(usage(format!("no case file (*.json) under {}", dir.display())));
-        }
-        for case in more {
-            if all.iter().any(|c| c.id() == case.id()) {
-                return Err(usage(format!(
-                    "{}: the case {} is there twice",
-                    dir.display(),
-                    case.id()
-                )));
-            }
-            all.push(case);
-        }
-    }
-    let selected = select(all, &args.only, &args.skip).map_err(usage)?;
+    use lsconform::suite::{report, run, Baseline, Report};
+    let selected = super::selected_cases(&args.cases, &args.only, &args.skip)?;
     let mut generated = GenerateOptions::new(args.generated, args.seed.unwrap_or_else(generate::random_seed));
     generated.properties = generate::select_properties(&args.only, &args.skip).map_err(usage)?;
     if args.generated == 0 {
@@ -90,7 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let options = run_options(args.target.timeout, args.jobs)?;
     let show_secrets = args.target.show_secrets;
     let runtime = runtime()?;
-    let report = runtime.block_on(async {
+    let (report, profile) = runtime.block_on(async {
         let (profile, server) = target(&args.target).await?;
         let total = selected.len() + generated.properties.len();
         let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -125,10 +112,19 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             server.shutdown().await;
         }
         let strict = args.strict || args.target.target.is_none();
-        Ok::<_, CliError>(
-            Report::new(profile.base_url.clone(), results, &baseline, started.elapsed()).strict(strict),
-        )
+        let report =
+            Report::new(profile.base_url.clone(), results, &baseline, started.elapsed()).strict(strict);
+        Ok::<_, CliError>((report, profile))
     })?;
+    if let Some(dir) = &args.record {
+        let n = lsconform::suite::diff::record(&report.results, &profile, dir)
+            .map_err(|e| usage(format!("cannot record the snapshots: {e}")))?;
+        eprintln!(
+            "recorded: {n} snapshots under {} (`lsconform diff --target … --against {}` compares with them)",
+            dir.display(),
+            dir.display()
+        );
+    }
     print!("{}", report::terminal(&report, show_secrets));
     if !generated.properties.is_empty() {
         println!(

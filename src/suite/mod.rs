@@ -17,6 +17,7 @@ pub mod case;
 mod catalogue;
 pub mod checks;
 pub mod coverage;
+pub mod diff;
 pub mod fuzz;
 pub mod generate;
 mod http;
