@@ -31,7 +31,8 @@ enum Command {
     Mock(cli::mock::Args),
     /// Run the conformance suite against a server (default: the reference server, in-process).
     Run(cli::run::Args),
-    /// List the conformance cases and the generated properties: id, SPEC tag, severity, title.
+    /// List the conformance cases and the generated properties: id, SPEC tag, severity, title;
+    /// with --rules, the rule catalogue and the cases that test each rule.
     List(cli::list::Args),
     /// Run one case, showing the whole exchange: a case id, or a case file (a finding of `fuzz`).
     Replay(cli::replay::Args),

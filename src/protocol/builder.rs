@@ -194,6 +194,9 @@ pub enum Tamper {
     Corrupt,
     /// This text instead.
     Replace(String),
+    /// The correct signature upper-cased: for a hex MAC, the right digest in uppercase hex, which
+    /// SPEC §10 lets a server accept or refuse.
+    Uppercase,
 }
 
 impl Tamper {
@@ -202,6 +205,7 @@ impl Tamper {
             Tamper::Keep => Some(computed),
             Tamper::Omit => None,
             Tamper::Replace(text) => Some(text.clone()),
+            Tamper::Uppercase => Some(computed.to_ascii_uppercase()),
             Tamper::Corrupt => {
                 let mut chars: Vec<char> = computed.chars().collect();
                 if let Some(first) = chars.first_mut() {

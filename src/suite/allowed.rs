@@ -130,10 +130,6 @@ mod isolation {
             "envelope/date-before-a-bad-body",
             "the order of two broken rules (SPEC §1a) is what it checks",
         ),
-        (
-            "json/unpaired-surrogate",
-            "SPEC §10: a server that reads the string meets the signature next",
-        ),
     ];
 
     /// The case's request without its defect: the same endpoint, license, device, product, layout

@@ -238,6 +238,8 @@ pub enum SignatureTemplate {
     Corrupt,
     /// This text.
     Replace(String),
+    /// The correct one upper-cased (a hex MAC in uppercase hex, SPEC §10).
+    Uppercase,
 }
 
 /// The payload: what `protocol::RequestBuilder` writes, and how to change it.
@@ -293,6 +295,16 @@ pub struct PayloadTemplate {
     /// No request_id.
     #[serde(default)]
     pub omit_request_id: bool,
+    /// The request_id, as a template holding `{uuid}` (a fresh UUID) or `{UUID}` (a fresh UUID in
+    /// uppercase, as the C++ SDK writes it); default: `{uuid}`. It must hold one, so that no run
+    /// replays an earlier run's request_id with another payload (SPEC §5.5).
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// The hardware_id (`hardware_id`, or a fresh one) followed by this text repeated as many
+    /// times as the request file, and the deactivation file that gives its seat back, stay
+    /// within the profile's `max_body`: the longest hardware_id the server must read (SPEC §3).
+    #[serde(default)]
+    pub hardware_id_to_cap: Option<String>,
 }
 
 fn perpetual() -> Option<String> {
@@ -318,6 +330,8 @@ impl Default for PayloadTemplate {
             shared_key: None,
             api_key: None,
             omit_request_id: false,
+            request_id: None,
+            hardware_id_to_cap: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::case::{DataCase, Endpoint, Rule, Severity, Tag};
+use super::case::{DataCase, Endpoint, Expectation, Rule, Severity, Tag};
 use super::checks::Check;
 use crate::protocol::{ErrorCode, RequestKind};
 
@@ -130,10 +130,30 @@ const ENVELOPE_GROUPS: &[&str] = &[
     "signature",
 ];
 
+/// The groups of cases whose acceptance deactivate_offline shares: every form of the envelope a
+/// server must accept on activate_offline it must accept on deactivate_offline too.
+const ACCEPTANCE_GROUPS: &[&str] = &[
+    "auth",
+    "base64",
+    "date",
+    "echo",
+    "envelope",
+    "json",
+    "payload",
+    "signature",
+    "style",
+];
+
 /// SPEC §5: "`deactivate_offline` runs every check of §1a–§4 the same way (headers, body, Base64,
-/// JSON, fields, both payload signatures)". Each case of those checks on activate_offline that a
-/// server must refuse (for another reason than the `request` member, which names the endpoint) has
-/// a twin on deactivate_offline, `deactivate/<group>-<slug>`: the same request, the same answer.
+/// JSON, fields, both payload signatures)". Each case of those checks on activate_offline has a
+/// twin on deactivate_offline, `deactivate/<group>-<slug>`:
+///
+/// - a request a server must refuse (for another reason than the `request` member, which names
+///   the endpoint): the same request, the same answer;
+/// - a request a server must accept: the same request for a device activated first, answered
+///   `license_deactivated`.
+///
+/// The twin cites the rules of its case that apply to deactivate_offline.
 fn on_deactivate(case: &DataCase) -> Option<DataCase> {
     let group = case.id.split('/').next().unwrap_or_default();
     let t = &case.request;
@@ -143,20 +163,35 @@ fn on_deactivate(case: &DataCase) -> Option<DataCase> {
         && codes
             .iter()
             .all(|c| !business.contains(c) && *c != ErrorCode::ValidationError);
+    let accepted = case.expect.activated && ACCEPTANCE_GROUPS.contains(&group);
     // A literal JSON payload names no endpoint; the builder writes the request member for each.
     let written_for_either = t.body.json.is_none() && !t.payload.set.contains_key("request");
-    let eligible = ENVELOPE_GROUPS.contains(&group)
-        && t.endpoint == Endpoint::Activate
+    // A file without a request member is an activation only (SPEC §4: the schema-1 signature does
+    // not cover it, so deactivate_offline takes only a file that names it).
+    let names_its_kind = !t.payload.remove.iter().any(|m| m == "request");
+    let eligible = t.endpoint == Endpoint::Activate
         && !t.activate_first
         && t.path.is_none()
-        && t.method.is_none()
-        && envelope_error
+        && ((ENVELOPE_GROUPS.contains(&group) && envelope_error) || (accepted && names_its_kind))
         && written_for_either;
     eligible.then(|| {
         let mut twin = case.clone();
         twin.id = format!("deactivate/{}", case.id.replace('/', "-"));
-        twin.title = format!("{} (on deactivate_offline)", case.title);
         twin.request.endpoint = Endpoint::Deactivate;
+        twin.rules.retain(|id| Rule::by_id(id).is_some_and(|r| r.applies_to(RequestKind::Deactivation)));
+        if accepted {
+            twin.title = format!("{} (deactivated on deactivate_offline)", case.title);
+            twin.request.activate_first = true;
+            twin.expect = Expectation {
+                deactivated: true,
+                ..Expectation::default()
+            };
+            if twin.rules.is_empty() {
+                twin.rules.push(crate::protocol::rules::ROUTE_DEACTIVATE.id.to_owned());
+            }
+        } else {
+            twin.title = format!("{} (on deactivate_offline)", case.title);
+        }
         twin
     })
 }

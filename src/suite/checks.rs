@@ -109,14 +109,42 @@ pub static ALL: &[Check] = &[
         rules: &[rules::BODY_CAP],
         endpoint: Endpoint::Activate,
         title: "A body over the server's cap is refused with 413 payload_too_large, before any decoding",
-        run: |cx| Box::pin(body_over_the_cap(cx)),
+        run: |cx| Box::pin(body_over_the_cap(cx, Endpoint::Activate)),
     },
     Check {
         id: "envelope/body-within-the-cap",
         rules: &[rules::BODY_WITHIN_CAP],
         endpoint: Endpoint::Activate,
         title: "A valid request file as large as the server's declared cap is read and activated",
-        run: |cx| Box::pin(body_within_the_cap(cx)),
+        run: |cx| Box::pin(body_within_the_cap(cx, Endpoint::Activate)),
+    },
+    Check {
+        id: "deactivate/body-over-the-cap",
+        rules: &[rules::BODY_CAP],
+        endpoint: Endpoint::Deactivate,
+        title: "deactivate_offline: a body over the server's cap is refused with 413 payload_too_large",
+        run: |cx| Box::pin(body_over_the_cap(cx, Endpoint::Deactivate)),
+    },
+    Check {
+        id: "deactivate/body-within-the-cap",
+        rules: &[rules::BODY_WITHIN_CAP],
+        endpoint: Endpoint::Deactivate,
+        title: "deactivate_offline: a valid request file as large as the declared cap is read",
+        run: |cx| Box::pin(body_within_the_cap(cx, Endpoint::Deactivate)),
+    },
+    Check {
+        id: "state/request-id-first",
+        rules: &[rules::BUSINESS_REQUEST_ID_FIRST, rules::BUSINESS_REQUEST_ID_REPLAY],
+        endpoint: Endpoint::Activate,
+        title: "A request_id handled before gets its stored answer even after the license filled up",
+        run: |cx| Box::pin(request_id_first(cx)),
+    },
+    Check {
+        id: "state/deactivation-spares-other-licenses",
+        rules: &[rules::DEACTIVATE_OTHER_LICENSE_UNTOUCHED, rules::DEACTIVATE_DEVICE_NOT_FOUND],
+        endpoint: Endpoint::Deactivate,
+        title: "Deactivating a device on a license where it holds no seat frees no seat of another license",
+        run: |cx| Box::pin(deactivation_spares_other_licenses(cx)),
     },
 ];
 
@@ -457,17 +485,25 @@ async fn seat_race(cx: &Context) -> Result<(), Failure> {
 }
 
 /// SPEC §3: "a body within the cap the server declares (the target profile's `max_body`) MUST be
-/// read": a valid request file padded with whitespace (ignored, SPEC §3) to exactly the cap.
-async fn body_within_the_cap(cx: &Context) -> Result<(), Failure> {
+/// read": a valid request file padded with whitespace (ignored, SPEC §3) to exactly the cap; on
+/// deactivate_offline, for a device activated first (SPEC §5: the same envelope).
+async fn body_within_the_cap(cx: &Context, endpoint: Endpoint) -> Result<(), Failure> {
     needs_deactivation(cx)?;
     let hw = device();
-    let mut r = request(cx, Endpoint::Activate, "perpetual", &hw)?;
+    if endpoint == Endpoint::Deactivate {
+        activate(cx, "perpetual", &hw).await?;
+    }
+    let mut r = request(cx, endpoint, "perpetual", &hw)?;
     let mut body = r.body.take().unwrap_or_default();
     body.resize(cx.profile.max_body, b'\n');
     r.body = Some(body);
     let answer = send(cx, &r).await?;
-    let result = judge::judge_activated(&answer, &r, &cx.profile).map_err(|m| fail(m, &r));
-    if answer.status == 200 {
+    let result = match endpoint {
+        Endpoint::Activate => judge::judge_activated(&answer, &r, &cx.profile),
+        Endpoint::Deactivate => judge::judge_deactivated(&answer),
+    }
+    .map_err(|m| fail(m, &r));
+    if answer.status != 200 || endpoint == Endpoint::Activate {
         deactivate(cx, "perpetual", &hw).await?;
     }
     result
@@ -475,19 +511,112 @@ async fn body_within_the_cap(cx: &Context) -> Result<(), Failure> {
 
 /// SPEC §3: "the body is capped while it streams in (default 64 KiB, configurable) → 413
 /// `payload_too_large` [pinned, safety]", and SPEC §1a puts the cap before everything but the route.
-async fn body_over_the_cap(cx: &Context) -> Result<(), Failure> {
-    let mut r = request(cx, Endpoint::Activate, "perpetual", &device())?;
+async fn body_over_the_cap(cx: &Context, endpoint: Endpoint) -> Result<(), Failure> {
+    let mut r = request(cx, endpoint, "perpetual", &device())?;
     // Whitespace is ignored in a request file (SPEC §3), so only the size is wrong.
     let mut body = r.body.take().unwrap_or_default();
     body.resize(cx.profile.max_body + 1, b'\n');
     r.body = Some(body);
     let answer = send(cx, &r).await?;
     let result = judge::judge_error(&[ErrorCode::PayloadTooLarge], &answer).map_err(|m| fail(m, &r));
-    if answer.status == 200 && cx.profile.supports_deactivation {
+    if answer.status == 200 && endpoint == Endpoint::Activate && cx.profile.supports_deactivation {
         // The server took the oversized file and a seat with it: give the seat back.
         if let Some(hw) = &r.hardware_id {
             deactivate(cx, "perpetual", hw).await?;
         }
     }
     result
+}
+
+/// SPEC §5.5: the request_id check "comes first among the business rules (before rule 1), so that
+/// a client retrying after a lost answer gets the stored answer even if the license changed since
+/// [pinned]". On the limited license: a device activates (the answer kept), is deactivated, the
+/// license is filled by other devices, and the first request comes again: its stored answer, not
+/// `license_activated_max_times`.
+async fn request_id_first(cx: &Context) -> Result<(), Failure> {
+    needs_deactivation(cx)?;
+    let Some((_, free)) = cx.profile.limited.clone() else {
+        return Err(Failure::Skip(
+            "needs licenses.limited = { key, free_seats } in the profile".into(),
+        ));
+    };
+    let first_device = device();
+    let (sent, first) = activate(cx, "limited", &first_device).await?;
+    deactivate(cx, "limited", &first_device).await?;
+    let mut taken = Vec::new();
+    let outcome = async {
+        for _ in 0..free {
+            let hw = device();
+            activate(cx, "limited", &hw).await?;
+            taken.push(hw);
+        }
+        let replay = send(cx, &sent).await?;
+        let as_json = |r: &Response| serde_json::from_slice::<serde_json::Value>(&r.body).ok();
+        if replay.status == 200 && as_json(&replay) == as_json(&first) {
+            return Ok(());
+        }
+        Err(fail(
+            Mismatch::new(
+                "the stored answer to the request_id (200, as first given), though the license is full since",
+                judge::summarize(&replay),
+            ),
+            &sent,
+        ))
+    }
+    .await;
+    for hw in &taken {
+        deactivate(cx, "limited", hw).await?;
+    }
+    // A server that let the replay take a seat over the limit: the seat goes back.
+    let again = request(cx, Endpoint::Deactivate, "limited", &first_device)?;
+    send(cx, &again).await?;
+    outcome
+}
+
+/// SPEC §5: "the hardware id holds no seat on that license → 400 `device_not_found` [pinned; that
+/// no seat of another license is freed is safety]". A device fills the limited license with
+/// others, then asks deactivate_offline to free it on the perpetual license, where it holds no
+/// seat; the limited license must still be full.
+async fn deactivation_spares_other_licenses(cx: &Context) -> Result<(), Failure> {
+    needs_deactivation(cx)?;
+    let Some((_, free)) = cx.profile.limited.clone() else {
+        return Err(Failure::Skip(
+            "needs licenses.limited = { key, free_seats } in the profile".into(),
+        ));
+    };
+    let mut taken = Vec::new();
+    let outcome = async {
+        for _ in 0..free {
+            let hw = device();
+            activate(cx, "limited", &hw).await?;
+            taken.push(hw);
+        }
+        let Some(holder) = taken.first().cloned() else {
+            return Err(Failure::Error("the limited license has no free seat to fill".into(), None));
+        };
+        let elsewhere = request(cx, Endpoint::Deactivate, "perpetual", &holder)?;
+        let answer = send(cx, &elsewhere).await?;
+        // The code for a device without a seat is [pinned]: another answer is a warning.
+        let not_found = judge::judge_error(&[ErrorCode::DeviceNotFound], &answer)
+            .map_err(|m| fail(m.allowed().at(rules::DEACTIVATE_DEVICE_NOT_FOUND), &elsewhere));
+        let newcomer = device();
+        let probe = request(cx, Endpoint::Activate, "limited", &newcomer)?;
+        let answer = send(cx, &probe).await?;
+        if answer.status == 200 {
+            taken.push(newcomer);
+            return Err(fail(
+                Mismatch::new(
+                    "license_activated_max_times: the limited license still full (its seat not freed)",
+                    "200: a deactivation on another license freed a seat of this one",
+                ),
+                &probe,
+            ));
+        }
+        not_found
+    }
+    .await;
+    for hw in &taken {
+        deactivate(cx, "limited", hw).await?;
+    }
+    outcome
 }

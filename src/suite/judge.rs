@@ -7,7 +7,10 @@ use super::case::{Endpoint, Expectation, Severity};
 use super::http::Response;
 use super::profile::Profile;
 use super::render::Prepared;
-use crate::protocol::{check_answer, format_validity_period, ErrorBody, ErrorCode, Fit, OfflineKey, Verdict};
+use crate::protocol::{
+    check_answer, format_validity_period, rules, ErrorBody, ErrorCode, ErrorShapeError, Fit, OfflineKey, Rule,
+    Verdict,
+};
 
 /// What was expected, and what came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +24,10 @@ pub struct Mismatch {
     /// (SPEC §10: a warning); the oracle's, for an answer outside every one SPEC allows (a 5xx is
     /// always MUST); `None`: the rule's own.
     pub severity: Option<Severity>,
+    /// The rule of the catalogue the answer departs from, where the judge knows it (the answer's
+    /// shape, an echo, a signature; the oracle's rule at stake for the status and code); `None`:
+    /// the case's own.
+    pub rule: Option<Rule>,
 }
 
 impl Mismatch {
@@ -30,6 +37,15 @@ impl Mismatch {
             expected: expected.into(),
             actual: actual.into(),
             severity: None,
+            rule: None,
+        }
+    }
+
+    /// The same mismatch, departing from `rule`.
+    pub fn at(self, rule: Rule) -> Mismatch {
+        Mismatch {
+            rule: Some(rule),
+            ..self
         }
     }
 
@@ -84,6 +100,11 @@ fn mismatch(expected: impl Into<String>, actual: impl Into<String>) -> Result<()
     Err(Mismatch::new(expected, actual))
 }
 
+/// A mismatch departing from `rule`.
+fn mismatch_at(rule: Rule, expected: impl Into<String>, actual: impl Into<String>) -> Result<(), Mismatch> {
+    Err(Mismatch::new(expected, actual).at(rule))
+}
+
 /// SPEC §7: an error answer of one of `codes`: an accepted status, `Content-Type: application/json`,
 /// `{"status", "code", "message"}` with the body's status equal to the HTTP status. An alias of a
 /// code or status (`missing_content`, 400 `signature_mismatch`) and members beyond the three are
@@ -99,10 +120,15 @@ pub fn judge_error(codes: &[ErrorCode], response: &Response) -> Result<(), Misma
     let (body, more) = match ErrorBody::parse_with_more(&response.body, response.status) {
         Ok(read) => read,
         Err(e) => {
-            return mismatch(
+            let rule = match e {
+                ErrorShapeError::StatusDiffers { .. } => rules::ERROR_STATUS_MEMBER,
+                ErrorShapeError::Shape(_) => rules::ERROR_SHAPE,
+            };
+            return mismatch_at(
+                rule,
                 format!("{expected}, error body of SPEC §7"),
                 format!("{}: {e}", summarize(response)),
-            )
+            );
         }
     };
     if !codes
@@ -116,7 +142,8 @@ pub fn judge_error(codes: &[ErrorCode], response: &Response) -> Result<(), Misma
         .as_deref()
         .is_some_and(|ct| ct.starts_with("application/json"));
     if !json {
-        return mismatch(
+        return mismatch_at(
+            rules::ERROR_SHAPE,
             format!("{expected} with Content-Type: application/json"),
             format!(
                 "Content-Type: {}",
@@ -142,7 +169,8 @@ pub fn judge_error(codes: &[ErrorCode], response: &Response) -> Result<(), Misma
         .map_err(Mismatch::allowed);
     }
     if !more.is_empty() {
-        return mismatch(
+        return mismatch_at(
+            rules::ERROR_EXTRA_MEMBERS,
             "the three members of SPEC §7",
             format!("also {} (clients ignore them)", more.join(", ")),
         )
@@ -215,7 +243,8 @@ fn member_forms(answer: &serde_json::Map<String, serde_json::Value>) -> Result<(
             _ => (true, ""),
         };
         if !ok {
-            return mismatch(
+            return mismatch_at(
+                rules::ANSWER_MEMBERS,
                 format!("{member} as {form} (SPEC §6)"),
                 format!("{member} {value}"),
             );
@@ -240,7 +269,8 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
     }
     let Ok(answer) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&response.body)
     else {
-        return mismatch(
+        return mismatch_at(
+            rules::ANSWER_MEMBERS,
             expected,
             format!(
                 "200 with a body that is not a JSON object: {}",
@@ -257,7 +287,8 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
         missing.insert(0, "license_key");
     }
     if !missing.is_empty() {
-        return mismatch(
+        return mismatch_at(
+            rules::ANSWER_MEMBERS,
             "the success members of SPEC §6",
             format!("no {}", missing.join(", ")),
         );
@@ -269,7 +300,8 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
         .as_deref()
         .is_some_and(|ct| ct.starts_with("application/json"))
     {
-        return mismatch(
+        return mismatch_at(
+            rules::ANSWER_CONTENT_TYPE,
             "the success answer with Content-Type: application/json (SPEC §6)",
             format!(
                 "Content-Type: {}",
@@ -277,40 +309,46 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
             ),
         );
     }
-    let echo = |member: &str, sent: &Option<String>| match sent {
-        Some(v) if answer.get(member).and_then(|a| a.as_str()) != Some(v.as_str()) => mismatch(
+    let echo = |rule: Rule, member: &str, sent: &Option<String>| match sent {
+        Some(v) if answer.get(member).and_then(|a| a.as_str()) != Some(v.as_str()) => mismatch_at(
+            rule,
             format!("{member} {v:?} echoed"),
-            format!("{member} {}", answer[member]),
+            format!("{member} {}", answer.get(member).map_or("absent".to_owned(), |a| a.to_string())),
         ),
         _ => Ok(()),
     };
-    echo("request_id", &sent.request_id)?;
+    echo(rules::ANSWER_REQUEST_ID, "request_id", &sent.request_id)?;
     // SPEC §6, §10: no request_id sent, none echoed (absent or null).
     match (&sent.request_id, answer.get("request_id")) {
         (None, Some(v)) if !v.is_null() => {
-            return mismatch(
+            return mismatch_at(
+                rules::ANSWER_REQUEST_ID,
                 "no request_id, or null (none was sent)",
                 format!("request_id {v}"),
             )
         }
-        (Some(v), None) => return mismatch(format!("request_id {v:?} echoed"), "no request_id"),
+        (Some(v), None) => {
+            return mismatch_at(rules::ANSWER_REQUEST_ID, format!("request_id {v:?} echoed"), "no request_id")
+        }
         _ => {}
     }
-    echo("hardware_id", &sent.hardware_id)?;
+    echo(rules::ANSWER_ECHO_VERBATIM, "hardware_id", &sent.hardware_id)?;
     let licensee = answer
         .get("license_key")
         .or_else(|| answer.get("username"))
         .and_then(|v| v.as_str());
     if let Some(l) = &sent.licensee {
         if licensee != Some(l.as_str()) {
-            return mismatch(
+            return mismatch_at(
+                rules::ANSWER_ECHO_VERBATIM,
                 format!("license_key or username {l:?} echoed"),
                 format!("{licensee:?}"),
             );
         }
     }
     if has_float(&serde_json::Value::Object(answer.clone())) {
-        return mismatch(
+        return mismatch_at(
+            rules::ANSWER_LICENSE_SIGNATURE_V2,
             "integers only (SPEC §6: SDKs print floats differently)",
             "a non-integer number",
         );
@@ -320,14 +358,14 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
         shared_key: &c.shared_key,
     });
     let check = check_answer(&response.body, profile.public_key.as_ref(), offline)
-        .map_err(|e| Mismatch::new(expected, e.to_string()))?;
-    for (name, verdict) in [
-        ("offline_signature", check.offline_signature),
-        ("license_signature", check.license_signature),
-        ("license_signature_v2", check.license_signature_v2),
+        .map_err(|e| Mismatch::new(expected, e.to_string()).at(rules::ANSWER_MEMBERS))?;
+    for (rule, name, verdict) in [
+        (rules::ANSWER_OFFLINE_SIGNATURE, "offline_signature", check.offline_signature),
+        (rules::ANSWER_LICENSE_SIGNATURE, "license_signature", check.license_signature),
+        (rules::ANSWER_LICENSE_SIGNATURE_V2, "license_signature_v2", check.license_signature_v2),
     ] {
         if matches!(verdict, Verdict::Mismatch | Verdict::Absent) {
-            return mismatch(format!("{name} that verifies"), format!("{name} {verdict}"));
+            return mismatch_at(rule, format!("{name} that verifies"), format!("{name} {verdict}"));
         }
     }
     Ok(())
@@ -342,7 +380,12 @@ fn members_as_expected(
         serde_json::from_slice(&response.body).unwrap_or_default();
     for (member, value) in members {
         if answer.get(member) != Some(value) {
-            return mismatch(
+            let rule = match member.as_str() {
+                "times_activated" => rules::ANSWER_TIMES_ACTIVATED,
+                _ => rules::ANSWER_LICENSE_VALUES,
+            };
+            return mismatch_at(
+                rule,
                 format!("{member} {value} (SPEC §6, the license of this role)"),
                 format!(
                     "{member} {}",
@@ -360,7 +403,8 @@ fn request_id_as_pinned(response: &Response, sent: &Prepared) -> Result<(), Mism
     let answer: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&response.body).unwrap_or_default();
     if sent.request_id.is_none() && !answer.contains_key("request_id") {
-        return mismatch(
+        return mismatch_at(
+            rules::ANSWER_REQUEST_ID,
             "\"request_id\": null, the reference's choice",
             "no request_id (SPEC allows it)",
         )
@@ -414,7 +458,10 @@ pub fn judge(
     };
     match fit {
         // A refusal SPEC allows for these bytes (another broken rule, an alias, a §10 choice).
-        Fit::Pinned | Fit::Allowed if refused => Err(Mismatch::new(expected, m.actual).allowed()),
+        Fit::Pinned | Fit::Allowed if refused => {
+            let rule = allowed.first().map(|b| b.rule).or(m.rule);
+            Err(Mismatch { rule, ..Mismatch::new(expected, m.actual).allowed() })
+        }
         // Accepted where the reference refuses and SPEC allows either (§10): a warning, if the
         // answer itself is right.
         Fit::Allowed if !expects_business && response.status == 200 => {
@@ -426,7 +473,8 @@ pub fn judge(
         }
         Fit::Outside => {
             let severity = allowed.outside_severity(response.status, code.as_deref());
-            Err(Mismatch { severity, ..m })
+            let rule = allowed.rule_at_stake(response.status, code.as_deref()).or(m.rule);
+            Err(Mismatch { severity, rule, ..m })
         }
         _ => Err(m),
     }

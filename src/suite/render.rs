@@ -48,6 +48,7 @@ fn tamper(t: &SignatureTemplate) -> Tamper {
         SignatureTemplate::Omit => Tamper::Omit,
         SignatureTemplate::Corrupt => Tamper::Corrupt,
         SignatureTemplate::Replace(s) => Tamper::Replace(s.clone()),
+        SignatureTemplate::Uppercase => Tamper::Uppercase,
     }
 }
 
@@ -289,6 +290,75 @@ pub fn seat_request(
     prepare_template(&template, &expect, profile, SystemTime::now())
 }
 
+/// A fresh request_id from a case's template (`{uuid}`, `{UUID}`; default `{uuid}`).
+fn fresh_request_id(template: Option<&str>) -> Result<String, String> {
+    let fresh = uuid::Uuid::new_v4().to_string();
+    match template {
+        None => Ok(fresh),
+        Some(t) if t.contains("{uuid}") || t.contains("{UUID}") => {
+            Ok(t.replace("{uuid}", &fresh).replace("{UUID}", &fresh.to_uppercase()))
+        }
+        Some(t) => Err(format!(
+            "request_id {t:?} holds neither {{uuid}} nor {{UUID}}: a fixed id would be replayed by the next run"
+        )),
+    }
+}
+
+/// `payload.hardware_id_to_cap`: the template with its hardware_id followed by `unit` as many
+/// times as both the request file and the deactivation file giving its seat back stay within the
+/// profile's `max_body` (SPEC §3: a body within the declared cap MUST be read).
+fn prepare_to_cap(
+    t: &RequestTemplate,
+    unit: &str,
+    expect: &Expectation,
+    profile: &Profile,
+    now: SystemTime,
+) -> Result<Prepared, Skip> {
+    if unit.is_empty() {
+        return Err(Skip("the case is malformed: hardware_id_to_cap is empty".into()));
+    }
+    let base = t
+        .payload
+        .hardware_id
+        .clone()
+        .unwrap_or_else(|| format!("lsconform-{}", uuid::Uuid::new_v4()));
+    let fits = |p: &Prepared| p.body.as_ref().map_or(0, Vec::len) <= profile.max_body;
+    let with = |n: usize| -> Result<(Prepared, bool), Skip> {
+        let mut fixed = t.clone();
+        fixed.payload.hardware_id_to_cap = None;
+        fixed.payload.hardware_id = Some(format!("{base}{}", unit.repeat(n)));
+        let sent = prepare_template(&fixed, expect, profile, now)?;
+        let back = match &sent.seat {
+            Some((key, hw)) => fits(&seat_request(
+                profile,
+                Endpoint::Deactivate,
+                LicenseRef::Key(key),
+                hw,
+            )?),
+            None => true,
+        };
+        let ok = fits(&sent) && back;
+        Ok((sent, ok))
+    };
+    let (mut best, ok) = with(0)?;
+    if !ok {
+        return Err(Skip(format!(
+            "the case is malformed: its request is over max_body ({}) even without hardware_id_to_cap",
+            profile.max_body
+        )));
+    }
+    // `lo` repetitions fit, `hi` do not (the hardware_id alone would be over the cap).
+    let (mut lo, mut hi) = (0, profile.max_body / unit.len() + 1);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match with(mid)? {
+            (sent, true) => (lo, best) = (mid, sent),
+            (_, false) => hi = mid,
+        }
+    }
+    Ok(best)
+}
+
 /// Fills in a request template for a target; `expect` tells which answers come before the API
 /// key is looked up (those run without credentials).
 pub fn prepare_template(
@@ -297,6 +367,9 @@ pub fn prepare_template(
     profile: &Profile,
     now: SystemTime,
 ) -> Result<Prepared, Skip> {
+    if let Some(unit) = &t.payload.hardware_id_to_cap {
+        return prepare_to_cap(t, unit, expect, profile, now);
+    }
     let kind = t.endpoint.kind();
     let bad = |e: String| Skip(format!("the case is malformed: {e}"));
     let literal = match (&t.body.literal, &t.body.literal_base64) {
@@ -425,9 +498,11 @@ pub fn prepare_template(
             .product(&product)
             .date(p.date.clone().unwrap_or_else(|| style.date(now)));
         if !p.omit_request_id {
-            let id = uuid::Uuid::new_v4().to_string();
+            let id = fresh_request_id(p.request_id.as_deref()).map_err(bad)?;
             b = b.request_id(&id);
             request_id = Some(id);
+        } else if p.request_id.is_some() {
+            return Err(bad("request_id with omit_request_id".into()));
         }
         for (name, value) in &p.fields {
             b = b.field(name, value.clone());

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::render::Prepared;
 use super::runner::{CaseResult, Verdict};
+use crate::protocol::Rule;
 
 /// Exit codes of `lsconform run`.
 pub mod exit {
@@ -242,6 +243,9 @@ pub fn terminal(report: &Report, show_secrets: bool) -> String {
         if let Some(a) = &r.actual {
             out.push_str(&format!("  actual:   {a}\n"));
         }
+        if let Some(rule) = r.departs_from.and_then(Rule::by_id) {
+            out.push_str(&format!("  rule:     {} ({} {:?}): {}\n", rule.id, rule.spec, rule.severity(), rule.what));
+        }
         if let Some(req) = &r.request {
             if let Some(payload) = &req.payload {
                 let payload = if show_secrets {
@@ -308,6 +312,7 @@ struct JsonCase<'a> {
     spec: &'a str,
     tag: super::case::Tag,
     rules: &'a [&'static str],
+    departs_from: Option<&'static str>,
     severity: super::case::Severity,
     title: &'a str,
     verdict: Verdict,
@@ -340,6 +345,7 @@ pub fn json(report: &Report, show_secrets: bool) -> String {
             spec: &r.spec,
             tag: r.tag,
             rules: &r.rules,
+            departs_from: r.departs_from,
             severity: r.severity,
             title: &r.title,
             verdict: r.verdict,
@@ -429,6 +435,9 @@ pub fn junit(report: &Report, show_secrets: bool) -> String {
                 }
                 if let Some(a) = &r.actual {
                     d.push_str(&format!("actual: {a}\n"));
+                }
+                if let Some(rule) = r.departs_from {
+                    d.push_str(&format!("rule: {rule}\n"));
                 }
                 if let Some(q) = &r.request {
                     d.push_str(&format!("reproduce: {}\n", curl(q, show_secrets)));

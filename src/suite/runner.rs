@@ -39,6 +39,9 @@ pub struct CaseResult {
     pub tag: Tag,
     /// The ids of the rules of the catalogue it tests (`fixtures/rules.toml`).
     pub rules: Vec<&'static str>,
+    /// For a failure or a warning: the id of the rule the answer departs from (the judge's, or
+    /// else the case's first rule).
+    pub departs_from: Option<&'static str>,
     /// Its severity.
     pub severity: Severity,
     /// Its title.
@@ -120,6 +123,7 @@ impl CaseResult {
             spec: spec.into(),
             tag,
             rules: Vec::new(),
+            departs_from: None,
             severity,
             title: title.into(),
             verdict,
@@ -156,6 +160,7 @@ fn failed(case: &Case, m: Mismatch, request: Option<Prepared>, started: Instant)
     CaseResult {
         expected: Some(m.expected),
         actual: Some(m.actual),
+        departs_from: Some(m.rule.unwrap_or_else(|| case.rule()).id),
         request,
         ..result(case, verdict, started)
     }
@@ -170,12 +175,16 @@ fn errored(case: &Case, why: String, request: Option<Prepared>, started: Instant
 }
 
 /// Activates a license on a device as the set-up of a case (for re-activation and deactivation).
-async fn activate_first(client: &Client, profile: &Profile, sent: &Prepared) -> Result<(), String> {
+async fn activate_first(client: &Client, profile: &Profile, data: &DataCase, sent: &Prepared) -> Result<(), String> {
     let (Some(licensee), Some(hw)) = (&sent.licensee, &sent.hardware_id) else {
         return Err("activate_first needs a license and a hardware id".into());
     };
-    let set_up =
-        seat_request(profile, Endpoint::Activate, LicenseRef::Key(licensee), hw).map_err(|Skip(s)| s)?;
+    // A role names its license whatever identifies it (a key, or a user's name).
+    let license = match (&data.request.payload.license_key, data.request.payload.license.as_deref()) {
+        (None, Some(role)) => LicenseRef::Role(role),
+        _ => LicenseRef::Key(licensee),
+    };
+    let set_up = seat_request(profile, Endpoint::Activate, license, hw).map_err(|Skip(s)| s)?;
     let answer = client
         .send(&set_up)
         .await
@@ -210,7 +219,7 @@ async fn run_data(case: &Case, data: &DataCase, profile: &Profile, client: &Clie
         }
     };
     if data.request.activate_first {
-        if let Err(why) = activate_first(client, profile, &sent).await {
+        if let Err(why) = activate_first(client, profile, data, &sent).await {
             return errored(case, why, Some(sent), started);
         }
     }

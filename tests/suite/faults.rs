@@ -1,27 +1,26 @@
-//! The fault matrix: every named fault of the reference server makes a (strict) run fail, naming
-//! the cases that caught it; every MUST case catches at least one fault, or is listed below with
-//! the reason it cannot.
+//! The fault matrix, strict: each named fault of the reference server breaks one rule of the
+//! catalogue (`Fault::rule`), and the suite must show exactly that.
+//!
+//! - **Caught**: with the fault on, some case citing its rule does not pass.
+//! - **No catch by accident**: every case that does not pass with the fault on cites the fault's
+//!   rule, or departs from it (a rule judged on every answer of a kind, as the error body's shape).
+//!   A case failing for another rule means the fault is not narrow or the case cites too little.
+//! - **Teeth**: every case citing the fault's rule fails with the fault on, unless listed below with
+//!   the reason it cannot. A case that cites a rule it cannot catch the fault of cites too much.
+//!
+//! A fault of a rule no client can observe (the catalogue says why) must pass the whole suite; a
+//! process-level test catches it instead.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
+use lsconform::protocol::Rule;
 use lsconform::server::Fault;
-use lsconform::suite::case::Severity;
-use lsconform::suite::Verdict;
+use lsconform::suite::{CaseResult, Verdict};
 
 use crate::support::{all_cases, run_against_reference};
 
-/// MUST cases that no named fault can make fail, and why.
-const NOT_FAULT_TESTABLE: &[(&str, &str)] = &[];
-
-/// Faults that no HTTP exchange can show, so no suite case can catch them; each is listed with
-/// the reason and the process-level test that catches it instead. The suite must still pass
-/// against each (a listed fault the suite catches belongs in the matrix, not here).
-const CAUGHT_OUTSIDE_THE_SUITE: &[(Fault, &str)] = &[(
-    Fault::NoSync,
-    "SPEC §5.6: an unsynced commit is still in the page cache, so every later answer is the same; \
-     tests/reference_server/durability.rs (durability_syncs_every_acknowledged_activation_to_disk) \
-     counts the server's sync calls under strace and fails it",
-)];
+/// Cases that cite a rule without catching every fault of it, and why.
+const CITED_WITHOUT_CATCHING: &[(&str, Fault, &str)] = &[];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_whole_suite_passes_against_the_reference_server() {
@@ -30,83 +29,85 @@ async fn the_whole_suite_passes_against_the_reference_server() {
         .results
         .iter()
         .filter(|r| r.verdict != Verdict::Pass)
-        .map(|r| {
-            format!(
-                "{} {:?}: expected {:?}, got {:?}",
-                r.id, r.verdict, r.expected, r.actual
-            )
-        })
+        .map(|r| format!("{} {:?}: expected {:?}, got {:?}", r.id, r.verdict, r.expected, r.actual))
         .collect();
     assert!(bad.is_empty(), "{bad:#?}");
     assert_eq!(report.exit_code(), 0);
 }
 
+fn caught(r: &CaseResult) -> bool {
+    matches!(r.verdict, Verdict::Fail | Verdict::Warning | Verdict::Error)
+}
+
+fn cites(r: &CaseResult, rule: Rule) -> bool {
+    r.rules.contains(&rule.id)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_fault_is_caught_and_every_must_case_catches_a_fault() {
-    let cases = all_cases();
-    let must: BTreeSet<String> = cases
-        .iter()
-        .filter(|c| c.severity() == Severity::Must)
-        .map(|c| c.id().to_owned())
-        .collect();
-    let mut caught_by: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
-    let mut matrix = String::from("\nfault                        SPEC   caught by\n");
-    let mut uncaught = Vec::new();
+async fn each_fault_is_caught_at_its_rule_by_every_case_citing_it_and_by_no_other() {
+    let mut problems = Vec::new();
+    let mut matrix = String::from("\nfault                          rule                             caught by\n");
+    let mut caught_rules: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for fault in Fault::ALL {
+        let rule = fault.rule();
         let report = run_against_reference(&[*fault], all_cases()).await;
-        let catching: Vec<&str> = report
-            .results
-            .iter()
-            .filter(|r| r.verdict != Verdict::Pass)
-            .map(|r| r.id.as_str())
-            .collect();
-        if let Some((_, reason)) = CAUGHT_OUTSIDE_THE_SUITE.iter().find(|(f, _)| f == fault) {
-            assert!(
-                report.exit_code() == 0 && catching.is_empty(),
-                "{fault} is listed as caught outside the suite, but {catching:?} catch it"
-            );
-            matrix.push_str(&format!(
-                "{:<28} {:<6} (outside the suite) {reason}\n",
-                fault.name(),
-                fault.spec()
-            ));
+        let catching: Vec<&CaseResult> = report.results.iter().filter(|r| caught(r)).collect();
+        if let Some(why) = rule.unobservable {
+            if !catching.is_empty() {
+                let ids: Vec<&str> = catching.iter().map(|r| r.id.as_str()).collect();
+                problems.push(format!(
+                    "{fault}: its rule {} is not observable ({why}), yet {ids:?} catch it",
+                    rule.id
+                ));
+            }
+            matrix.push_str(&format!("{:<30} {:<32} (not observable by a client)\n", fault.name(), rule.id));
             continue;
         }
-        for id in &catching {
-            caught_by.entry((*id).to_owned()).or_default().push(fault.name());
+        // Caught, at its rule.
+        if !catching.iter().any(|r| cites(r, rule)) {
+            problems.push(format!("{fault}: no case citing {} catches it", rule.id));
         }
-        let shown: Vec<&str> = catching.iter().take(4).copied().collect();
-        let more = catching.len().saturating_sub(shown.len());
-        matrix.push_str(&format!(
-            "{:<28} {:<6} {}{}\n",
-            fault.name(),
-            fault.spec(),
-            shown.join(", "),
-            if more > 0 {
-                format!(" (+{more} more)")
-            } else {
-                String::new()
+        // No catch by accident.
+        for r in &catching {
+            if !cites(r, rule) && r.departs_from != Some(rule.id) {
+                problems.push(format!(
+                    "{fault} (rule {}) makes {} fail at {:?}, a case that does not cite {}: {} / {}",
+                    rule.id,
+                    r.id,
+                    r.departs_from,
+                    rule.id,
+                    r.expected.as_deref().unwrap_or_default(),
+                    r.actual.as_deref().unwrap_or_default()
+                ));
             }
-        ));
-        if report.exit_code() == 0 || catching.is_empty() {
-            uncaught.push(fault.name());
         }
+        // Teeth: every case citing the rule catches the fault.
+        for r in report.results.iter().filter(|r| cites(r, rule) && r.verdict == Verdict::Pass) {
+            let listed = CITED_WITHOUT_CATCHING
+                .iter()
+                .any(|(id, f, _)| *id == r.id && f == fault);
+            if !listed {
+                problems.push(format!(
+                    "{} cites {} but passes with the fault {fault} on",
+                    r.id, rule.id
+                ));
+            }
+        }
+        let ids: Vec<&str> = catching.iter().filter(|r| cites(r, rule)).map(|r| r.id.as_str()).collect();
+        caught_rules.entry(rule.id).or_default().push(fault.name());
+        let shown: Vec<&str> = ids.iter().take(3).copied().collect();
+        let more = ids.len().saturating_sub(shown.len());
+        matrix.push_str(&format!(
+            "{:<30} {:<32} {}{}\n",
+            fault.name(),
+            rule.id,
+            shown.join(", "),
+            if more > 0 { format!(" (+{more} more)") } else { String::new() }
+        ));
     }
     println!("{matrix}");
-    assert!(uncaught.is_empty(), "faults no case caught: {uncaught:?}{matrix}");
-    let listed: BTreeMap<&str, &str> = NOT_FAULT_TESTABLE.iter().copied().collect();
-    let untested: Vec<&String> = must
-        .iter()
-        .filter(|id| !caught_by.contains_key(*id) && !listed.contains_key(id.as_str()))
-        .collect();
-    assert!(
-        untested.is_empty(),
-        "MUST cases that catch no fault and are not listed as not fault-testable: {untested:#?}"
-    );
-    for id in listed.keys() {
-        assert!(
-            !caught_by.contains_key(*id),
-            "{id} is listed as not fault-testable, but it catches a fault"
-        );
+    for (id, f, why) in CITED_WITHOUT_CATCHING {
+        assert!(!why.is_empty(), "{id} / {f}: say why");
     }
+    assert!(problems.is_empty(), "{problems:#?}{matrix}");
 }

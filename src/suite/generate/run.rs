@@ -553,6 +553,7 @@ pub async fn run(
             )),
             answer: ex.response.as_ref().ok().map(Answer::from),
             request: Some(ex.case.request),
+            departs_from: Some(v.rule.id),
             ..result(property, v.rule, verdict, elapsed())
         });
     }
