@@ -71,7 +71,15 @@ fn rules(text: &str) -> Result<String, String> {
         let text_of = |name: &str| entry.get(name).and_then(toml::Value::as_str);
         let id = text_of("id").ok_or("a rule without an id")?;
         let known = [
-            "id", "section", "tag", "safety", "should", "short", "words", "endpoints", "transports",
+            "id",
+            "section",
+            "tag",
+            "safety",
+            "should",
+            "short",
+            "words",
+            "endpoints",
+            "transports",
             "unobservable",
         ];
         if let Some(other) = entry.keys().find(|k| !known.contains(&k.as_str())) {
@@ -80,7 +88,9 @@ fn rules(text: &str) -> Result<String, String> {
         let valid_id = id.split_once('.').is_some_and(|(area, slug)| {
             !area.is_empty()
                 && !slug.is_empty()
-                && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
         });
         if !valid_id || !seen.insert(id.to_owned()) {
             return Err(format!("{id}: ids are unique, `<area>.<slug>`, lowercase"));
@@ -122,7 +132,10 @@ fn rules(text: &str) -> Result<String, String> {
         };
         let endpoints = list(
             "endpoints",
-            &[("activate", "RequestKind::Activation"), ("deactivate", "RequestKind::Deactivation")],
+            &[
+                ("activate", "RequestKind::Activation"),
+                ("deactivate", "RequestKind::Deactivation"),
+            ],
             &["activate", "deactivate"],
         )?;
         let transports = list(

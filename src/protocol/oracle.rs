@@ -412,7 +412,9 @@ fn body_rules(
         Err(r) => {
             let multipart = request.content_type.is_some_and(|ct| is_multipart(Some(ct)));
             let rule = match r.code {
-                ErrorCode::MissingParameters if multipart && !body.is_empty() => rules::BODY_MULTIPART_NO_FILE,
+                ErrorCode::MissingParameters if multipart && !body.is_empty() => {
+                    rules::BODY_MULTIPART_NO_FILE
+                }
                 ErrorCode::MissingParameters => rules::BODY_MISSING,
                 _ if r.detail.contains("twice") => rules::BODY_MULTIPART_TWO_FILES,
                 _ => rules::BODY_MULTIPART_EMPTY_FILE,

@@ -125,12 +125,10 @@ mod isolation {
     use crate::suite::render::prepare_template;
 
     /// Cases that break two rules on purpose, and why.
-    const SEVERAL_RULES: &[(&str, &str)] = &[
-        (
-            "envelope/date-before-a-bad-body",
-            "the order of two broken rules (SPEC §1a) is what it checks",
-        ),
-    ];
+    const SEVERAL_RULES: &[(&str, &str)] = &[(
+        "envelope/date-before-a-bad-body",
+        "the order of two broken rules (SPEC §1a) is what it checks",
+    )];
 
     /// The case's request without its defect: the same endpoint, license, device, product, layout
     /// and payload date; the default headers, signatures and body; its extra members only where an
@@ -207,7 +205,10 @@ mod isolation {
                 several.push(format!("{}: {rules:?}", case.id));
             }
             // And the rule that decides its answer is one the case says it tests.
-            if let Some(first) = allowed.first().filter(|b| !case.rules.iter().any(|id| id == b.rule.id)) {
+            if let Some(first) = allowed
+                .first()
+                .filter(|b| !case.rules.iter().any(|id| id == b.rule.id))
+            {
                 several.push(format!(
                     "{} (citing {:?}) is refused for a rule it does not cite: {} ({})",
                     case.id, case.rules, first.rule.id, first.rule.what

@@ -66,7 +66,9 @@ impl DataCase {
 
     /// The rule it tests first, which sets its section, tag and severity.
     pub fn rule(&self) -> Rule {
-        self.rules().next().unwrap_or(crate::protocol::rules::ANY_NO_SERVER_ERROR)
+        self.rules()
+            .next()
+            .unwrap_or(crate::protocol::rules::ANY_NO_SERVER_ERROR)
     }
 
     /// The case's severity: its first rule's, unless the case says otherwise.
@@ -80,7 +82,9 @@ impl DataCase {
             return Err("it cites no rule (\"rules\": ids of fixtures/rules.toml)".into());
         }
         match self.rules.iter().find(|id| Rule::by_id(id).is_none()) {
-            Some(id) => Err(format!("it cites {id:?}, which is not a rule of the catalogue (lsconform list --rules)")),
+            Some(id) => Err(format!(
+                "it cites {id:?}, which is not a rule of the catalogue (lsconform list --rules)"
+            )),
             None => Ok(()),
         }
     }

@@ -102,7 +102,9 @@ fn parse(file: &str, id_path: &str, text: &str) -> Result<DataCase, CaseFileErro
         reason,
     };
     let case: DataCase = serde_json::from_str(text).map_err(|e| {
-        let moved = ["`spec`", "`tag`", "`safety`"].iter().any(|m| e.to_string().contains(m));
+        let moved = ["`spec`", "`tag`", "`safety`"]
+            .iter()
+            .any(|m| e.to_string().contains(m));
         match moved {
             true => err(format!(
                 "{e}: a case names the rules it tests instead, \"rules\": [ids] (`lsconform list --rules`), \
@@ -178,7 +180,8 @@ fn on_deactivate(case: &DataCase) -> Option<DataCase> {
         let mut twin = case.clone();
         twin.id = format!("deactivate/{}", case.id.replace('/', "-"));
         twin.request.endpoint = Endpoint::Deactivate;
-        twin.rules.retain(|id| Rule::by_id(id).is_some_and(|r| r.applies_to(RequestKind::Deactivation)));
+        twin.rules
+            .retain(|id| Rule::by_id(id).is_some_and(|r| r.applies_to(RequestKind::Deactivation)));
         if accepted {
             twin.title = format!("{} (deactivated on deactivate_offline)", case.title);
             twin.request.activate_first = true;
@@ -187,7 +190,8 @@ fn on_deactivate(case: &DataCase) -> Option<DataCase> {
                 ..Expectation::default()
             };
             if twin.rules.is_empty() {
-                twin.rules.push(crate::protocol::rules::ROUTE_DEACTIVATE.id.to_owned());
+                twin.rules
+                    .push(crate::protocol::rules::ROUTE_DEACTIVATE.id.to_owned());
             }
         } else {
             twin.title = format!("{} (on deactivate_offline)", case.title);

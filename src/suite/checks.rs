@@ -92,7 +92,11 @@ pub static ALL: &[Check] = &[
     },
     Check {
         id: "state/a-freed-seat-is-free-for-another-device",
-        rules: &[rules::DEACTIVATE_FREES_SEAT, rules::BUSINESS_SEATS_FULL, rules::ANSWER_TIMES_ACTIVATED],
+        rules: &[
+            rules::DEACTIVATE_FREES_SEAT,
+            rules::BUSINESS_SEATS_FULL,
+            rules::ANSWER_TIMES_ACTIVATED,
+        ],
         endpoint: Endpoint::Deactivate,
         title: "A seat freed by deactivate_offline on a full license activates another device",
         run: |cx| Box::pin(a_freed_seat_is_free_for_another_device(cx)),
@@ -113,7 +117,7 @@ pub static ALL: &[Check] = &[
     },
     Check {
         id: "envelope/body-within-the-cap",
-        rules: &[rules::BODY_WITHIN_CAP],
+        rules: &[rules::BODY_WITHIN_CAP, rules::BASE64_WHITESPACE],
         endpoint: Endpoint::Activate,
         title: "A valid request file as large as the server's declared cap is read and activated",
         run: |cx| Box::pin(body_within_the_cap(cx, Endpoint::Activate)),
@@ -127,21 +131,27 @@ pub static ALL: &[Check] = &[
     },
     Check {
         id: "deactivate/body-within-the-cap",
-        rules: &[rules::BODY_WITHIN_CAP],
+        rules: &[rules::BODY_WITHIN_CAP, rules::BASE64_WHITESPACE],
         endpoint: Endpoint::Deactivate,
         title: "deactivate_offline: a valid request file as large as the declared cap is read",
         run: |cx| Box::pin(body_within_the_cap(cx, Endpoint::Deactivate)),
     },
     Check {
         id: "state/request-id-first",
-        rules: &[rules::BUSINESS_REQUEST_ID_FIRST, rules::BUSINESS_REQUEST_ID_REPLAY],
+        rules: &[
+            rules::BUSINESS_REQUEST_ID_FIRST,
+            rules::BUSINESS_REQUEST_ID_REPLAY,
+        ],
         endpoint: Endpoint::Activate,
         title: "A request_id handled before gets its stored answer even after the license filled up",
         run: |cx| Box::pin(request_id_first(cx)),
     },
     Check {
         id: "state/deactivation-spares-other-licenses",
-        rules: &[rules::DEACTIVATE_OTHER_LICENSE_UNTOUCHED, rules::DEACTIVATE_DEVICE_NOT_FOUND],
+        rules: &[
+            rules::DEACTIVATE_OTHER_LICENSE_UNTOUCHED,
+            rules::DEACTIVATE_DEVICE_NOT_FOUND,
+        ],
         endpoint: Endpoint::Deactivate,
         title: "Deactivating a device on a license where it holds no seat frees no seat of another license",
         run: |cx| Box::pin(deactivation_spares_other_licenses(cx)),
@@ -503,7 +513,9 @@ async fn body_within_the_cap(cx: &Context, endpoint: Endpoint) -> Result<(), Fai
         Endpoint::Deactivate => judge::judge_deactivated(&answer),
     }
     .map_err(|m| fail(m, &r));
-    if answer.status != 200 || endpoint == Endpoint::Activate {
+    // The device holds a seat: activated and accepted, or activated first and not deactivated.
+    let holds_seat = (answer.status == 200) == (endpoint == Endpoint::Activate);
+    if holds_seat {
         deactivate(cx, "perpetual", &hw).await?;
     }
     result
@@ -592,7 +604,10 @@ async fn deactivation_spares_other_licenses(cx: &Context) -> Result<(), Failure>
             taken.push(hw);
         }
         let Some(holder) = taken.first().cloned() else {
-            return Err(Failure::Error("the limited license has no free seat to fill".into(), None));
+            return Err(Failure::Error(
+                "the limited license has no free seat to fill".into(),
+                None,
+            ));
         };
         let elsewhere = request(cx, Endpoint::Deactivate, "perpetual", &holder)?;
         let answer = send(cx, &elsewhere).await?;

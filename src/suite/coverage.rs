@@ -48,7 +48,11 @@ impl RuleCoverage {
             missing.push("no case".to_owned());
         }
         for kind in self.rule.endpoints {
-            if !self.cited_by.iter().any(|c| c.endpoint.is_none_or(|e| e == *kind)) {
+            if !self
+                .cited_by
+                .iter()
+                .any(|c| c.endpoint.is_none_or(|e| e == *kind))
+            {
                 missing.push(format!("no case on {}", endpoint_name(*kind)));
             }
         }
@@ -106,12 +110,20 @@ pub fn of(cases: &[Case]) -> Vec<RuleCoverage> {
                 .map(citation_of)
                 .collect();
             // Generated requests go to both endpoints, in every transport.
-            cited_by.extend(Property::ALL.iter().filter(|p| p.rules().contains(rule)).map(|p| Citation {
-                id: p.id().to_owned(),
-                endpoint: None,
-                transport: None,
-            }));
-            RuleCoverage { rule: *rule, cited_by }
+            cited_by.extend(
+                Property::ALL
+                    .iter()
+                    .filter(|p| p.rules().contains(rule))
+                    .map(|p| Citation {
+                        id: p.id().to_owned(),
+                        endpoint: None,
+                        transport: None,
+                    }),
+            );
+            RuleCoverage {
+                rule: *rule,
+                cited_by,
+            }
         })
         .collect()
 }

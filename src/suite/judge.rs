@@ -8,8 +8,8 @@ use super::http::Response;
 use super::profile::Profile;
 use super::render::Prepared;
 use crate::protocol::{
-    check_answer, format_validity_period, rules, ErrorBody, ErrorCode, ErrorShapeError, Fit, OfflineKey, Rule,
-    Verdict,
+    check_answer, format_validity_period, rules, ErrorBody, ErrorCode, ErrorShapeError, Fit, OfflineKey,
+    Rule, Verdict,
 };
 
 /// What was expected, and what came.
@@ -313,7 +313,10 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
         Some(v) if answer.get(member).and_then(|a| a.as_str()) != Some(v.as_str()) => mismatch_at(
             rule,
             format!("{member} {v:?} echoed"),
-            format!("{member} {}", answer.get(member).map_or("absent".to_owned(), |a| a.to_string())),
+            format!(
+                "{member} {}",
+                answer.get(member).map_or("absent".to_owned(), |a| a.to_string())
+            ),
         ),
         _ => Ok(()),
     };
@@ -328,7 +331,11 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
             )
         }
         (Some(v), None) => {
-            return mismatch_at(rules::ANSWER_REQUEST_ID, format!("request_id {v:?} echoed"), "no request_id")
+            return mismatch_at(
+                rules::ANSWER_REQUEST_ID,
+                format!("request_id {v:?} echoed"),
+                "no request_id",
+            )
         }
         _ => {}
     }
@@ -360,9 +367,21 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
     let check = check_answer(&response.body, profile.public_key.as_ref(), offline)
         .map_err(|e| Mismatch::new(expected, e.to_string()).at(rules::ANSWER_MEMBERS))?;
     for (rule, name, verdict) in [
-        (rules::ANSWER_OFFLINE_SIGNATURE, "offline_signature", check.offline_signature),
-        (rules::ANSWER_LICENSE_SIGNATURE, "license_signature", check.license_signature),
-        (rules::ANSWER_LICENSE_SIGNATURE_V2, "license_signature_v2", check.license_signature_v2),
+        (
+            rules::ANSWER_OFFLINE_SIGNATURE,
+            "offline_signature",
+            check.offline_signature,
+        ),
+        (
+            rules::ANSWER_LICENSE_SIGNATURE,
+            "license_signature",
+            check.license_signature,
+        ),
+        (
+            rules::ANSWER_LICENSE_SIGNATURE_V2,
+            "license_signature_v2",
+            check.license_signature_v2,
+        ),
     ] {
         if matches!(verdict, Verdict::Mismatch | Verdict::Absent) {
             return mismatch_at(rule, format!("{name} that verifies"), format!("{name} {verdict}"));
@@ -460,7 +479,10 @@ pub fn judge(
         // A refusal SPEC allows for these bytes (another broken rule, an alias, a §10 choice).
         Fit::Pinned | Fit::Allowed if refused => {
             let rule = allowed.first().map(|b| b.rule).or(m.rule);
-            Err(Mismatch { rule, ..Mismatch::new(expected, m.actual).allowed() })
+            Err(Mismatch {
+                rule,
+                ..Mismatch::new(expected, m.actual).allowed()
+            })
         }
         // Accepted where the reference refuses and SPEC allows either (§10): a warning, if the
         // answer itself is right.

@@ -244,7 +244,13 @@ pub fn terminal(report: &Report, show_secrets: bool) -> String {
             out.push_str(&format!("  actual:   {a}\n"));
         }
         if let Some(rule) = r.departs_from.and_then(Rule::by_id) {
-            out.push_str(&format!("  rule:     {} ({} {:?}): {}\n", rule.id, rule.spec, rule.severity(), rule.what));
+            out.push_str(&format!(
+                "  rule:     {} ({} {:?}): {}\n",
+                rule.id,
+                rule.spec,
+                rule.severity(),
+                rule.what
+            ));
         }
         if let Some(req) = &r.request {
             if let Some(payload) = &req.payload {
@@ -253,7 +259,7 @@ pub fn terminal(report: &Report, show_secrets: bool) -> String {
                 } else {
                     redact(payload)
                 };
-                out.push_str(&format!("  payload:  {payload}\n"));
+                out.push_str(&format!("  payload:  {}\n", shortened(&payload)));
             }
             out.push_str(&format!("  reproduce: {}\n", curl(req, show_secrets)));
         }
@@ -322,6 +328,26 @@ struct JsonCase<'a> {
     payload: Option<String>,
     curl: Option<String>,
     elapsed_ms: u128,
+}
+
+/// The longest payload the terminal shows whole.
+const SHOWN_PAYLOAD: usize = 2048;
+
+/// A payload for the terminal: whole up to [`SHOWN_PAYLOAD`] bytes, else its start and how much
+/// more there is (the JSON report has it whole).
+fn shortened(payload: &str) -> String {
+    if payload.len() <= SHOWN_PAYLOAD {
+        return payload.to_owned();
+    }
+    let mut cut = SHOWN_PAYLOAD;
+    while !payload.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}… ({} bytes more; --report-json keeps it whole)",
+        &payload[..cut],
+        payload.len() - cut
+    )
 }
 
 /// The JSON report (its schema: `docs/report.md`).

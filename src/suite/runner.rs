@@ -175,12 +175,20 @@ fn errored(case: &Case, why: String, request: Option<Prepared>, started: Instant
 }
 
 /// Activates a license on a device as the set-up of a case (for re-activation and deactivation).
-async fn activate_first(client: &Client, profile: &Profile, data: &DataCase, sent: &Prepared) -> Result<(), String> {
+async fn activate_first(
+    client: &Client,
+    profile: &Profile,
+    data: &DataCase,
+    sent: &Prepared,
+) -> Result<(), String> {
     let (Some(licensee), Some(hw)) = (&sent.licensee, &sent.hardware_id) else {
         return Err("activate_first needs a license and a hardware id".into());
     };
     // A role names its license whatever identifies it (a key, or a user's name).
-    let license = match (&data.request.payload.license_key, data.request.payload.license.as_deref()) {
+    let license = match (
+        &data.request.payload.license_key,
+        data.request.payload.license.as_deref(),
+    ) {
         (None, Some(role)) => LicenseRef::Role(role),
         _ => LicenseRef::Key(licensee),
     };

@@ -5,8 +5,9 @@
 //! - **No catch by accident**: every case that does not pass with the fault on cites the fault's
 //!   rule, or departs from it (a rule judged on every answer of a kind, as the error body's shape).
 //!   A case failing for another rule means the fault is not narrow or the case cites too little.
-//! - **Teeth**: every case citing the fault's rule fails with the fault on, unless listed below with
-//!   the reason it cannot. A case that cites a rule it cannot catch the fault of cites too much.
+//! - **Teeth**: every case citing a rule that has faults fails with one of them on, unless listed
+//!   below with the reason it cannot. A case that no fault of its rules can make fail either cites
+//!   too much or has no teeth.
 //!
 //! A fault of a rule no client can observe (the catalogue says why) must pass the whole suite; a
 //! process-level test catches it instead.
@@ -19,8 +20,8 @@ use lsconform::suite::{CaseResult, Verdict};
 
 use crate::support::{all_cases, run_against_reference};
 
-/// Cases that cite a rule without catching every fault of it, and why.
-const CITED_WITHOUT_CATCHING: &[(&str, Fault, &str)] = &[];
+/// Cases that cite rules with faults without catching any of them, and why.
+const NO_FAULT_CATCHES: &[(&str, &str)] = &[];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_whole_suite_passes_against_the_reference_server() {
@@ -29,7 +30,12 @@ async fn the_whole_suite_passes_against_the_reference_server() {
         .results
         .iter()
         .filter(|r| r.verdict != Verdict::Pass)
-        .map(|r| format!("{} {:?}: expected {:?}, got {:?}", r.id, r.verdict, r.expected, r.actual))
+        .map(|r| {
+            format!(
+                "{} {:?}: expected {:?}, got {:?}",
+                r.id, r.verdict, r.expected, r.actual
+            )
+        })
         .collect();
     assert!(bad.is_empty(), "{bad:#?}");
     assert_eq!(report.exit_code(), 0);
@@ -46,11 +52,17 @@ fn cites(r: &CaseResult, rule: Rule) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_fault_is_caught_at_its_rule_by_every_case_citing_it_and_by_no_other() {
     let mut problems = Vec::new();
-    let mut matrix = String::from("\nfault                          rule                             caught by\n");
-    let mut caught_rules: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut matrix =
+        String::from("\nfault                          rule                             caught by\n");
+    let mut faults_of_rule: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut caught_by: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut rules_of: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
     for fault in Fault::ALL {
         let rule = fault.rule();
         let report = run_against_reference(&[*fault], all_cases()).await;
+        for r in &report.results {
+            rules_of.entry(r.id.clone()).or_insert_with(|| r.rules.clone());
+        }
         let catching: Vec<&CaseResult> = report.results.iter().filter(|r| caught(r)).collect();
         if let Some(why) = rule.unobservable {
             if !catching.is_empty() {
@@ -60,7 +72,11 @@ async fn each_fault_is_caught_at_its_rule_by_every_case_citing_it_and_by_no_othe
                     rule.id
                 ));
             }
-            matrix.push_str(&format!("{:<30} {:<32} (not observable by a client)\n", fault.name(), rule.id));
+            matrix.push_str(&format!(
+                "{:<30} {:<32} (not observable by a client)\n",
+                fault.name(),
+                rule.id
+            ));
             continue;
         }
         // Caught, at its rule.
@@ -81,20 +97,15 @@ async fn each_fault_is_caught_at_its_rule_by_every_case_citing_it_and_by_no_othe
                 ));
             }
         }
-        // Teeth: every case citing the rule catches the fault.
-        for r in report.results.iter().filter(|r| cites(r, rule) && r.verdict == Verdict::Pass) {
-            let listed = CITED_WITHOUT_CATCHING
-                .iter()
-                .any(|(id, f, _)| *id == r.id && f == fault);
-            if !listed {
-                problems.push(format!(
-                    "{} cites {} but passes with the fault {fault} on",
-                    r.id, rule.id
-                ));
-            }
+        for r in &catching {
+            caught_by.entry(r.id.clone()).or_default().push(fault.name());
         }
-        let ids: Vec<&str> = catching.iter().filter(|r| cites(r, rule)).map(|r| r.id.as_str()).collect();
-        caught_rules.entry(rule.id).or_default().push(fault.name());
+        let ids: Vec<&str> = catching
+            .iter()
+            .filter(|r| cites(r, rule))
+            .map(|r| r.id.as_str())
+            .collect();
+        faults_of_rule.entry(rule.id).or_default().push(fault.name());
         let shown: Vec<&str> = ids.iter().take(3).copied().collect();
         let more = ids.len().saturating_sub(shown.len());
         matrix.push_str(&format!(
@@ -102,12 +113,32 @@ async fn each_fault_is_caught_at_its_rule_by_every_case_citing_it_and_by_no_othe
             fault.name(),
             rule.id,
             shown.join(", "),
-            if more > 0 { format!(" (+{more} more)") } else { String::new() }
+            if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            }
         ));
     }
     println!("{matrix}");
-    for (id, f, why) in CITED_WITHOUT_CATCHING {
-        assert!(!why.is_empty(), "{id} / {f}: say why");
+    // Teeth: each case citing a rule that has a fault is caught by one of them.
+    let faulted: Vec<&str> = faults_of_rule.keys().copied().collect();
+    for (id, rules) in &rules_of {
+        let has_faults = rules.iter().any(|r| faulted.contains(r));
+        let listed = NO_FAULT_CATCHES.iter().any(|(listed, _)| listed == id);
+        match (has_faults, caught_by.contains_key(id), listed) {
+            (true, false, false) => problems.push(format!(
+                "{id} cites {rules:?}, but no fault of them makes it fail"
+            )),
+            (_, true, true) => problems.push(format!(
+                "{id} is listed as caught by no fault, but {:?} catch it",
+                caught_by[id]
+            )),
+            _ => {}
+        }
+    }
+    for (id, why) in NO_FAULT_CATCHES {
+        assert!(!why.is_empty(), "{id}: say why");
     }
     assert!(problems.is_empty(), "{problems:#?}{matrix}");
 }

@@ -290,6 +290,7 @@ async fn a_broken_harness_is_exit_3_even_among_failures() {
         spec: String::new(),
         tag: Tag::Pinned,
         rules: Vec::new(),
+        departs_from: None,
         severity: Severity::Must,
         title: "the harness".into(),
         verdict: Verdict::Error,
