@@ -843,8 +843,12 @@ fn difference(d: &Difference, c: &Comparison, show_secrets: bool) -> String {
             ));
         }
     }
-    // The verdicts and statuses are in the table below.
-    for change in d.changes.iter().filter(|c| !c.starts_with("verdict: ")) {
+    // The verdicts and statuses are in the table below; without an answer, nothing else differs.
+    let shown = match d.kind {
+        Kind::Error => &[][..],
+        _ => &d.changes[..],
+    };
+    for change in shown.iter().filter(|c| !c.starts_with("verdict: ")) {
         out.push_str(&format!("    differs: {}\n", redacted(change, show_secrets)));
     }
     let code = |o: &Observed| {

@@ -1,0 +1,509 @@
+//! `lsconform diff`: two servers (or a server and its snapshots), the same requests, every
+//! difference, each classified by SPEC: nonconforming (one side outside what SPEC allows, named),
+//! divergence (both allowed, different) or error (no answer).
+
+#[path = "common/process.rs"]
+#[allow(dead_code)]
+mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use lsconform::server::{Fault, ReferenceServer};
+use lsconform::suite::diff::{diff, Kind};
+use lsconform::suite::generate::GenerateOptions;
+use lsconform::suite::{cases, Profile, RunOptions};
+use process::{launch, Running};
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lsconform-diff-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The reference profile for a server at `url`; with `other_keys`, for the server started by
+/// [`serve_with_other_keys`] (another API key, shared key and signing key, the same licenses).
+fn profile(dir: &Path, name: &str, url: &str, other_keys: bool) -> String {
+    let text = std::fs::read_to_string(fixture("fixtures/targets/reference.toml")).expect("the profile");
+    let public_key = match other_keys {
+        true => fixture("tests/diff/other-public.pem"),
+        false => fixture("fixtures/keys/reference-public.pem"),
+    };
+    let mut text: String = text
+        .lines()
+        .map(|line| match line.split_whitespace().next() {
+            Some("base_url") => format!("base_url = \"{url}\""),
+            Some("public_key") => format!("public_key = \"{}\"", public_key.display()),
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if other_keys {
+        text = other(&text);
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).expect("a profile written");
+    path.display().to_string()
+}
+
+/// The reference seed's credentials replaced by others.
+fn other(text: &str) -> String {
+    text.replace("lsconform-test-api-key", "lsconform-other-api-key")
+        .replace(
+            "lsconform-test-shared-key",
+            "lsconform-other-shared-key-of-another-length",
+        )
+}
+
+/// `lsconform serve` on its own database.
+fn serve(dir: &Path, name: &str, args: &[&str]) -> (Running, String) {
+    let db = dir.join(format!("{name}.db")).display().to_string();
+    let mut all = vec!["--db", db.as_str()];
+    all.extend_from_slice(args);
+    let (server, url, _log) = launch("serve", &all);
+    (server, url)
+}
+
+/// `lsconform serve` with another API key, shared key and signing key, on its own database.
+fn serve_with_other_keys(dir: &Path, name: &str) -> (Running, String) {
+    let seed = std::fs::read_to_string(fixture("fixtures/reference-seed.toml")).expect("the seed");
+    let seed_file = dir.join("other-seed.toml");
+    std::fs::write(&seed_file, other(&seed)).expect("a seed written");
+    let seed_file = seed_file.display().to_string();
+    let key = fixture("tests/diff/other-private.pem").display().to_string();
+    serve(dir, name, &["--seed", &seed_file, "--private-key", &key])
+}
+
+/// Runs `lsconform ARGS`; a run that has not ended after two minutes is killed and the test fails
+/// (a hang guard, not a timing). The output is read while it runs, so a long one never blocks it.
+fn lsconform(args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_lsconform"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lsconform starts");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(out) => out.expect("its output"),
+        Err(_) => {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            panic!("lsconform {args:?} did not end within two minutes");
+        }
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The counts of the summary line: (compared, the same, nonconforming, divergences, errors).
+fn summary(out: &Output) -> (usize, usize, usize, usize, usize) {
+    let text = stdout(out);
+    let line = text
+        .lines()
+        .find(|l| l.contains(" compared in "))
+        .unwrap_or_else(|| {
+            panic!(
+                "a summary line in {text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let number_before = |word: &str| -> usize {
+        let at = line.find(word).unwrap_or_else(|| panic!("{word:?} in {line}"));
+        line[..at]
+            .split_whitespace()
+            .last()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a number before {word:?} in {line}"))
+    };
+    let compared = line
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("the count first");
+    (
+        compared,
+        number_before(" the same"),
+        number_before(" nonconforming"),
+        number_before(" divergences"),
+        number_before(" errors"),
+    )
+}
+
+#[test]
+fn the_reference_against_itself_with_other_keys_and_databases_differs_in_nothing() {
+    let dir = scratch("itself");
+    let (_a, url_a) = serve(&dir, "a", &[]);
+    let (_b, url_b) = serve_with_other_keys(&dir, "b");
+    let (a, b) = (
+        profile(&dir, "a", &url_a, false),
+        profile(&dir, "b", &url_b, true),
+    );
+    let out = lsconform(&[
+        "diff",
+        "--target",
+        &a,
+        "--target",
+        &b,
+        "--generated",
+        "300",
+        "--seed",
+        "11",
+    ]);
+    let (compared, same, nonconforming, divergences, errors) = summary(&out);
+    assert_eq!(
+        (nonconforming, divergences, errors),
+        (0, 0, 0),
+        "{}",
+        stdout(&out)
+    );
+    let cases = cases().expect("the cases").len();
+    assert_eq!(compared, cases + 300, "every case and every generated request");
+    assert_eq!(same, compared);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_named_fault_is_a_nonconforming_difference_naming_the_faulty_side_and_the_rule() {
+    let dir = scratch("fault");
+    let (_a, url_a) = serve(&dir, "a", &[]);
+    let (_b, url_b) = serve(&dir, "b", &["--fault", "skip-inner-signature"]);
+    let (a, b) = (
+        profile(&dir, "a", &url_a, false),
+        profile(&dir, "b", &url_b, false),
+    );
+    let json = dir.join("report.json");
+    let out = lsconform(&[
+        "diff",
+        "--target",
+        &a,
+        "--target",
+        &b,
+        "--generated",
+        "100",
+        "--seed",
+        "3",
+        "--report-json",
+        json.to_str().expect("a UTF-8 path"),
+    ]);
+    let text = stdout(&out);
+    let (_, _, nonconforming, _, errors) = summary(&out);
+    assert!(nonconforming > 0, "{text}");
+    assert_eq!(errors, 0, "{text}");
+    assert!(
+        text.contains(&format!("nonconforming (B {nonconforming})")),
+        "{text}"
+    );
+    assert!(
+        text.contains("== NONCONFORMING: signature.inner [SPEC §4"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("B ({b}) answers outside what SPEC allows")),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("A ({a}) answers outside")), "{text}");
+    // Both exchanges, each with its curl line, secrets redacted.
+    assert!(
+        text.contains("A curl:   curl -X POST") && text.contains("B curl:   curl -X POST"),
+        "{text}"
+    );
+    assert!(text.contains("signature=\"<redacted>\""), "{text}");
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report")).expect("JSON");
+    assert_eq!(report["exit_code"], 1);
+    assert_eq!(report["summary"]["fail"], nonconforming);
+}
+
+#[test]
+fn a_conforming_variant_gives_divergences_only_and_exit_0_unless_they_fail_the_run() {
+    let dir = scratch("variant");
+    let (_a, url_a) = serve(&dir, "a", &[]);
+    let (_b, url_b) = serve(
+        &dir,
+        "b",
+        &[
+            "--variant",
+            "signature-mismatch-400",
+            "--variant",
+            "omit-request-id",
+        ],
+    );
+    let (a, b) = (
+        profile(&dir, "a", &url_a, false),
+        profile(&dir, "b", &url_b, false),
+    );
+    let args = ["diff", "--target", &a, "--target", &b, "--seed", "5"];
+    let out = lsconform(&[&args[..], &["--generated", "200"]].concat());
+    let text = stdout(&out);
+    let (_, _, nonconforming, divergences, errors) = summary(&out);
+    assert_eq!((nonconforming, errors), (0, 0), "{text}");
+    assert!(divergences > 0, "{text}");
+    // Both allowed: 401 where the other says 400; null where the other has no member.
+    assert!(text.contains("DIVERGENCE: auth.header-hmac"), "{text}");
+    assert!(text.contains("differs: status: 401 | 400"), "{text}");
+    assert!(
+        text.contains("differs: body.request_id: null | (absent)"),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(0));
+
+    let out = lsconform(&[&args[..], &["--fail-on", "divergence", "--generated", "0"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+}
+
+#[test]
+fn a_target_that_stops_answering_gives_errors_never_a_hang() {
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!("http://{}", silent.local_addr().expect("an address"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    let dir = scratch("silent");
+    let (_a, url_a) = serve(&dir, "a", &[]);
+    let (a, b) = (profile(&dir, "a", &url_a, false), profile(&dir, "b", &url, false));
+    let out = lsconform(&[
+        "diff",
+        "--target",
+        &a,
+        "--target",
+        &b,
+        "--only",
+        "envelope/missing-*",
+        "--only",
+        "generated/*",
+        "--generated",
+        "20",
+        "--timeout",
+        "1",
+    ]);
+    let text = stdout(&out);
+    let (compared, _, nonconforming, _, errors) = summary(&out);
+    assert_eq!(nonconforming, 0, "{text}");
+    assert!(errors > 0 && errors <= compared, "{text}");
+    assert!(text.contains(&format!("B ({b}) gave no answer")), "{text}");
+    assert!(text.contains("no complete answer within 1s"), "{text}");
+    // After three generated requests without an answer, the rest are not sent to it.
+    assert!(text.contains("it had stopped answering"), "{text}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn snapshots_recorded_from_the_reference_show_a_fault_a_variant_and_accept_their_change() {
+    let dir = scratch("snapshots");
+    let snaps = dir.join("snaps");
+    let snaps_arg = snaps.to_str().expect("a UTF-8 path");
+    let (_a, url_a) = serve(&dir, "a", &[]);
+    let a = profile(&dir, "a", &url_a, false);
+    let out = lsconform(&["run", "--target", &a, "--generated", "0", "--record", snaps_arg]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = std::fs::read_dir(&snaps).expect("the snapshots").count();
+    assert_eq!(files, cases().expect("the cases").len(), "one file per case");
+    let one = std::fs::read_to_string(snaps.join("business__consumption.snap")).expect("a snapshot");
+    assert!(
+        one.starts_with("---\nsource: lsconform\nexpression: business/consumption\n---\n{"),
+        "{one}"
+    );
+    assert!(
+        one.contains("\"hardware_id\": \"<the hardware_id sent>\""),
+        "{one}"
+    );
+
+    // The same server: nothing differs.
+    let out = lsconform(&["diff", "--target", &a, "--against", snaps_arg]);
+    let (compared, same, ..) = summary(&out);
+    assert_eq!((compared, same), (files, files), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(0));
+
+    // A fault: the difference, nonconforming on the target, with a pending change for review.
+    let (_f, url_f) = serve(&dir, "f", &["--fault", "drop-request-id"]);
+    let f = profile(&dir, "f", &url_f, false);
+    let out = lsconform(&["diff", "--target", &f, "--against", snaps_arg]);
+    let text = stdout(&out);
+    let (_, _, nonconforming, ..) = summary(&out);
+    assert!(nonconforming > 0, "{text}");
+    assert!(
+        text.contains("differs: body.request_id: null | \"<the request_id sent>\""),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let pending = snaps.join("business__consumption.snap.new");
+    assert!(pending.is_file(), "a pending change beside the snapshot");
+
+    // A conforming variant: divergences; accepted, they are the snapshot and pass.
+    let (_v, url_v) = serve(&dir, "v", &["--variant", "signature-mismatch-400"]);
+    let v = profile(&dir, "v", &url_v, false);
+    let strict = [
+        "diff",
+        "--target",
+        &v,
+        "--against",
+        snaps_arg,
+        "--fail-on",
+        "divergence",
+    ];
+    let out = lsconform(&strict);
+    let (_, _, nonconforming, divergences, _) = summary(&out);
+    assert!(divergences > 0 && nonconforming == 0, "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(1));
+    let out = lsconform(&[&strict[..], &["--accept"]].concat());
+    assert!(
+        stdout(&out).contains(&format!("{divergences} accepted into the snapshots")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = lsconform(&strict);
+    let (compared, same, ..) = summary(&out);
+    assert_eq!(same, compared, "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !snaps
+            .join("auth__header-signed-with-another-key.snap.new")
+            .exists(),
+        "no pending change is left once accepted"
+    );
+}
+
+#[test]
+fn diff_without_two_targets_or_with_accept_alone_is_a_usage_error() {
+    for (args, says) in [
+        (
+            &["diff", "--target", "http://127.0.0.1:9"][..],
+            "give --target twice",
+        ),
+        (
+            &[
+                "diff",
+                "--target",
+                "http://127.0.0.1:9",
+                "--target",
+                "http://127.0.0.1:9",
+                "--target",
+                "x",
+            ][..],
+            "not 3 time(s)",
+        ),
+        (
+            &["diff", "--target", "http://127.0.0.1:9", "--accept"][..],
+            "--against",
+        ),
+        (
+            &[
+                "diff",
+                "--target",
+                "http://127.0.0.1:9",
+                "--against",
+                ".",
+                "--generated",
+                "5",
+            ][..],
+            "the snapshots hold the cases only",
+        ),
+        (
+            &[
+                "diff",
+                "--target",
+                "http://127.0.0.1:9",
+                "--against",
+                "/nonexistent-lsconform-dir",
+            ][..],
+            "no such directory",
+        ),
+    ] {
+        let out = lsconform(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+/// Faults of a [pinned] rule that is no safety property: the suite (not strict) warns about them,
+/// so `diff` shows a divergence, not a nonconforming difference (SPEC §10).
+const WARNINGS_ONLY: &[Fault] = &[Fault::ReactivationTakesSeat];
+
+/// Each named fault the suite's cases find shows as a nonconforming difference on the faulty side
+/// only, naming a rule; `no-sync` no HTTP exchange can show (tests/suite/faults.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_fault_the_suite_finds_is_nonconforming_on_the_faulty_side_only() {
+    let clean = ReferenceServer::builder()
+        .start()
+        .await
+        .expect("the reference server starts");
+    let a = Profile::reference(clean.uri());
+    let mut missed = Vec::new();
+    for fault in Fault::ALL.iter().filter(|f| **f != Fault::NoSync) {
+        let faulty = ReferenceServer::builder()
+            .fault(*fault)
+            .start()
+            .await
+            .expect("the faulty server starts");
+        let b = Profile::reference(faulty.uri());
+        let all = cases().expect("the cases");
+        let c = diff(
+            all,
+            [("A", &a), ("B", &b)],
+            &GenerateOptions::new(0, 1),
+            &RunOptions::default(),
+        )
+        .await;
+        faulty.shutdown().await;
+        let nonconforming: Vec<_> = c
+            .differences
+            .iter()
+            .filter(|d| d.kind == Kind::Nonconforming)
+            .collect();
+        assert!(
+            nonconforming.iter().all(|d| d.sides == [1]),
+            "{fault}: a nonconforming difference names the clean side: {:?}",
+            nonconforming.iter().map(|d| &d.id).collect::<Vec<_>>()
+        );
+        // The faulty side may also fail a case's set-up (an error of that case): on that side only.
+        let errors: Vec<String> = c
+            .differences
+            .iter()
+            .filter(|d| d.kind == Kind::Error && d.sides != [1])
+            .map(|d| {
+                format!(
+                    "{}: {:?}",
+                    d.id,
+                    d.observed.iter().map(|o| &o.actual).collect::<Vec<_>>()
+                )
+            })
+            .collect();
+        assert!(errors.is_empty(), "{fault}: {errors:#?}");
+        let divergences = c.count(Kind::Divergence);
+        match (nonconforming.is_empty(), WARNINGS_ONLY.contains(fault)) {
+            (false, false) => {}
+            (true, true) if divergences > 0 => {}
+            _ => missed.push(format!(
+                "{fault}: {} nonconforming, {divergences} divergences",
+                nonconforming.len()
+            )),
+        }
+    }
+    clean.shutdown().await;
+    assert!(missed.is_empty(), "{missed:#?}");
+}
