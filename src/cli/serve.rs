@@ -25,14 +25,15 @@ pub struct Args {
     /// Turn on a named fault (a deliberate deviation, for testing the suite); repeatable.
     #[arg(long = "fault", value_name = "NAME", hide = true)]
     faults: Vec<lsconform::server::Fault>,
-    /// List the named faults and exit.
+    /// List the named faults (name, the catalogue rule each breaks, its SPEC section, what it does) and exit.
     #[arg(long, hide = true)]
     list_faults: bool,
     /// Turn on a named conforming variant (another answer SPEC allows at one point, for testing the
     /// suite); repeatable, and combines with faults.
     #[arg(long = "variant", value_name = "NAME", hide = true)]
     variants: Vec<lsconform::server::Variant>,
-    /// List the named conforming variants and exit.
+    /// List the named conforming variants (name, the catalogue rule whose latitude each uses, its SPEC
+    /// section, what it does) and exit.
     #[arg(long, hide = true)]
     list_variants: bool,
 }
@@ -42,8 +43,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if args.list_variants {
         for variant in Variant::ALL {
             println!(
-                "{:<30} SPEC {:<5} {}",
+                "{:<30} {:<28} SPEC {:<5} {}",
                 variant.name(),
+                variant.rule().id,
                 variant.spec(),
                 variant.description()
             );
@@ -53,8 +55,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if args.list_faults {
         for fault in Fault::ALL {
             println!(
-                "{:<28} SPEC {:<5} {}",
+                "{:<34} {:<34} SPEC {:<5} {}",
                 fault.name(),
+                fault.rule().id,
                 fault.spec(),
                 fault.description()
             );

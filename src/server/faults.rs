@@ -1,8 +1,11 @@
-//! Named faults: each one a single, deliberate deviation from SPEC at the exact place of one rule.
-//! `lsconform serve --fault NAME` turns one on; the conformance suite must catch every one of them,
-//! which is how the project proves that each of its checks can fail.
+//! Named faults: each one a single, deliberate deviation from SPEC at the exact place of one rule
+//! of the catalogue (`fixtures/rules.toml`), a mistake real implementations make, breaking that
+//! rule and nothing else. `lsconform serve --fault NAME` turns one on; the conformance suite must
+//! catch every one of them with a case citing its rule, which is how the project proves that each
+//! of its checks can fail.
 
 use super::switches::{switches, Switches};
+use crate::protocol::rules;
 
 switches! {
     /// A deliberate deviation of the reference server.
@@ -11,32 +14,104 @@ switches! {
     /// use lsconform::server::Fault;
     /// let f: Fault = "skip-inner-signature".parse().unwrap();
     /// assert_eq!(f, Fault::SkipInnerSignature);
+    /// assert_eq!(f.rule().id, "signature.inner");
+    /// assert_eq!(f.spec(), "§4");
     /// assert!("no-such-fault".parse::<Fault>().unwrap_err().contains("--list-faults"));
     /// ```
     pub enum Fault, listed by "lsconform serve --list-faults";
 
-    WrongCodeForMissingHeaders => ("wrong-code-missing-headers", "§1a", "a missing Date or Authorization header is answered missing_parameters instead of missing_headers");
-    SkipHeaderSignature => ("skip-header-signature", "§2", "the Authorization header's HMAC is not checked");
-    AcceptStaleDate => ("accept-stale-date", "§2", "a Date header more than 15 minutes from the server clock is accepted");
-    NoBodyCap => ("no-body-cap", "§3", "the body size cap is not enforced");
-    CapBelowDeclared => ("cap-below-declared", "§3", "bodies are capped at half the declared cap, so a request file within it is refused 413");
-    AcceptUrlSafeBase64 => ("accept-url-safe-base64", "§3", "request files in the URL-safe Base64 alphabet are accepted");
-    DuplicateKeysLastWins => ("duplicate-keys-last-wins", "§3", "a key given twice in the payload is accepted, the last copy wins");
-    AcceptAnyRequestKind => ("accept-any-request-kind", "§4", "the payload's request member is not checked, so files can be replayed across endpoints");
-    SkipInnerSignature => ("skip-inner-signature", "§4", "the payload's inner signature is not checked");
-    SkipOuterSignature => ("skip-outer-signature", "§4", "the schema-2 outer MAC is not checked");
-    LeakLicenseExistence => ("leak-license-existence", "§4", "an unknown license is answered license_not_found before the payload signature is checked");
-    ReactivationTakesSeat => ("reactivation-takes-seat", "§5.4", "a device that already holds a seat is refused when the seats are full");
-    SeatsOffByOne => ("seats-off-by-one", "§5.4", "one activation more than max_activations is allowed");
-    NonAtomicSeats => ("non-atomic-seats", "§5.4", "seats are counted and taken in two transactions, so concurrent activations overbook");
-    DeactivationKeepsSeat => ("deactivation-keeps-seat", "§5", "deactivate_offline answers license_deactivated but the seat stays taken");
-    ForgetIdempotence => ("forget-idempotence", "§5.5", "request ids are not remembered: no stored answer for a replay, no request_id_conflict");
+    // SPEC §1: the routes.
+    PrefixRouted => ("prefix-routed", rules::ROUTE_UNKNOWN_PATH, "a path that starts with an endpoint's path is routed to that endpoint (a prefix match)");
+    WrongMethodNotFound => ("wrong-method-not-found", rules::ROUTE_METHOD, "another method than POST on an endpoint is answered 404 not_found (a router keyed by method and path)");
+    // SPEC §1, §1a: the two required headers.
+    WrongCodeForMissingHeaders => ("wrong-code-missing-headers", rules::HEADERS_REQUIRED, "a missing Date or Authorization header is answered missing_parameters instead of missing_headers");
+    BodyBeforeMissingHeaders => ("body-before-missing-headers", rules::ORDER_HEADERS_BEFORE_BODY, "when a required header is missing, the body is checked first (its refusal wins over missing_headers)");
+    // SPEC §2: the Authorization header.
+    DocumentedFormOnly => ("documented-form-only", rules::AUTH_CLIENT_FORMS, "the Authorization header is read only in the documented form: lowercase names, in the documented order, no spaces");
+    UnparseableAsMissingPair => ("unparseable-as-missing-pair", rules::AUTH_UNPARSEABLE, "an unparseable Authorization header is answered authorization_missing_params (read as pairs, none found)");
+    MissingPairAsUnparseable => ("missing-pair-as-unparseable", rules::AUTH_MISSING_PAIR, "an Authorization header lacking a pair is answered authorization_invalid_headers");
+    AcceptAnyAlgorithm => ("accept-any-algorithm", rules::AUTH_ALGORITHM, "the algorithm pair is not checked: any value is taken for hmac-sha256");
+    UnknownApiKeyMismatch => ("unknown-api-key-mismatch", rules::AUTH_UNKNOWN_API_KEY, "an API key the server does not know is answered signature_mismatch (verified with no key) instead of invalid_api_key");
+    SkipHeaderSignature => ("skip-header-signature", rules::AUTH_HEADER_HMAC, "the Authorization header's HMAC is not checked");
+    AcceptAnyBearerToken => ("accept-any-bearer-token", rules::AUTH_BEARER, "Authorization: Bearer with any token passes the header check");
+    // SPEC §2: the Date header.
+    FiveMinuteWindow => ("five-minute-window", rules::DATE_PAST_WINDOW, "a Date header more than 5 minutes old is refused with date_header_diff (the window of other APIs)");
+    AcceptStaleDate => ("accept-stale-date", rules::DATE_PAST_WINDOW, "a Date header more than 15 minutes in the past is accepted");
+    AcceptFutureDate => ("accept-future-date", rules::DATE_FUTURE_REFUSED, "a Date header more than 15 minutes ahead of the server clock is accepted");
+    RefuseFutureDate => ("refuse-future-date", rules::DATE_FUTURE_WINDOW, "a Date header more than a minute ahead of the server clock is refused with date_header_diff");
+    AcceptUnparseableDate => ("accept-unparseable-date", rules::DATE_UNPARSEABLE, "a Date header that is not a time is not checked against the clock (only the HMAC over it is)");
+    // SPEC §3: the body.
+    NoBodyCap => ("no-body-cap", rules::BODY_CAP, "the body size cap is not enforced");
+    CapBelowDeclared => ("cap-below-declared", rules::BODY_WITHIN_CAP, "bodies are capped at half the declared cap, so a request file within it is refused 413");
+    TextPlainOnly => ("text-plain-only", rules::BODY_RAW, "a raw body is read only with Content-Type text/plain; any other (or none) is answered missing_parameters");
+    MultipartPartHeadersKept => ("multipart-part-headers-kept", rules::BODY_MULTIPART, "the multipart file part is read with its part headers in front of the text, so it never decodes");
+    MultipartFirstFileWins => ("multipart-first-file-wins", rules::BODY_MULTIPART_TWO_FILES, "of two multipart file parts the first is read");
+    EmptyBodyDecoded => ("empty-body-decoded", rules::BODY_MISSING, "no body or an empty one goes on to the Base64 step: 400 authorization_missing_params");
+    MultipartNoFileAsEmpty => ("multipart-no-file-as-empty", rules::BODY_MULTIPART_NO_FILE, "a multipart body without a file part is answered like an empty file part: authorization_missing_params");
+    MultipartEmptyFileAsMissing => ("multipart-empty-file-as-missing", rules::BODY_MULTIPART_EMPTY_FILE, "an empty multipart file part is answered like no file part: missing_parameters");
+    // SPEC §3: Base64.
+    RefuseWhitespace => ("refuse-whitespace", rules::BASE64_WHITESPACE, "ASCII whitespace in the Base64 text (a trailing newline, wrapped lines) is refused");
+    RefuseByteOrderMark => ("refuse-byte-order-mark", rules::BASE64_BYTE_ORDER_MARK, "a leading UTF-8 byte-order mark before the Base64 text is refused");
+    StripEveryByteOrderMark => ("strip-every-byte-order-mark", rules::BASE64_BYTE_ORDER_MARK, "every leading byte-order mark is stripped, not only one");
+    AcceptUrlSafeBase64 => ("accept-url-safe-base64", rules::BASE64_STRICT, "request files in the URL-safe Base64 alphabet are accepted");
+    LenientBase64 => ("lenient-base64", rules::BASE64_STRICT, "missing padding and non-zero trailing bits are accepted (a lenient Base64 decoder)");
+    MultipartBase64Strict => ("multipart-base64-strict", rules::BASE64_ANY_TRANSPORT, "a multipart file part is decoded without the whitespace and byte-order-mark allowances of a raw body");
+    // SPEC §3: JSON.
+    AcceptTrailingGarbage => ("accept-trailing-garbage", rules::JSON_OBJECT, "the first JSON value is read and whatever follows it is ignored");
+    JsonByteOrderMarkSkipped => ("json-byte-order-mark-skipped", rules::JSON_BYTE_ORDER_MARK, "a byte-order mark at the start of the decoded JSON is skipped");
+    DuplicateKeysLastWins => ("duplicate-keys-last-wins", rules::JSON_DUPLICATE_KEY, "a key given twice in the payload is accepted, the last copy wins");
+    NoDepthLimit => ("no-depth-limit", rules::JSON_DEPTH, "nesting deeper than 32 is read like any other JSON");
+    // SPEC §4: the payload.
+    PayloadKeyFromHeader => ("payload-key-from-header", rules::PAYLOAD_UNKNOWN_API_KEY, "the payload signatures are verified with the shared key of the Authorization header's API key, whatever the payload's api_key");
+    ApiKeyFromHeader => ("api-key-from-header", rules::PAYLOAD_REQUIRED, "a payload without api_key is read with the Authorization header's API key");
+    ProductFromLicense => ("product-from-license", rules::PAYLOAD_REQUIRED_PINNED, "a payload without product is read with the product of its license");
+    UsernameNotSupported => ("username-not-supported", rules::PAYLOAD_USERNAME, "a payload with username and no license_key is answered authorization_missing_params");
+    RefuseUnknownFields => ("refuse-unknown-fields", rules::PAYLOAD_UNKNOWN_FIELDS, "a payload member the server does not know is refused with authorization_missing_params");
+    AcceptAnyRequestKind => ("accept-any-request-kind", rules::PAYLOAD_REQUEST_KIND, "the payload's request member is not read, so files can be replayed across endpoints");
+    RefuseOldPayloadDate => ("refuse-old-payload-date", rules::PAYLOAD_DATE_AGE, "a payload date more than a day old is refused with date_header_diff");
+    PayloadDateHttpOnly => ("payload-date-http-only", rules::PAYLOAD_DATE_FORMS, "a schema-1 payload date that is not an HTTP date is refused with validation_error");
+    // SPEC §4: the payload signatures.
+    SkipInnerSignature => ("skip-inner-signature", rules::SIGNATURE_INNER, "the payload's inner signature is not checked");
+    InnerSignatureRequired => ("inner-signature-required", rules::SIGNATURE_INNER_OPTIONAL, "a schema-2 file without an inner signature member is answered authorization_missing_params");
+    TrimBeforeSigning => ("trim-before-signing", rules::SIGNATURE_INNER_VERBATIM, "the inner signature is verified over the values trimmed of surrounding whitespace");
+    SkipOuterSignature => ("skip-outer-signature", rules::SIGNATURE_OUTER, "the schema-2 outer MAC is checked for its form only (lowercase hex or Base64 of 32 bytes), never for its value");
+    OuterMacOverPythonJson => ("outer-mac-over-python-json", rules::SIGNATURE_OUTER_RAW_BYTES, "the schema-2 outer MAC is verified over the request member re-serialised as Python's json.dumps writes it (\", \", \": \", non-ASCII escaped), not over its bytes");
+    OuterMacBase64Only => ("outer-mac-base64-only", rules::SIGNATURE_OUTER_ENCODINGS, "a schema-2 outer MAC written in hex is answered signature_mismatch");
+    LeakLicenseExistence => ("leak-license-existence", rules::SIGNATURE_BEFORE_LICENSE, "the product and the license are looked up before the payload signatures are checked");
+    // SPEC §5: the business rules.
+    UnknownProductNotFound => ("unknown-product-not-found", rules::BUSINESS_UNKNOWN_PRODUCT, "an unknown product is answered license_not_found (one lookup by product and key)");
+    LicenseOfAnyProduct => ("license-of-any-product", rules::BUSINESS_UNKNOWN_LICENSE, "a license is looked up by its key alone, so a license of another product is activated");
+    IgnoreDisabled => ("ignore-disabled", rules::BUSINESS_DISABLED, "a disabled license is activated");
+    IgnoreInactive => ("ignore-inactive", rules::BUSINESS_INACTIVE, "an inactive license is activated");
+    IgnoreExpiry => ("ignore-expiry", rules::BUSINESS_EXPIRED, "the validity of a license that is not a trial is not checked");
+    TrialExpiredAsExpired => ("trial-expired-as-expired", rules::BUSINESS_TRIAL_EXPIRED, "a trial past its end is answered license_expired instead of trial_expired");
+    ConsumptionNotOffline => ("consumption-not-offline", rules::BUSINESS_LICENSE_TYPE, "a consumption license is answered license_type_not_supported_offline");
+    AnyLicenseTypeOffline => ("any-license-type-offline", rules::BUSINESS_LICENSE_TYPE, "a license of any type is activated offline");
+    ReactivationTakesSeat => ("reactivation-takes-seat", rules::BUSINESS_REACTIVATION, "a device that already holds a seat is refused when the seats are full");
+    SeatsOffByOne => ("seats-off-by-one", rules::BUSINESS_SEATS_FULL, "one activation more than max_activations is allowed");
+    NonAtomicSeats => ("non-atomic-seats", rules::BUSINESS_SEATS_CONCURRENT, "seats are counted and taken in two transactions, so concurrent activations overbook");
+    ForgetAnswers => ("forget-answers", rules::BUSINESS_REQUEST_ID_REPLAY, "a replay (the same request_id and payload) is handled again instead of answered with the stored answer");
+    RequestIdAfterRules => ("request-id-after-rules", rules::BUSINESS_REQUEST_ID_FIRST, "the request_id is looked up after the license rules, so a replay to a license that filled up since is refused");
+    IgnoreRequestIdConflict => ("ignore-request-id-conflict", rules::BUSINESS_REQUEST_ID_CONFLICT, "a request_id seen before with another payload is handled as a new request");
     /// No HTTP exchange can see it (the page cache keeps the data for as long as the machine
     /// runs); `tests/reference_server/durability.rs` catches it by counting sync system calls.
-    NoSync => ("no-sync", "§5.6", "acknowledged activations are not synced to disk (synchronous=OFF)");
-    DropRequestId => ("drop-request-id", "§6", "the success answer does not echo request_id");
-    ReorderSignedBody => ("reorder-signed-body", "§6", "license_signature_v2 is computed over the body with its members re-ordered");
-    ErrorStatusMismatch => ("error-status-mismatch", "§7", "the error body's status differs from the HTTP status");
+    NoSync => ("no-sync", rules::BUSINESS_DURABLE, "acknowledged activations are not synced to disk (synchronous=OFF)");
+    DeactivationKeepsSeat => ("deactivation-keeps-seat", rules::DEACTIVATE_FREES_SEAT, "deactivate_offline answers license_deactivated but the seat stays taken");
+    DeactivationFreesEveryLicense => ("deactivation-frees-every-license", rules::DEACTIVATE_OTHER_LICENSE_UNTOUCHED, "deactivating a device that holds no seat on the license frees its seats on every other license");
+    DeactivateUnknownDevice => ("deactivate-unknown-device", rules::DEACTIVATE_DEVICE_NOT_FOUND, "deactivating a device that holds no seat answers license_deactivated");
+    // SPEC §6: the success answer.
+    AnswerTextPlain => ("answer-text-plain", rules::ANSWER_CONTENT_TYPE, "the success answer is sent with Content-Type text/plain");
+    DropIsExpired => ("drop-is-expired", rules::ANSWER_MEMBERS, "the success answer has no is_expired member (license_signature_v2 covers the members sent)");
+    IsTrialAlwaysFalse => ("is-trial-always-false", rules::ANSWER_LICENSE_VALUES, "the success answer says is_trial false for every license");
+    TimesActivatedTwice => ("times-activated-twice", rules::ANSWER_TIMES_ACTIVATED, "times_activated counts a device that already held its seat once more (the count plus one, whether a seat was taken or not)");
+    TrimEchoedHardwareId => ("trim-echoed-hardware-id", rules::ANSWER_ECHO_VERBATIM, "once the signatures passed, hardware_id is trimmed of surrounding whitespace: stored, echoed and signed so");
+    OfflineSignatureTrailingNewline => ("offline-signature-trailing-newline", rules::ANSWER_OFFLINE_SIGNATURE, "offline_signature is computed over its signing string with a trailing newline");
+    LicenseSignatureNotLowercased => ("license-signature-not-lowercased", rules::ANSWER_LICENSE_SIGNATURE, "license_signature is computed over its signing string without lower-casing it");
+    DropRequestId => ("drop-request-id", rules::ANSWER_REQUEST_ID, "the success answer does not echo request_id");
+    ReorderSignedBody => ("reorder-signed-body", rules::ANSWER_LICENSE_SIGNATURE_V2, "license_signature_v2 is computed over the body with its members re-ordered");
+    // SPEC §7: the error answer.
+    ErrorTextPlain => ("error-text-plain", rules::ERROR_SHAPE, "error answers are sent with Content-Type text/plain");
+    ErrorStatusMismatch => ("error-status-always-400", rules::ERROR_STATUS_MEMBER, "the error body's status member is always 400, whatever the HTTP status");
 }
 
 /// The faults a server runs with.

@@ -20,10 +20,11 @@ use super::store::{self, HandledRequest, LicenseRow};
 use super::variants::Variant;
 use super::App;
 use crate::protocol::{
-    authenticate, check_date, decode_request_file, format_http_date, format_validity_period, is_expired,
-    parse_http_date, parse_other_date, request_file_text, verify_outer_signature, without_lone_surrogates,
-    ActivationAnswer, AnswerLayout, AnswerLicensee, AuthorizationHeader, CheckedRequest, DecodedRequest,
-    ErrorCode, LicenseState, Licensee, OddTypes, ProductDetails, Rejection, RequestKind, Transport,
+    authenticate, check_date, decode_request_file, format_http_date, format_validity_period, hmac_sha256,
+    inner_signing_string, is_expired, is_multipart, parse_http_date, parse_other_date, request_file_text,
+    verify_inner_signature, verify_outer_signature, without_lone_surrogates, ActivationAnswer, AnswerLayout,
+    AnswerLicensee, AuthorizationHeader, CheckedRequest, DecodedRequest, ErrorCode, LicenseState, Licensee,
+    MacEncoding, OddTypes, ProductDetails, Rejection, RequestKind, Schema, Transport, MAX_DEPTH,
 };
 
 /// The body a successful deactivation answers (SPEC §1).
@@ -109,7 +110,17 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let mut exchange = Exchange::default();
     let outcome = pipeline(&app, request, &mut exchange).await;
     let (response, code) = match outcome {
-        Ok(Success::Activated(body)) => (json_response(StatusCode::OK, body), "ok"),
+        Ok(Success::Activated(body)) => {
+            let mut r = json_response(StatusCode::OK, body);
+            // The answer-text-plain fault.
+            if app.faults.has(Fault::AnswerTextPlain) {
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+            }
+            (r, "ok")
+        }
         Ok(Success::Deactivated) => {
             let mut r = (StatusCode::OK, DEACTIVATED).into_response();
             r.headers_mut().insert(
@@ -135,14 +146,18 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
 /// SPEC §1a: the order of the checks.
 async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> Result<Success, Refusal> {
     // SPEC §1: route and method.
-    let kind = route(request.method(), request.uri().path())?;
+    let kind = route(app, request.method(), request.uri().path())?;
     let (parts, body) = request.into_parts();
     // SPEC §3: the body cap, enforced while the body streams in, before anything is decoded.
     let body = read_capped_body(app, &parts.headers, body).await?;
     let now = (app.clock)();
     // SPEC §1a, §10: only the headers' presence must come before the body (body-before-authorization).
-    let headers_first =
-        !app.variants.has(Variant::BodyBeforeAuthorization) || headers_missing(&parts.headers);
+    let headers_first = if app.faults.has(Fault::BodyBeforeMissingHeaders) {
+        // The body-before-missing-headers fault: a missing header is noticed only after the body.
+        !headers_missing(&parts.headers)
+    } else {
+        !app.variants.has(Variant::BodyBeforeAuthorization) || headers_missing(&parts.headers)
+    };
     // SPEC §1a, §2: both headers present, the Authorization header, the Date, the API key, the MAC.
     if headers_first {
         check_headers(app, &parts.headers, now, Note::Effects)?;
@@ -150,7 +165,7 @@ async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> 
     // body-before-authorization changed the answer when a step of the body refuses a request whose
     // headers the reference order would have refused otherwise (it checks them first).
     let body_first = |refusal: Refusal| {
-        if !headers_first {
+        if !headers_first && app.variants.has(Variant::BodyBeforeAuthorization) {
             let headers = check_headers(app, &parts.headers, now, Note::Nothing);
             if headers.is_err_and(|h| h.code() != refusal.code()) {
                 app.variants.took_effect(Variant::BodyBeforeAuthorization);
@@ -161,7 +176,7 @@ async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> 
     // SPEC §3: a body, and the request file's text in it (raw, or the multipart `file` part).
     let (transport, text) = file_text(app, &parts.headers, &body).map_err(body_first)?;
     // SPEC §3: the text is Base64.
-    let json = decode_base64(app, &text).map_err(|r| body_first(r.into()))?;
+    let json = decode_base64(app, transport, &text).map_err(|r| body_first(r.into()))?;
     // SPEC §3, §4: of one strict JSON object, schema 1 or 2 (SPEC §10: surrogates-read reads more;
     // `strict` is then the refusal of the strict reading).
     let (decoded, strict) = decode_json(app, transport, json).map_err(|r| body_first(r.into()))?;
@@ -171,16 +186,20 @@ async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> 
         .variants
         .has(Variant::SignaturesBeforeKind)
         .then(|| as_if_for(&decoded, kind));
+    // The faults that read a file as if it said more than it does (see `fill_in`).
+    let filled = fill_in(app, &decoded, kind, &parts.headers).await;
     let checks = async {
         // SPEC §4: the required fields, and the `request` member for this endpoint.
-        let checked = check_fields(app, kind_later.as_ref().unwrap_or(&decoded), kind, Note::Effects)
-            .map_err(|r| body_first(r.into()))?;
+        let fields_of = kind_later.as_ref().or(filled.as_ref()).unwrap_or(&decoded);
+        let checked = check_fields(app, fields_of, kind, Note::Effects).map_err(|r| body_first(r.into()))?;
         // SPEC §1a, §10: the Authorization header and the Date after the body (body-before-authorization).
         if !headers_first {
             check_headers(app, &parts.headers, now, Note::Effects)?;
         }
         // SPEC §4: the payload signatures, with the shared key of the payload's API key.
-        let shared_key = verify_signatures(app, &decoded, &checked).await?;
+        let shared_key = verify_signatures(app, &decoded, &checked, &parts.headers).await?;
+        // The faults of the payload's contents, judged once the file is known to be genuine.
+        let checked = bend_fields(app, fields_of, checked, now)?;
         // SPEC §1a, §4: the `request` member after the signatures (signatures-before-kind).
         if kind_later.is_some() {
             check_kind(app, &decoded, kind)?;
@@ -220,7 +239,12 @@ async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> 
         .into());
     }
     // SPEC §5: the business rules; SPEC §6: the answer.
-    let request = StoreRequest::new(&decoded, &checked, shared_key, now);
+    let mut request = StoreRequest::new(&decoded, &checked, shared_key, now);
+    // The trim-echoed-hardware-id fault: once the signatures passed, the value is tidied up, and
+    // then stored, echoed and signed trimmed.
+    if app.faults.has(Fault::TrimEchoedHardwareId) {
+        request.hardware_id = request.hardware_id.trim().to_owned();
+    }
     let success = match kind {
         RequestKind::Activation => activate(app, request).await.map(Success::Activated),
         RequestKind::Deactivation => deactivate(app, request).await.map(|()| Success::Deactivated),
@@ -230,12 +254,23 @@ async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> 
 
 /// SPEC §1: the two endpoints, POST only; any other path is `not_found`, another method on them
 /// `method_not_allowed`.
-fn route(method: &Method, path: &str) -> Result<RequestKind, Rejection> {
-    let kind = [RequestKind::Activation, RequestKind::Deactivation]
+fn route(app: &App, method: &Method, path: &str) -> Result<RequestKind, Rejection> {
+    let endpoints = [RequestKind::Activation, RequestKind::Deactivation];
+    let kind = endpoints
         .into_iter()
         .find(|k| k.path() == path)
+        // The prefix-routed fault: a path that starts with an endpoint's path reaches it.
+        .or_else(|| {
+            endpoints
+                .into_iter()
+                .find(|k| app.faults.has(Fault::PrefixRouted) && path.starts_with(k.path()))
+        })
         .ok_or_else(|| Rejection::new(ErrorCode::NotFound, path))?;
     if method != Method::POST {
+        // The wrong-method-not-found fault: a router keyed by method and path finds no route.
+        if app.faults.has(Fault::WrongMethodNotFound) {
+            return Err(Rejection::new(ErrorCode::NotFound, path));
+        }
         return Err(Rejection::new(ErrorCode::MethodNotAllowed, method.as_str()));
     }
     Ok(kind)
@@ -333,7 +368,7 @@ fn check_headers(app: &App, headers: &HeaderMap, now: SystemTime, note: Note) ->
             note.took_effect(app, Variant::ImfFixdateOnly);
         }
     }
-    let outcome = bend_headers(app, authorization, date, outcome);
+    let outcome = bend_headers(app, authorization, date, now, outcome);
     // SPEC §2, §10 last row: a server with OAuth refuses a token it did not issue with 401 (bearer-401).
     match outcome {
         Err(r) if app.variants.has(Variant::Bearer401) && is_bearer(authorization) => {
@@ -345,34 +380,141 @@ fn check_headers(app: &App, headers: &HeaderMap, now: SystemTime, note: Note) ->
     }
 }
 
-/// The faults of the header check.
+/// The faults of the header check (SPEC §1a, §2), each bending one outcome of
+/// `protocol::authenticate`.
 fn bend_headers(
     app: &App,
     authorization: Option<&[u8]>,
     date: Option<&[u8]>,
+    now: SystemTime,
     outcome: Result<(), Rejection>,
 ) -> Result<(), Rejection> {
     let keys = |api_key: &str| app.api_keys.get(api_key).cloned();
+    let text = authorization.and_then(|a| std::str::from_utf8(a).ok());
+    let date_text = date.and_then(|d| std::str::from_utf8(d).ok());
+    let sent = date_text.and_then(parse_http_date);
+    let has = |fault| app.faults.has(fault);
+    let code = code_of(&outcome);
+    // The header parsed (every pair there, the algorithm right): its form is judged
+    // (documented-form-only), and a Date far ahead refused (refuse-future-date).
+    let parsed = code.is_none_or(|c| {
+        matches!(
+            c,
+            ErrorCode::DateHeaderDiff | ErrorCode::InvalidApiKey | ErrorCode::SignatureMismatch
+        )
+    });
+    if parsed && has(Fault::DocumentedFormOnly) && !text.is_some_and(is_documented_form) {
+        return Err(Rejection::new(
+            ErrorCode::AuthorizationInvalidHeaders,
+            "not the documented form",
+        ));
+    }
+    if has(Fault::FiveMinuteWindow)
+        && matches!(
+            code,
+            None | Some(ErrorCode::InvalidApiKey | ErrorCode::SignatureMismatch)
+        )
+        && sent.is_some_and(|t| t + Duration::from_secs(5 * 60) < now)
+    {
+        return Err(Rejection::new(
+            ErrorCode::DateHeaderDiff,
+            "more than 5 minutes old",
+        ));
+    }
+    if has(Fault::RefuseFutureDate)
+        && matches!(
+            code,
+            None | Some(ErrorCode::InvalidApiKey | ErrorCode::SignatureMismatch)
+        )
+        && sent.is_some_and(|t| t > now + Duration::from_secs(60))
+    {
+        return Err(Rejection::new(
+            ErrorCode::DateHeaderDiff,
+            "ahead of the server clock",
+        ));
+    }
     match outcome {
         Ok(()) => Ok(()),
-        Err(r)
-            if r.code == ErrorCode::MissingHeaders && app.faults.has(Fault::WrongCodeForMissingHeaders) =>
-        {
+        Err(r) if r.code == ErrorCode::MissingHeaders && has(Fault::WrongCodeForMissingHeaders) => {
             Err(Rejection::new(ErrorCode::MissingParameters, r.detail))
         }
-        Err(r) if r.code == ErrorCode::DateHeaderDiff && app.faults.has(Fault::AcceptStaleDate) => {
-            // Judge the rest as if the server clock agreed with the Date header.
-            let sent = date
-                .and_then(|d| std::str::from_utf8(d).ok())
-                .and_then(parse_http_date)
-                .ok_or(r)?;
-            authenticate(authorization, date, sent, keys).map(drop)
-        }
-        Err(r) if r.code == ErrorCode::SignatureMismatch && app.faults.has(Fault::SkipHeaderSignature) => {
+        Err(r)
+            if r.code == ErrorCode::AuthorizationInvalidHeaders
+                && has(Fault::AcceptAnyBearerToken)
+                && is_bearer(authorization) =>
+        {
             Ok(())
         }
+        Err(r)
+            if r.code == ErrorCode::AuthorizationInvalidHeaders
+                && has(Fault::UnparseableAsMissingPair)
+                && !is_bearer(authorization) =>
+        {
+            Err(Rejection::new(ErrorCode::AuthorizationMissingParams, r.detail))
+        }
+        Err(r) if r.code == ErrorCode::AuthorizationMissingParams && has(Fault::MissingPairAsUnparseable) => {
+            Err(Rejection::new(ErrorCode::AuthorizationInvalidHeaders, r.detail))
+        }
+        Err(r) if r.code == ErrorCode::HmacRequired && has(Fault::AcceptAnyAlgorithm) => {
+            // Read as if the algorithm pair named hmac-sha256.
+            let rewritten = text.map(with_hmac_sha256).ok_or(r)?;
+            authenticate(Some(rewritten.as_bytes()), date, now, keys).map(drop)
+        }
+        Err(r)
+            if r.code == ErrorCode::DateHeaderDiff
+                && sent.is_some_and(|t| {
+                    (t < now && has(Fault::AcceptStaleDate)) || (t > now && has(Fault::AcceptFutureDate))
+                }) =>
+        {
+            // Judge the rest as if the server clock agreed with the Date header.
+            authenticate(authorization, date, sent.ok_or(r)?, keys).map(drop)
+        }
+        Err(r)
+            if r.code == ErrorCode::DateHeaderDiff
+                && has(Fault::AcceptUnparseableDate)
+                && date_text
+                    .is_some_and(|d| parse_http_date(d).is_none() && parse_other_date(d).is_none()) =>
+        {
+            // Not a time: the clock is not asked; the key and the HMAC over the text still are.
+            let header = text.ok_or(r).and_then(AuthorizationHeader::parse)?;
+            let shared_key =
+                keys(&header.api_key).ok_or_else(|| Rejection::from(ErrorCode::InvalidApiKey))?;
+            header.verify(&shared_key, date_text.unwrap_or_default())
+        }
+        Err(r) if r.code == ErrorCode::InvalidApiKey && has(Fault::UnknownApiKeyMismatch) => {
+            Err(Rejection::new(ErrorCode::SignatureMismatch, r.detail))
+        }
+        Err(r) if r.code == ErrorCode::SignatureMismatch && has(Fault::SkipHeaderSignature) => Ok(()),
         Err(r) => Err(r),
     }
+}
+
+/// The documented form of SPEC §2, exactly: `algorithm="…",headers="…",signature="…",apikey="…"`,
+/// in this order, lowercase names, no spaces (the documented-form-only fault accepts nothing else).
+fn is_documented_form(header: &str) -> bool {
+    let names = ["algorithm", "headers", "signature", "apikey"];
+    let pairs: Vec<&str> = header.split(',').collect();
+    pairs.len() == names.len()
+        && pairs.iter().zip(names).all(|(pair, name)| {
+            pair.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix("=\""))
+                .and_then(|rest| rest.strip_suffix('"'))
+                .is_some_and(|value| !value.contains([' ', '"']))
+        })
+}
+
+/// The Authorization header with its algorithm pair made `hmac-sha256` (accept-any-algorithm).
+fn with_hmac_sha256(header: &str) -> String {
+    header
+        .split(',')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.trim().eq_ignore_ascii_case("algorithm") => {
+                format!("{name}=\"hmac-sha256\"")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The other-date-forms variant (SPEC §10 row 5): a Date `protocol::parse_other_date` reads, within
@@ -442,7 +584,56 @@ fn file_text<'b>(
     body: &'b [u8],
 ) -> Result<(Transport, Cow<'b, [u8]>), Refusal> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    request_file_text(content_type, body).map_err(|r| {
+    let has = |fault| app.faults.has(fault);
+    // The empty-body-decoded fault: an empty body goes on to the Base64 step as empty text.
+    if body.is_empty() && has(Fault::EmptyBodyDecoded) {
+        return Ok((Transport::Raw, Cow::Borrowed(body)));
+    }
+    // The text-plain-only fault: a raw body is read only when it says it is text/plain.
+    let text_plain = content_type.is_some_and(|ct| {
+        ct.trim_start()
+            .get(..10)
+            .is_some_and(|t| t.eq_ignore_ascii_case("text/plain"))
+    });
+    if has(Fault::TextPlainOnly) && !body.is_empty() && !is_multipart(content_type) && !text_plain {
+        return Err(Rejection::new(ErrorCode::MissingParameters, "the body is not text/plain").into());
+    }
+    let outcome = match request_file_text(content_type, body) {
+        // The multipart-part-headers-kept fault: the file part's headers stay in front of its text.
+        Ok((Transport::Multipart, text)) if has(Fault::MultipartPartHeadersKept) => {
+            Ok((Transport::Multipart, Cow::Owned(with_part_headers(body, &text))))
+        }
+        // The multipart-first-file-wins fault: the body up to the second file part is read.
+        Err(r)
+            if r.code == ErrorCode::AuthorizationMissingParams
+                && has(Fault::MultipartFirstFileWins)
+                && r.detail.contains("twice") =>
+        {
+            let first = content_type.and_then(|ct| up_to_second_file_part(ct, body));
+            match first.as_deref().map(|b| request_file_text(content_type, b)) {
+                Some(Ok((transport, text))) => Ok((transport, Cow::Owned(text.into_owned()))),
+                _ => Err(r),
+            }
+        }
+        // The multipart-no-file-as-empty fault: no file part is taken for an empty one.
+        Err(r)
+            if r.code == ErrorCode::MissingParameters
+                && has(Fault::MultipartNoFileAsEmpty)
+                && is_multipart(content_type) =>
+        {
+            Err(Rejection::new(ErrorCode::AuthorizationMissingParams, r.detail))
+        }
+        // The multipart-empty-file-as-missing fault: an empty file part is taken for none.
+        Err(r)
+            if r.code == ErrorCode::AuthorizationMissingParams
+                && has(Fault::MultipartEmptyFileAsMissing)
+                && r.detail.contains("empty") =>
+        {
+            Err(Rejection::new(ErrorCode::MissingParameters, r.detail))
+        }
+        outcome => outcome,
+    };
+    outcome.map_err(|r| {
         // SPEC §3, §10 row 6: newer docs name an absent or empty body missing_content (missing-content).
         if app.variants.has(Variant::MissingContent) && body.is_empty() {
             // Counted on every such refusal: the reference has no missing_content.
@@ -454,8 +645,89 @@ fn file_text<'b>(
     })
 }
 
+/// The file part as a hand-rolled multipart reader takes it: from its Content-Disposition line
+/// to the end of its text (multipart-part-headers-kept).
+fn with_part_headers(body: &[u8], text: &[u8]) -> Vec<u8> {
+    let headers = b"Content-Disposition: form-data; name=\"file\"\r\n\r\n";
+    let at = body.windows(text.len().max(1)).position(|w| w == text);
+    let start = at.and_then(|at| {
+        body[..at]
+            .windows(headers[..20].len())
+            .rposition(|w| w.eq_ignore_ascii_case(&headers[..20]))
+    });
+    match (at, start) {
+        (Some(at), Some(start)) => body[start..at + text.len()].to_vec(),
+        _ => [&headers[..], text].concat(),
+    }
+}
+
+/// A multipart body cut before its second `file` part, and closed (multipart-first-file-wins).
+fn up_to_second_file_part(content_type: &str, body: &[u8]) -> Option<Vec<u8>> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let delimiter = format!("--{boundary}");
+    let name = b"name=\"file\"";
+    let second = body
+        .windows(name.len())
+        .enumerate()
+        .filter(|(_, w)| *w == name)
+        .nth(1)?
+        .0;
+    let cut = body[..second]
+        .windows(delimiter.len())
+        .rposition(|w| w == delimiter.as_bytes())?;
+    Some([&body[..cut], format!("{delimiter}--\r\n").as_bytes()].concat())
+}
+
+/// A UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// SPEC §3: Base64 (the url-safe fault reads the URL-safe alphabet too).
-fn decode_base64(app: &App, text: &[u8]) -> Result<Vec<u8>, Rejection> {
+fn decode_base64(app: &App, transport: Transport, text: &[u8]) -> Result<Vec<u8>, Rejection> {
+    let has = |fault| app.faults.has(fault);
+    let refused = |detail: &str| Rejection::new(ErrorCode::AuthorizationMissingParams, detail.to_owned());
+    // The multipart-base64-strict fault: the allowances of SPEC §3 on the raw body only.
+    let strict_part = transport == Transport::Multipart && has(Fault::MultipartBase64Strict);
+    // The refuse-byte-order-mark fault: a byte-order mark is not Base64.
+    if (has(Fault::RefuseByteOrderMark) || strict_part) && text.starts_with(BOM) {
+        return Err(refused("a byte-order mark is not Base64"));
+    }
+    // The refuse-whitespace fault: a decoder that skips no whitespace.
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    if (has(Fault::RefuseWhitespace) || strict_part) && text.iter().any(is_space) {
+        return Err(refused("whitespace is not Base64"));
+    }
+    // The strip-every-byte-order-mark fault: all the leading marks go, not only one.
+    let mut text = text;
+    while has(Fault::StripEveryByteOrderMark) && text.starts_with(BOM) && text[BOM.len()..].starts_with(BOM) {
+        text = &text[BOM.len()..];
+    }
+    let decoded = decode_base64_alphabet(app, text);
+    // The lenient-base64 fault: missing padding and non-zero trailing bits pass.
+    match decoded {
+        Err(r) if has(Fault::LenientBase64) => {
+            use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+            use base64::Engine as _;
+            let lenient = GeneralPurpose::new(
+                &base64::alphabet::STANDARD,
+                GeneralPurposeConfig::new()
+                    .with_decode_allow_trailing_bits(true)
+                    .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+            );
+            let compact: Vec<u8> = text
+                .strip_prefix(BOM)
+                .unwrap_or(text)
+                .iter()
+                .copied()
+                .filter(|b| !is_space(b))
+                .collect();
+            lenient.decode(compact).map_err(|_| r)
+        }
+        decoded => decoded,
+    }
+}
+
+/// SPEC §3: the Base64 alphabet (accept-url-safe-base64 reads the URL-safe one too).
+fn decode_base64_alphabet(app: &App, text: &[u8]) -> Result<Vec<u8>, Rejection> {
     if app.faults.has(Fault::AcceptUrlSafeBase64) {
         let standard: Vec<u8> = text
             .iter()
@@ -480,6 +752,33 @@ fn decode_json(
     if app.faults.has(Fault::DuplicateKeysLastWins) {
         return DecodedRequest::from_json_last_key_wins(transport, json).map(|d| (d, None));
     }
+    // The json-byte-order-mark-skipped fault: a decoder that skips a leading mark.
+    if app.faults.has(Fault::JsonByteOrderMarkSkipped) {
+        if let Some(rest) = json.strip_prefix(BOM) {
+            return DecodedRequest::from_json(transport, rest.to_vec()).map(|d| (d, None));
+        }
+    }
+    // The accept-trailing-garbage fault: the first JSON value, whatever follows it.
+    if app.faults.has(Fault::AcceptTrailingGarbage) {
+        let mut values = serde_json::Deserializer::from_slice(&json).into_iter::<serde::de::IgnoredAny>();
+        if let Some(Ok(_)) = values.next() {
+            let end = values.byte_offset();
+            if end < json.len() {
+                return DecodedRequest::from_json(transport, json[..end].to_vec()).map(|d| (d, None));
+            }
+        }
+    }
+    // The no-depth-limit fault: what lies deeper than MAX_DEPTH is read as a shallow value of
+    // the same length (so the bytes the outer MAC covers keep their offsets), then given back.
+    if app.faults.has(Fault::NoDepthLimit) {
+        let shallow = within_depth(&json);
+        if shallow != json {
+            return DecodedRequest::from_json(transport, shallow).map(|mut d| {
+                d.json = json;
+                (d, None)
+            });
+        }
+    }
     if !app.variants.has(Variant::SurrogatesRead) {
         return DecodedRequest::from_json(transport, json).map(|d| (d, None));
     }
@@ -498,12 +797,151 @@ fn decode_json(
     }
 }
 
-/// The endpoint of the other kind.
-fn other_kind(kind: RequestKind) -> RequestKind {
-    match kind {
-        RequestKind::Activation => RequestKind::Deactivation,
-        RequestKind::Deactivation => RequestKind::Activation,
+/// The JSON text with each container nested deeper than [`MAX_DEPTH`] replaced by `0` and spaces
+/// (no-depth-limit).
+fn within_depth(json: &[u8]) -> Vec<u8> {
+    let mut out = json.to_vec();
+    let (mut depth, mut in_string, mut escaped, mut start) = (0usize, false, false, 0usize);
+    for (i, &b) in json.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth == MAX_DEPTH + 1 {
+                    start = i;
+                }
+            }
+            b'}' | b']' => {
+                if depth == MAX_DEPTH + 1 {
+                    out[start] = b'0';
+                    out[start + 1..=i].fill(b' ');
+                }
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
     }
+    out
+}
+
+/// The faults that read a file as if it said more than it does: the request member as this
+/// endpoint's (accept-any-request-kind), a missing `api_key` as the Authorization header's
+/// (api-key-from-header), a missing `product` as its license's (product-from-license). Neither
+/// signature changes: the inner one covers none of them and the outer MAC covers the raw bytes.
+async fn fill_in(
+    app: &Arc<App>,
+    decoded: &DecodedRequest,
+    kind: RequestKind,
+    headers: &HeaderMap,
+) -> Option<DecodedRequest> {
+    let has = |fault| app.faults.has(fault);
+    let mut filled = decoded.clone();
+    if has(Fault::AcceptAnyRequestKind) {
+        filled = as_if_for(&filled, kind);
+    }
+    let payload = &decoded.payload;
+    if has(Fault::ApiKeyFromHeader) && payload.api_key.is_none() && payload.client_id.is_none() {
+        filled.payload.api_key = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|a| a.to_str().ok())
+            .and_then(|a| AuthorizationHeader::parse(a).ok())
+            .map(|h| h.api_key);
+    }
+    if has(Fault::ProductFromLicense) && payload.product.is_none() {
+        let by_username = payload.license_key.is_none();
+        if let Some(licensee) = payload.license_key.clone().or_else(|| payload.username.clone()) {
+            let license = blocking(app, move |app| {
+                app.store.transaction(|tx| {
+                    Ok::<_, Rejection>(store::license_of_any_product(tx, &licensee, by_username)?)
+                })
+            })
+            .await;
+            filled.payload.product = license.ok().flatten().map(|l| l.product);
+        }
+    }
+    let changed = has(Fault::AcceptAnyRequestKind)
+        || filled.payload.api_key != payload.api_key
+        || filled.payload.product != payload.product;
+    changed.then_some(filled)
+}
+
+/// Known payload members (SPEC §4), for the refuse-unknown-fields fault.
+const KNOWN_MEMBERS: &[&str] = &[
+    "request",
+    "license_key",
+    "username",
+    "password",
+    "hardware_id",
+    "product",
+    "date",
+    "api_key",
+    "client_id",
+    "request_id",
+    "signature",
+    "schema_version",
+    "bundle_code",
+    "license_id",
+    "app_ver",
+    "sdk_ver",
+    "sdk_lang",
+    "app_name",
+    "os_ver",
+    "hostname",
+    "os_hostname",
+    "ip",
+    "ip_local",
+    "mac_address",
+    "is_vm",
+    "vm_info",
+    "variables",
+];
+
+/// The faults of the payload's members (SPEC §4), on a file whose fields and signatures passed.
+fn bend_fields<'a>(
+    app: &App,
+    decoded: &'a DecodedRequest,
+    checked: CheckedRequest<'a>,
+    now: SystemTime,
+) -> Result<CheckedRequest<'a>, Rejection> {
+    let has = |fault| app.faults.has(fault);
+    let missing = |detail: &str| Rejection::new(ErrorCode::AuthorizationMissingParams, detail.to_owned());
+    if has(Fault::UsernameNotSupported) && matches!(checked.licensee, Licensee::User { .. }) {
+        return Err(missing("license_key"));
+    }
+    if has(Fault::RefuseUnknownFields) {
+        if let Some((name, _)) = decoded
+            .payload
+            .other
+            .iter()
+            .find(|(name, _)| !KNOWN_MEMBERS.contains(&name.as_str()))
+        {
+            return Err(missing(&format!("unknown member {name}")));
+        }
+    }
+    let payload_date = parse_http_date(checked.date);
+    if has(Fault::PayloadDateHttpOnly) && decoded.schema == Schema::V1 && payload_date.is_none() {
+        return Err(Rejection::new(
+            ErrorCode::ValidationError,
+            "the payload date is not an HTTP date",
+        ));
+    }
+    let a_day = Duration::from_secs(24 * 60 * 60);
+    if has(Fault::RefuseOldPayloadDate) && payload_date.is_some_and(|d| d + a_day < now) {
+        return Err(Rejection::new(
+            ErrorCode::DateHeaderDiff,
+            "the payload date is more than a day old",
+        ));
+    }
+    Ok(checked)
 }
 
 /// SPEC §4: required fields; `request` must name this endpoint [pinned, safety]. SPEC §10 row 2:
@@ -553,12 +991,7 @@ fn odd_members_read<'a>(
             "the payload signature is not one",
         ));
     }
-    let check = |odd| match decoded.check_with(kind, odd) {
-        Err(r) if r.code == ErrorCode::ValidationError && app.faults.has(Fault::AcceptAnyRequestKind) => {
-            decoded.check_with(other_kind(kind), odd)
-        }
-        checked => checked,
-    };
+    let check = |odd| decoded.check_with(kind, odd);
     let odd = odd_types(app, decoded);
     let outcome = check(odd);
     // Counted when taking the member as absent passes a file the reference refuses for it (or
@@ -618,13 +1051,11 @@ fn as_if_for(decoded: &DecodedRequest, kind: RequestKind) -> DecodedRequest {
 /// SPEC §4 [pinned, safety]: the `request` member, checked after the signatures
 /// (signatures-before-kind).
 fn check_kind(app: &App, decoded: &DecodedRequest, kind: RequestKind) -> Result<(), Rejection> {
-    decoded.check_kind(kind).or_else(|r| {
-        if app.faults.has(Fault::AcceptAnyRequestKind) {
-            decoded.check_kind(other_kind(kind))
-        } else {
-            Err(r)
-        }
-    })
+    // The accept-any-request-kind fault never reads the member.
+    if app.faults.has(Fault::AcceptAnyRequestKind) {
+        return Ok(());
+    }
+    decoded.check_kind(kind)
 }
 
 /// SPEC §4: the inner signature and the outer MAC, with the shared key of the payload's API key
@@ -633,31 +1064,74 @@ async fn verify_signatures(
     app: &Arc<App>,
     decoded: &DecodedRequest,
     checked: &CheckedRequest<'_>,
+    headers: &HeaderMap,
 ) -> Result<String, Rejection> {
+    let has = |fault| app.faults.has(fault);
+    // The inner-signature-required fault: a schema-2 file without the member is refused.
+    if has(Fault::InnerSignatureRequired)
+        && decoded.schema == Schema::V2
+        && decoded.payload.signature.is_none()
+        && !decoded.payload.odd.iter().any(|m| m.name == "signature")
+    {
+        return Err(Rejection::new(ErrorCode::AuthorizationMissingParams, "signature"));
+    }
+    // The leak-license-existence fault: SPEC §5.1 (the product, then the license) before the
+    // signatures.
     if app.faults.has(Fault::LeakLicenseExistence) {
-        let (product, licensee) = (
-            checked.product.to_owned(),
-            checked.licensee.signing_value().to_owned(),
-        );
-        let by_username = matches!(checked.licensee, Licensee::User { .. });
-        let known = blocking(app, move |app| {
-            app.store
-                .transaction(|tx| Ok::<_, Rejection>(store::license(tx, &product, &licensee, by_username)?))
+        let r = StoreRequest::new(decoded, checked, String::new(), SystemTime::now());
+        blocking(app, move |app| {
+            app.store.transaction(|tx| find_license(app, tx, &r).map(drop))
         })
         .await?;
-        if known.is_none() {
-            return Err(Rejection::from(ErrorCode::LicenseNotFound));
-        }
     }
+    // The payload-key-from-header fault: the Authorization header's key verifies the payload.
+    let header_key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|a| a.to_str().ok())
+        .and_then(|a| AuthorizationHeader::parse(a).ok())
+        .filter(|_| has(Fault::PayloadKeyFromHeader))
+        .map(|h| h.api_key);
     let shared_key = app
         .api_keys
-        .get(checked.identity.value())
+        .get(header_key.as_deref().unwrap_or(checked.identity.value()))
         .ok_or_else(|| unknown_payload_key(app))?;
-    if !app.faults.has(Fault::SkipInnerSignature) {
+    if has(Fault::TrimBeforeSigning) {
+        // The trim-before-signing fault: the signing string of the trimmed values.
+        let right = decoded.payload.signature.as_deref().is_none_or(|given| {
+            verify_inner_signature(
+                shared_key,
+                checked.date.trim(),
+                checked.licensee.signing_value().trim(),
+                checked.hardware_id.trim(),
+                checked.identity.value().trim(),
+                given,
+            )
+        });
+        if !right {
+            return Err(Rejection::new(ErrorCode::SignatureMismatch, "payload signature"));
+        }
+    } else if !has(Fault::SkipInnerSignature) {
         checked.verify_inner(shared_key)?;
     }
-    if !app.faults.has(Fault::SkipOuterSignature) {
+    // The outer-mac-base64-only fault: a hex MAC is not read.
+    if has(Fault::OuterMacBase64Only) && decoded.outer_mac_encoding() == Some(MacEncoding::Hex) {
+        return Err(Rejection::new(
+            ErrorCode::SignatureMismatch,
+            "the outer MAC is not Base64",
+        ));
+    }
+    if !has(Fault::SkipOuterSignature) {
         verify_outer(app, decoded, checked, shared_key, Note::Effects)?;
+    } else if decoded
+        .outer_signature
+        .as_deref()
+        .is_some_and(|mac| MacEncoding::decode(mac).is_none())
+    {
+        // The skip-outer-signature fault looks at the MAC's form only, never at its value.
+        return Err(Rejection::new(
+            ErrorCode::SignatureMismatch,
+            "the outer MAC is not one",
+        ));
     }
     Ok(shared_key.clone())
 }
@@ -685,6 +1159,20 @@ fn verify_outer(
     shared_key: &str,
     note: Note,
 ) -> Result<(), Rejection> {
+    // The outer-mac-over-python-json fault: the MAC over the request member re-serialised.
+    if app.faults.has(Fault::OuterMacOverPythonJson) {
+        let python = decoded
+            .request_bytes()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+            .and_then(|value| python_json(&value));
+        if let (Some(python), Some(mac)) = (python, decoded.outer_signature.as_deref()) {
+            return if verify_outer_signature(shared_key, &python, mac) {
+                Ok(())
+            } else {
+                Err(Rejection::new(ErrorCode::SignatureMismatch, "the outer MAC"))
+            };
+        }
+    }
     checked.verify_outer(shared_key).or_else(|r| {
         let hex = decoded
             .outer_signature
@@ -702,6 +1190,62 @@ fn verify_outer(
             Err(r)
         }
     })
+}
+
+/// A JSON value as Python's `json.dumps` writes it by default: `", "` and `": "`, every non-ASCII
+/// character escaped as `\uXXXX` (outer-mac-over-python-json).
+fn python_json(value: &serde_json::Value) -> Option<Vec<u8>> {
+    struct Python;
+    impl serde_json::ser::Formatter for Python {
+        fn begin_array_value<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+            first: bool,
+        ) -> std::io::Result<()> {
+            if first {
+                Ok(())
+            } else {
+                w.write_all(b", ")
+            }
+        }
+        fn begin_object_key<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+            first: bool,
+        ) -> std::io::Result<()> {
+            if first {
+                Ok(())
+            } else {
+                w.write_all(b", ")
+            }
+        }
+        fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+            w.write_all(b": ")
+        }
+        fn write_string_fragment<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+            fragment: &str,
+        ) -> std::io::Result<()> {
+            for c in fragment.chars() {
+                if c.is_ascii() {
+                    w.write_all(&[c as u8])?;
+                } else {
+                    for unit in c.encode_utf16(&mut [0; 2]) {
+                        write!(w, "\\u{unit:04x}")?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut out = Vec::new();
+    serde::Serialize::serialize(
+        value,
+        &mut serde_json::Serializer::with_formatter(&mut out, Python),
+    )
+    .ok()?;
+    Some(out)
 }
 
 /// What the store needs of a checked request (owned, for the blocking thread).
@@ -783,24 +1327,42 @@ fn replayed(
     let Some(request_id) = r.request_id.as_deref() else {
         return Ok(None);
     };
-    if app.faults.has(Fault::ForgetIdempotence) {
-        return Ok(None);
-    }
     match store::handled_request(tx, request_id, &r.payload_sha256)? {
         HandledRequest::New => Ok(None),
+        // The ignore-request-id-conflict fault: another payload under a known id is new.
+        HandledRequest::OtherPayload if app.faults.has(Fault::IgnoreRequestIdConflict) => Ok(None),
         HandledRequest::OtherPayload => Err(Rejection::new(ErrorCode::RequestIdConflict, request_id)),
+        // The forget-answers fault: the same payload again is handled again.
+        HandledRequest::Pending | HandledRequest::Answered(_) if app.faults.has(Fault::ForgetAnswers) => {
+            Ok(None)
+        }
         HandledRequest::Pending => Ok(Some(Decision::Pending)),
         HandledRequest::Answered(answer) => Ok(Some(Decision::Replay(answer))),
     }
 }
 
 /// SPEC §5.1: the product, then the license of that product.
-fn find_license(tx: &rusqlite::Transaction<'_>, r: &StoreRequest) -> Result<(String, LicenseRow), Rejection> {
-    let product_name = store::product_name(tx, &r.product)?
-        .ok_or_else(|| Rejection::new(ErrorCode::UnknownProduct, &r.product))?;
-    let license = store::license(tx, &r.product, &r.licensee, r.by_username)?
-        .ok_or_else(|| Rejection::from(ErrorCode::LicenseNotFound))?;
-    Ok((product_name, license))
+fn find_license(
+    app: &App,
+    tx: &rusqlite::Transaction<'_>,
+    r: &StoreRequest,
+) -> Result<(String, LicenseRow), Rejection> {
+    let not_found = || Rejection::from(ErrorCode::LicenseNotFound);
+    // The unknown-product-not-found fault: one lookup, by product and key, finds nothing.
+    let product_name = store::product_name(tx, &r.product)?.ok_or_else(|| {
+        if app.faults.has(Fault::UnknownProductNotFound) {
+            not_found()
+        } else {
+            Rejection::new(ErrorCode::UnknownProduct, &r.product)
+        }
+    })?;
+    // The license-of-any-product fault: the license is looked up by its key alone.
+    let license = if app.faults.has(Fault::LicenseOfAnyProduct) {
+        store::license_of_any_product(tx, &r.licensee, r.by_username)?
+    } else {
+        store::license(tx, &r.product, &r.licensee, r.by_username)?
+    };
+    Ok((product_name, license.ok_or_else(not_found)?))
 }
 
 /// SPEC §5.1–§5.5 for an activation, in one write transaction.
@@ -809,24 +1371,46 @@ fn decide_activation(
     tx: &rusqlite::Transaction<'_>,
     r: &StoreRequest,
 ) -> Result<Decision, Rejection> {
-    if let Some(decision) = replayed(app, tx, r)? {
-        return Ok(decision);
+    let rules_first = app.faults.has(Fault::RequestIdAfterRules);
+    if !rules_first {
+        if let Some(decision) = replayed(app, tx, r)? {
+            return Ok(decision);
+        }
     }
-    let (product_name, license) = find_license(tx, r)?;
-    // SPEC §5.2–§5.4, decided by `protocol::activation_rules`; two faults bend its inputs.
+    let (product_name, license) = find_license(app, tx, r)?;
+    // SPEC §5.2–§5.4, decided by `protocol::activation_rules`; the faults bend its inputs.
+    let has = |fault| app.faults.has(fault);
     let already = store::is_activated(tx, license.id, &r.hardware_id)?;
     let mut times_activated = license.seats_taken;
     let state = LicenseState {
-        enabled: license.enabled,
-        active: license.active,
-        is_trial: license.is_trial,
-        license_type: &license.license_type,
-        valid_until: license.valid_until,
+        enabled: license.enabled || has(Fault::IgnoreDisabled),
+        active: license.active || has(Fault::IgnoreInactive),
+        is_trial: license.is_trial && !has(Fault::TrialExpiredAsExpired),
+        license_type: if has(Fault::AnyLicenseTypeOffline) {
+            "perpetual"
+        } else if has(Fault::ConsumptionNotOffline) && license.license_type == "consumption" {
+            "consumption (not offline)"
+        } else {
+            &license.license_type
+        },
+        valid_until: license
+            .valid_until
+            .filter(|_| license.is_trial || !has(Fault::IgnoreExpiry)),
         max_activations: license.max_activations + u64::from(app.faults.has(Fault::SeatsOffByOne)),
         times_activated,
         device_holds_seat: already && !app.faults.has(Fault::ReactivationTakesSeat),
     };
     crate::protocol::activation_rules(&state, r.now)?;
+    // The request-id-after-rules fault: the replay is looked for once the rules passed.
+    if rules_first {
+        if let Some(decision) = replayed(app, tx, r)? {
+            return Ok(decision);
+        }
+    }
+    // The times-activated-twice fault: the count plus one, whether a seat was taken or not.
+    if already && has(Fault::TimesActivatedTwice) {
+        times_activated += 1;
+    }
     if !already {
         times_activated += 1;
         // The non-atomic-seats fault takes the seat in a second transaction (see `activate`).
@@ -906,7 +1490,7 @@ async fn activate(app: &Arc<App>, r: StoreRequest) -> Result<Vec<u8>, Rejection>
             authorization_method: if r.by_username { "user" } else { "license-key" }.to_owned(),
         },
         license_type: license.license_type.clone(),
-        is_trial: license.is_trial,
+        is_trial: license.is_trial && !app.faults.has(Fault::IsTrialAlwaysFalse),
         license_enabled: license.enabled,
         license_active: license.active,
         is_expired: is_expired(license.valid_until, r.now),
@@ -937,6 +1521,7 @@ async fn activate(app: &Arc<App>, r: StoreRequest) -> Result<Vec<u8>, Rejection>
         if app.faults.has(Fault::ReorderSignedBody) {
             body = resign_reordered(app, &body);
         }
+        body = bend_answer(app, &answer, &rr, body);
         if let Some(request_id) = rr.request_id.as_deref() {
             app.store
                 .transaction(|tx| Ok::<_, Rejection>(store::store_answer(tx, request_id, &body)?))?;
@@ -953,6 +1538,63 @@ fn answer_layout(app: &App) -> AnswerLayout {
         null_request_id: !app.variants.has(Variant::OmitRequestId),
         transfer_count: !app.variants.has(Variant::NoTransferCount),
     }
+}
+
+/// The faults of the signed answer (SPEC §6) other than reorder-signed-body: each changes one
+/// member and signs the answer again, so that only that member is wrong.
+fn bend_answer(app: &App, answer: &ActivationAnswer, r: &StoreRequest, body: Vec<u8>) -> Vec<u8> {
+    use base64::Engine as _;
+    let has = |fault| app.faults.has(fault);
+    let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let validity = answer.validity_period.as_deref().unwrap_or_default();
+    let licensee = r.licensee.as_str();
+    let mut body = body;
+    if has(Fault::DropIsExpired) {
+        body = resign(app, &body, |members| {
+            members.shift_remove("is_expired");
+        });
+    }
+    if has(Fault::OfflineSignatureTrailingNewline) {
+        let signing = inner_signing_string(&answer.date, licensee, &answer.hardware_id, &r.api_key) + "\n";
+        let offline = base64(&hmac_sha256(&r.shared_key, signing.as_bytes()));
+        body = resign(app, &body, |members| {
+            members.insert("offline_signature".into(), offline.into());
+        });
+    }
+    if has(Fault::LicenseSignatureNotLowercased) {
+        // `license_signature_v2` does not cover it: only the member changes.
+        let id = licensee.split('|').next().unwrap_or_default();
+        let signing = format!("{}#{id}#{validity}", answer.hardware_id);
+        let signature = base64(&app.signing_key.sign(signing.as_bytes()));
+        if let Ok(mut members) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body) {
+            members.insert("license_signature".into(), signature.into());
+            body = serde_json::to_vec(&members).unwrap_or(body);
+        }
+    }
+    body
+}
+
+/// The answer with its members edited and `license_signature_v2` made again over them (in their
+/// order, compact), `license_signature` kept; the two signatures last, as `sign_with` writes them.
+fn resign(
+    app: &App,
+    body: &[u8],
+    edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+) -> Vec<u8> {
+    use base64::Engine as _;
+    let Ok(mut members) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body) else {
+        return body.to_vec();
+    };
+    members.shift_remove("license_signature_v2");
+    let license_signature = members.shift_remove("license_signature");
+    edit(&mut members);
+    let signed = serde_json::to_vec(&members).unwrap_or_default();
+    let v2 = base64::engine::general_purpose::STANDARD.encode(app.signing_key.sign(&signed));
+    if let Some(s) = license_signature {
+        members.insert("license_signature".into(), s);
+    }
+    members.insert("license_signature_v2".into(), v2.into());
+    serde_json::to_vec(&members).unwrap_or_else(|_| body.to_vec())
 }
 
 /// The reorder-signed-body fault: `license_signature_v2` over the members sorted by name.
@@ -991,14 +1633,20 @@ async fn deactivate(app: &Arc<App>, r: StoreRequest) -> Result<(), Rejection> {
                 }
                 None => {}
             }
-            let (_, license) = find_license(tx, &r)?;
+            let (_, license) = find_license(app, tx, &r)?;
             // The deactivation-keeps-seat fault answers as if it freed the seat, and keeps it.
             let freed = if app.faults.has(Fault::DeactivationKeepsSeat) {
                 store::is_activated(tx, license.id, &r.hardware_id)?
             } else {
                 store::delete_activation(tx, license.id, &r.hardware_id)?
             };
-            if !freed {
+            // The deactivation-frees-every-license fault: nothing to free here, so the device's
+            // seats are looked for without the license (a DELETE that forgot a condition).
+            let freed = freed
+                || (app.faults.has(Fault::DeactivationFreesEveryLicense)
+                    && store::delete_activations_of_device(tx, &r.hardware_id)?);
+            // The deactivate-unknown-device fault: nothing to free is no error.
+            if !freed && !app.faults.has(Fault::DeactivateUnknownDevice) {
                 return Err(ErrorCode::DeviceNotFound.into());
             }
             if let Some(request_id) = r.request_id.as_deref() {
@@ -1047,8 +1695,9 @@ fn error_response(app: &App, refusal: &Refusal) -> Response {
         body.status = 404;
     }
     let status = StatusCode::from_u16(body.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    // The error-status-always-400 fault: the member is written as a constant.
     if app.faults.has(Fault::ErrorStatusMismatch) {
-        body.status = if body.status == 400 { 422 } else { 400 };
+        body.status = 400;
     }
     let mut json = body.to_json();
     // SPEC §7: more members than the three are allowed, a warning (error-extra-members).
@@ -1061,6 +1710,13 @@ fn error_response(app: &App, refusal: &Refusal) -> Response {
         json.push('}');
     }
     let mut response = json_response(status, json.into_bytes());
+    // The error-text-plain fault: the same body, said to be text.
+    if app.faults.has(Fault::ErrorTextPlain) {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
     if rejection.code == ErrorCode::MethodNotAllowed {
         response
             .headers_mut()

@@ -239,11 +239,31 @@ pub fn license(
     licensee: &str,
     by_username: bool,
 ) -> Result<Option<LicenseRow>, StoreError> {
+    find_license(tx, Some(product), licensee, by_username)
+}
+
+/// The first license of any product with this key or user: the lookup of the faults
+/// `license-of-any-product` and `product-from-license`, never of the reference's own rules.
+pub fn license_of_any_product(
+    tx: &Transaction<'_>,
+    licensee: &str,
+    by_username: bool,
+) -> Result<Option<LicenseRow>, StoreError> {
+    find_license(tx, None, licensee, by_username)
+}
+
+/// The license with this key or user, of this product (`None`: of any, the first).
+fn find_license(
+    tx: &Transaction<'_>,
+    product: Option<&str>,
+    licensee: &str,
+    by_username: bool,
+) -> Result<Option<LicenseRow>, StoreError> {
     let column = if by_username { "username" } else { "license_key" };
     let sql = format!(
         "SELECT id, product, license_key, username, password, license_type, is_trial, enabled, active,
                 valid_until_ms, max_activations, transfer_count, transfer_pending, seats_taken
-         FROM licenses WHERE product = ?1 AND {column} = ?2"
+         FROM licenses WHERE (?1 IS NULL OR product = ?1) AND {column} = ?2 ORDER BY id LIMIT 1"
     );
     Ok(tx
         .prepare_cached(&sql)?
@@ -311,6 +331,20 @@ pub fn delete_activation(
         .execute([license_id])?;
     }
     Ok(n > 0)
+}
+
+/// Frees every seat a device holds, on any license: the mistake of the fault
+/// `deactivation-frees-every-license`, never the reference's own rule. Whether one was freed.
+pub fn delete_activations_of_device(tx: &Transaction<'_>, hardware_id: &str) -> Result<bool, StoreError> {
+    let licenses: Vec<i64> = tx
+        .prepare_cached("SELECT license_id FROM activations WHERE hardware_id = ?1")?
+        .query_map([hardware_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut freed = false;
+    for license_id in licenses {
+        freed |= delete_activation(tx, license_id, hardware_id)?;
+    }
+    Ok(freed)
 }
 
 /// What is known of a request id.

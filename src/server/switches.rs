@@ -1,14 +1,16 @@
 //! What the named faults and the named conforming variants share: a table of names, each with the
-//! SPEC section it is about and a description, parsed from and printed for the command line, and
-//! the set a server runs with.
+//! rule of the catalogue it is about (`fixtures/rules.toml`: the rule a fault breaks, or the rule
+//! whose latitude a variant uses) and a description, parsed from and printed for the command line,
+//! and the set a server runs with.
 
 /// Declares a table of named switches: the enum (one variant a row, documented by its
-/// description), `ALL`, `name`, `spec`, `description`, `index`, and `FromStr`/`Display` by name.
+/// description), `ALL`, `name`, `rule`, `spec`, `description`, `index`, and `FromStr`/`Display` by
+/// name. Each row is `Variant => ("name", rules::SOME_RULE, "what it does")`.
 macro_rules! switches {
     (
         $(#[$meta:meta])*
         pub enum $ty:ident, listed by $list:literal;
-        $( $(#[$doc:meta])* $variant:ident => ($name:literal, $spec:literal, $what:literal); )+
+        $( $(#[$doc:meta])* $variant:ident => ($name:literal, $rule:path, $what:literal); )+
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,9 +33,14 @@ macro_rules! switches {
                 match self { $( $ty::$variant => $name, )+ }
             }
 
-            /// The SPEC section it is about.
+            /// The rule of the catalogue it is about.
+            pub const fn rule(self) -> $crate::protocol::Rule {
+                match self { $( $ty::$variant => $rule, )+ }
+            }
+
+            /// The SPEC section of its rule.
             pub const fn spec(self) -> &'static str {
-                match self { $( $ty::$variant => $spec, )+ }
+                self.rule().spec
             }
 
             /// What the server does.

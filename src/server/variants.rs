@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::switches::{switches, Switches};
+use crate::protocol::rules;
 
 switches! {
     /// Another answer SPEC allows, at one point, than the reference server's own.
@@ -22,27 +23,28 @@ switches! {
     /// assert_eq!(v, Variant::SignatureMismatch400);
     /// assert_eq!(v.to_string(), "signature-mismatch-400");
     /// assert!(v.spec().starts_with('§'));
+    /// assert_eq!(v.rule().id, "auth.header-hmac"); // the rule that allows 400 or 401
     /// assert!("no-such-variant".parse::<Variant>().is_err());
     /// ```
     pub enum Variant, listed by "lsconform serve --list-variants";
 
-    OmitRequestId => ("omit-request-id", "§6", "the success answer has no request_id member (instead of null) when the request sent none");
-    OddOptionalRefused => ("odd-optional-refused", "§10", "any optional member present as null, \"\" or of another type is refused with 400 authorization_missing_params");
-    OddOptionalAbsent => ("odd-optional-absent", "§10", "an optional member the protocol reads (request_id, bundle_code, password, the schema-2 inner signature) of another type is taken as absent");
-    OddSignatureMismatch => ("odd-signature-mismatch", "§10", "a schema-2 inner signature present as null, \"\" or of another type is signature_mismatch");
-    SignatureMismatch400 => ("signature-mismatch-400", "§2", "every signature_mismatch is answered with status 400 instead of 401");
-    MissingContent => ("missing-content", "§3", "no body or an empty one is answered 400 missing_content instead of missing_parameters");
-    OtherDateForms => ("other-date-forms", "§10", "a Date header in RFC 3339 or JavaScript's form, within 15 minutes of the clock, is accepted");
-    ImfFixdateOnly => ("imf-fixdate-only", "§2", "a Date header in RFC 850, asctime or UTC-for-GMT form is refused with 400 date_header_diff (SHOULD accept)");
-    UppercaseHexMac => ("uppercase-hex-mac", "§10", "a schema-2 outer MAC written in hex is compared case-insensitively");
-    Bearer401 => ("bearer-401", "§2", "Authorization: Bearer … is answered 401 invalid_token");
-    SignaturesBeforeKind => ("signatures-before-kind", "§1a", "the payload signatures are verified before the request member is checked");
-    BodyBeforeAuthorization => ("body-before-authorization", "§1a", "after the missing-headers check, the body is checked before the Authorization header and the Date");
-    SurrogatesRead => ("surrogates-read", "§10", "a payload with unpaired surrogate escapes is read leniently: signature_mismatch if a signature fails, else 400 authorization_missing_params");
-    ErrorExtraMembers => ("error-extra-members", "§7", "every error body carries a fourth member, documentation_url");
-    UnknownPayloadKeyMismatch => ("unknown-payload-key-mismatch", "§4", "a payload api_key the server does not know is signature_mismatch instead of invalid_api_key");
-    DeviceNotFound404 => ("device-not-found-404", "§5", "deactivating a device that holds no seat is answered 404 device_not_found instead of 400");
-    NoTransferCount => ("no-transfer-count", "§6", "the success answer has no transfer_count member");
+    OmitRequestId => ("omit-request-id", rules::ANSWER_REQUEST_ID, "the success answer has no request_id member (instead of null) when the request sent none");
+    OddOptionalRefused => ("odd-optional-refused", rules::PAYLOAD_ODD_OPTIONAL, "any optional member present as null, \"\" or of another type is refused with 400 authorization_missing_params");
+    OddOptionalAbsent => ("odd-optional-absent", rules::PAYLOAD_ODD_OPTIONAL, "an optional member the protocol reads (request_id, bundle_code, password, the schema-2 inner signature) of another type is taken as absent");
+    OddSignatureMismatch => ("odd-signature-mismatch", rules::PAYLOAD_ODD_OPTIONAL, "a schema-2 inner signature present as null, \"\" or of another type is signature_mismatch");
+    SignatureMismatch400 => ("signature-mismatch-400", rules::AUTH_HEADER_HMAC, "every signature_mismatch is answered with status 400 instead of 401");
+    MissingContent => ("missing-content", rules::BODY_MISSING, "no body or an empty one is answered 400 missing_content instead of missing_parameters");
+    OtherDateForms => ("other-date-forms", rules::DATE_OTHER_FORMS, "a Date header in RFC 3339 or JavaScript's form, within 15 minutes of the clock, is accepted");
+    ImfFixdateOnly => ("imf-fixdate-only", rules::DATE_HTTP_FORMS, "a Date header in RFC 850, asctime or UTC-for-GMT form is refused with 400 date_header_diff (SHOULD accept)");
+    UppercaseHexMac => ("uppercase-hex-mac", rules::SIGNATURE_UPPERCASE_MAC, "a schema-2 outer MAC written in hex is compared case-insensitively");
+    Bearer401 => ("bearer-401", rules::AUTH_BEARER, "Authorization: Bearer … is answered 401 invalid_token");
+    SignaturesBeforeKind => ("signatures-before-kind", rules::ORDER_FIRST_CHECK_DECIDES, "the payload signatures are verified before the request member is checked");
+    BodyBeforeAuthorization => ("body-before-authorization", rules::ORDER_FIRST_CHECK_DECIDES, "after the missing-headers check, the body is checked before the Authorization header and the Date");
+    SurrogatesRead => ("surrogates-read", rules::JSON_SURROGATE, "a payload with unpaired surrogate escapes is read leniently: signature_mismatch if a signature fails, else 400 authorization_missing_params");
+    ErrorExtraMembers => ("error-extra-members", rules::ERROR_EXTRA_MEMBERS, "every error body carries a fourth member, documentation_url");
+    UnknownPayloadKeyMismatch => ("unknown-payload-key-mismatch", rules::PAYLOAD_UNKNOWN_API_KEY, "a payload api_key the server does not know is signature_mismatch instead of invalid_api_key");
+    DeviceNotFound404 => ("device-not-found-404", rules::DEACTIVATE_DEVICE_NOT_FOUND, "deactivating a device that holds no seat is answered 404 device_not_found instead of 400");
+    NoTransferCount => ("no-transfer-count", rules::ANSWER_MEMBERS, "the success answer has no transfer_count member");
 }
 
 /// The conforming variants a server runs with.
