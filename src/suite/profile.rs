@@ -95,6 +95,7 @@ pub const ROLES: &[&str] = &[
     "other_product",
     "limited",
     "user",
+    "odd_key",
 ];
 
 impl Profile {

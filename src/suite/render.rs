@@ -304,6 +304,19 @@ fn fresh_request_id(template: Option<&str>) -> Result<String, String> {
     }
 }
 
+/// The hardware_id of a case: its text with `{uuid}` and `{UUID}` filled in with a fresh UUID
+/// (lowercase, uppercase), so that a case, its deactivate twin and the next run each use a device
+/// of their own; a fresh `lsconform-<uuid>` when it names none.
+fn fresh_hardware_id(template: Option<&str>) -> String {
+    let fresh = uuid::Uuid::new_v4().to_string();
+    match template {
+        None => format!("lsconform-{fresh}"),
+        Some(t) => t
+            .replace("{uuid}", &fresh)
+            .replace("{UUID}", &fresh.to_uppercase()),
+    }
+}
+
 /// `payload.hardware_id_to_cap`: the template with its hardware_id followed by `unit` as many
 /// times as both the request file and the deactivation file giving its seat back stay within the
 /// profile's `max_body` (SPEC §3: a body within the declared cap MUST be read).
@@ -317,11 +330,7 @@ fn prepare_to_cap(
     if unit.is_empty() {
         return Err(Skip("the case is malformed: hardware_id_to_cap is empty".into()));
     }
-    let base = t
-        .payload
-        .hardware_id
-        .clone()
-        .unwrap_or_else(|| format!("lsconform-{}", uuid::Uuid::new_v4()));
+    let base = fresh_hardware_id(t.payload.hardware_id.as_deref());
     let fits = |p: &Prepared| p.body.as_ref().map_or(0, Vec::len) <= profile.max_body;
     let with = |n: usize| -> Result<(Prepared, bool), Skip> {
         let mut fixed = t.clone();
@@ -476,10 +485,7 @@ pub fn prepare_template(
             };
             licensee = Some(value.clone());
         }
-        let hw = p
-            .hardware_id
-            .clone()
-            .unwrap_or_else(|| format!("lsconform-{}", uuid::Uuid::new_v4()));
+        let hw = fresh_hardware_id(p.hardware_id.as_deref());
         b = b.hardware_id(&hw);
         hardware_id = Some(hw.clone());
         let product = match p.product.as_deref() {
