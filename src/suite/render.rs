@@ -577,3 +577,55 @@ pub fn prepare_template(
         licensee,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::{fresh_hardware_id, fresh_request_id, prepare_template, seat_request, LicenseRef};
+    use crate::suite::case::{Endpoint, Expectation, RequestTemplate};
+    use crate::suite::profile::Profile;
+
+    fn body_len(p: &super::Prepared) -> usize {
+        p.body.as_ref().map_or(0, Vec::len)
+    }
+
+    /// `payload.hardware_id_to_cap`: the activation and the give-back of its seat fit the cap, and
+    /// one more repetition would not (the longest hardware_id, not merely a long one).
+    #[test]
+    fn hardware_id_to_cap_fills_the_cap_and_no_further() {
+        let profile = Profile::reference("http://127.0.0.1:9");
+        let expect = Expectation {
+            activated: true,
+            ..Expectation::default()
+        };
+        let mut t = RequestTemplate::default();
+        t.payload.hardware_id = Some("hw-{uuid}-".into());
+        t.payload.hardware_id_to_cap = Some("x".into());
+        let sent = prepare_template(&t, &expect, &profile, SystemTime::now()).expect("it prepares");
+        let hw = sent.hardware_id.clone().expect("a hardware_id");
+        let (key, _) = sent.seat.clone().expect("a seat");
+        let back = |hw: &str| {
+            let r = seat_request(&profile, Endpoint::Deactivate, LicenseRef::Key(&key), hw);
+            body_len(&r.expect("it prepares"))
+        };
+        assert!(body_len(&sent) <= profile.max_body && back(&hw) <= profile.max_body);
+        assert!(hw.len() > profile.max_body / 2, "only {} bytes", hw.len());
+        let longer = format!("{hw}x");
+        t.payload.hardware_id_to_cap = None;
+        t.payload.hardware_id = Some(longer.clone());
+        let more = prepare_template(&t, &expect, &profile, SystemTime::now()).expect("it prepares");
+        assert!(body_len(&more) > profile.max_body || back(&longer) > profile.max_body);
+    }
+
+    #[test]
+    fn templates_get_a_fresh_uuid_and_a_request_id_template_needs_one() {
+        assert!(fresh_request_id(Some("fixed-id")).is_err());
+        let upper = fresh_request_id(Some("{UUID}")).expect("a template");
+        assert_eq!((upper.len(), upper.to_uppercase()), (36, upper.clone()));
+        assert_ne!(fresh_request_id(None), fresh_request_id(None));
+        let hw = fresh_hardware_id(Some(" {uuid} é "));
+        assert!(hw.starts_with(' ') && hw.ends_with(" é ") && !hw.contains("{uuid}"));
+        assert_eq!(fresh_hardware_id(Some("literal")), "literal");
+    }
+}
