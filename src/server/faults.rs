@@ -61,12 +61,15 @@ switches! {
     JsonByteOrderMarkSkipped => ("json-byte-order-mark-skipped", rules::JSON_BYTE_ORDER_MARK, "a byte-order mark at the start of the decoded JSON is skipped");
     DuplicateKeysLastWins => ("duplicate-keys-last-wins", rules::JSON_DUPLICATE_KEY, "a key given twice in the payload is accepted, the last copy wins");
     NoDepthLimit => ("no-depth-limit", rules::JSON_DEPTH, "nesting deeper than 32 is read like any other JSON");
+    DeepNesting500 => ("deep-nesting-500", rules::JSON_ANY_DEPTH, "nesting deeper than 32 is answered 500 internal_server_error (a recursion limit that escapes as a crash)");
+    AcceptLoneSurrogates => ("accept-lone-surrogates", rules::JSON_SURROGATE, "an unpaired surrogate escape is read as U+FFFD and the file accepted");
     // SPEC §4: the payload.
     PayloadKeyFromHeader => ("payload-key-from-header", rules::PAYLOAD_UNKNOWN_API_KEY, "the payload signatures are verified with the shared key of the Authorization header's API key, whatever the payload's api_key");
     ApiKeyFromHeader => ("api-key-from-header", rules::PAYLOAD_REQUIRED, "a payload without api_key is read with the Authorization header's API key");
     ProductFromLicense => ("product-from-license", rules::PAYLOAD_REQUIRED_PINNED, "a payload without product is read with the product of its license");
     UsernameNotSupported => ("username-not-supported", rules::PAYLOAD_USERNAME, "a payload with username and no license_key is answered authorization_missing_params");
     RefuseUnknownFields => ("refuse-unknown-fields", rules::PAYLOAD_UNKNOWN_FIELDS, "a payload member the server does not know is refused with authorization_missing_params");
+    OddMemberValidationError => ("odd-member-validation-error", rules::PAYLOAD_ODD_OPTIONAL, "an optional member the server reads (request_id, bundle_code, password, the inner signature) present as null, \"\" or of another type is answered 400 validation_error");
     AcceptAnyRequestKind => ("accept-any-request-kind", rules::PAYLOAD_REQUEST_KIND, "the payload's request member is not read, so files can be replayed across endpoints");
     RefuseOldPayloadDate => ("refuse-old-payload-date", rules::PAYLOAD_DATE_AGE, "a payload date more than a day old is refused with date_header_diff");
     PayloadDateHttpOnly => ("payload-date-http-only", rules::PAYLOAD_DATE_FORMS, "a schema-1 payload date that is not an HTTP date is refused with validation_error");

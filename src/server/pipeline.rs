@@ -768,6 +768,23 @@ fn decode_json(
             }
         }
     }
+    // The deep-nesting-500 fault: a recursion limit that escapes as a crash.
+    if app.faults.has(Fault::DeepNesting500) && within_depth(&json) != json {
+        return Err(Rejection::new(
+            ErrorCode::InternalServerError,
+            "recursion limit exceeded",
+        ));
+    }
+    // The accept-lone-surrogates fault: a lone surrogate read as U+FFFD, and nothing refused.
+    if app.faults.has(Fault::AcceptLoneSurrogates) {
+        if let Some(lenient) = without_lone_surrogates(&json) {
+            return DecodedRequest::from_json(transport, lenient).map(|mut d| {
+                // The outer MAC covers the bytes as sent; the replacement kept every offset.
+                d.json = json;
+                (d, None)
+            });
+        }
+    }
     // The no-depth-limit fault: what lies deeper than MAX_DEPTH is read as a shallow value of
     // the same length (so the bytes the outer MAC covers keep their offsets), then given back.
     if app.faults.has(Fault::NoDepthLimit) {
@@ -952,6 +969,18 @@ fn check_fields<'a>(
     kind: RequestKind,
     note: Note,
 ) -> Result<CheckedRequest<'a>, Rejection> {
+    // The odd-member-validation-error fault: a schema validator's own answer to a member it reads.
+    let read = ["request_id", "bundle_code", "password", "signature"];
+    if app.faults.has(Fault::OddMemberValidationError)
+        && decoded
+            .odd_optional_members()
+            .any(|m| read.contains(&m.name.as_str()))
+    {
+        return Err(Rejection::new(
+            ErrorCode::ValidationError,
+            "a member of another type",
+        ));
+    }
     // SPEC §10 row 2: refuse every odd optional member, not only those the protocol reads
     // (odd-optional-refused).
     if let Some(m) = decoded

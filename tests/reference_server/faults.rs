@@ -649,6 +649,37 @@ async fn no_depth_limit_reads_nesting_deeper_than_32() {
     assert_eq!(faulty.status, 200);
 }
 
+#[tokio::test]
+async fn deep_nesting_500_crashes_on_nesting_deeper_than_32() {
+    let mut nested = serde_json::json!([]);
+    for _ in 0..lsconform::protocol::MAX_DEPTH {
+        nested = serde_json::json!([nested]);
+    }
+    let f = builder(RequestKind::Activation, &license("perpetual"), &device())
+        .field("variables", nested)
+        .sign(API_KEY, SHARED_KEY);
+    let (reference, faulty) = activate_both(Fault::DeepNesting500, &f).await;
+    assert_eq!(code(&reference), "authorization_missing_params");
+    assert_eq!(
+        (faulty.status, code(&faulty).as_str()),
+        (500, "internal_server_error")
+    );
+}
+
+#[tokio::test]
+async fn accept_lone_surrogates_accepts_an_unpaired_surrogate_in_a_signed_file() {
+    // Schema 1: the inner signature does not cover hostname, so the edit keeps every signature.
+    let f = perpetual_with(|b| b.style(Style::Schema1).field("hostname", "h"));
+    let json = String::from_utf8(f.json)
+        .unwrap()
+        .replace(r#""hostname":"h""#, r#""hostname":"\ud800""#);
+    assert!(json.contains(r"\ud800"));
+    let (reference, faulty) =
+        post_text(Fault::AcceptLoneSurrogates, encode_request_file(json.as_bytes())).await;
+    assert_eq!(code(&reference), "authorization_missing_params");
+    assert_eq!(faulty.status, 200);
+}
+
 // SPEC §4: the payload.
 
 /// A Python-style activation for the perpetual license, edited, then signed with the test keys.
@@ -703,6 +734,14 @@ async fn refuse_unknown_fields_refuses_a_member_it_does_not_know() {
     let (reference, faulty) = activate_both(Fault::RefuseUnknownFields, &f).await;
     assert_eq!(reference.status, 200);
     assert_eq!(code(&faulty), "authorization_missing_params");
+}
+
+#[tokio::test]
+async fn odd_member_validation_error_answers_validation_error_to_a_numeric_request_id() {
+    let f = perpetual_with(|b| b.set("request_id", 42));
+    let (reference, faulty) = activate_both(Fault::OddMemberValidationError, &f).await;
+    assert_eq!(code(&reference), "authorization_missing_params");
+    assert_eq!(code(&faulty), "validation_error");
 }
 
 #[tokio::test]
