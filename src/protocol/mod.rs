@@ -16,13 +16,13 @@
 mod answer;
 mod auth;
 mod builder;
+mod business;
 mod catalogue;
 mod error;
 mod keys;
 mod oracle;
 mod payload;
 mod request;
-mod business;
 mod signature;
 mod transport;
 
@@ -35,16 +35,16 @@ pub use auth::{
     parse_other_date, AuthorizationHeader, MAX_DATE_SKEW,
 };
 pub use builder::{RequestBuilder, RequestFile, Style, Tamper};
+pub use business::{activates_offline, activation_rules, is_expired, LicenseState, Seat};
+pub use catalogue::{rules, Rule, Severity, Tag};
 pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
-pub use catalogue::{rules, Rule, Severity, Tag};
 pub use oracle::{allowed, Allowed, Answer, Broken, Fit, OracleRequest, SentHeaders, ServerKnows};
 pub(crate) use payload::without_lone_surrogates;
 pub use payload::{OddMember, Oddity, Payload, Schema, MAX_DEPTH};
 pub use request::{
     decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, OddTypes, RequestKind,
 };
-pub use business::{activates_offline, activation_rules, is_expired, LicenseState, Seat};
 pub use signature::{
     hmac_sha256, inner_signature, inner_signing_string, outer_signature, verify_inner_signature,
     verify_outer_signature, MacEncoding,

@@ -103,7 +103,7 @@ pub static ALL: &[Check] = &[
     },
     Check {
         id: "state/seat-race",
-        rules: &[rules::BUSINESS_SEATS_CONCURRENT],
+        rules: &[rules::BUSINESS_SEATS_CONCURRENT, rules::BUSINESS_SEATS_FULL],
         endpoint: Endpoint::Activate,
         title: "N simultaneous activations of a license with k free seats give exactly k successes",
         run: |cx| Box::pin(seat_race(cx)),
@@ -188,12 +188,34 @@ fn needs_deactivation(cx: &Context) -> Result<(), Failure> {
     }
 }
 
-/// Activates and requires success; the set-up of a check, so a refusal is an error of the check.
-async fn activate(cx: &Context, role: &str, hardware_id: &str) -> Result<(Prepared, Response), Failure> {
+/// Takes a seat as the set-up of a check: a 200 is all it needs (what the answer says is for the
+/// activation cases to judge); a refusal is an error of the check, which cannot run.
+async fn take_seat(cx: &Context, role: &str, hardware_id: &str) -> Result<(Prepared, Response), Failure> {
     let r = request(cx, Endpoint::Activate, role, hardware_id)?;
     let answer = send(cx, &r).await?;
-    judge::judge_activated(&answer, &r, &cx.profile).map_err(|m| fail(m, &r))?;
+    if answer.status != 200 {
+        return Err(Failure::Error(
+            format!("set-up: activating {role} refused: {}", judge::summarize(&answer)),
+            Some(Box::new(r)),
+        ));
+    }
     Ok((r, answer))
+}
+
+/// Gives a seat back as the clean-up of a check: a 200 is all it needs.
+async fn give_back(cx: &Context, role: &str, hardware_id: &str) -> Result<(), Failure> {
+    let r = request(cx, Endpoint::Deactivate, role, hardware_id)?;
+    let answer = send(cx, &r).await?;
+    if answer.status != 200 {
+        return Err(Failure::Error(
+            format!(
+                "clean-up: deactivating {role} refused: {}",
+                judge::summarize(&answer)
+            ),
+            Some(Box::new(r)),
+        ));
+    }
+    Ok(())
 }
 
 async fn deactivate(cx: &Context, role: &str, hardware_id: &str) -> Result<Response, Failure> {
@@ -224,7 +246,7 @@ async fn reactivation_keeps_its_seat(cx: &Context) -> Result<(), Failure> {
     let mut first = None;
     let mut outcome = Ok(());
     for hw in &devices {
-        match activate(cx, role, hw).await {
+        match take_seat(cx, role, hw).await {
             Ok((_, answer)) => {
                 first.get_or_insert(answer);
                 taken.push(hw.clone());
@@ -256,7 +278,7 @@ async fn reactivation_keeps_its_seat(cx: &Context) -> Result<(), Failure> {
             });
     }
     for hw in &taken {
-        deactivate(cx, role, hw).await?;
+        give_back(cx, role, hw).await?;
     }
     outcome
 }
@@ -267,7 +289,7 @@ async fn reactivation_keeps_its_seat(cx: &Context) -> Result<(), Failure> {
 async fn request_id_replay(cx: &Context) -> Result<(), Failure> {
     needs_deactivation(cx)?;
     let hw = device();
-    let (sent, first) = activate(cx, "perpetual", &hw).await?;
+    let (sent, first) = take_seat(cx, "perpetual", &hw).await?;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let replay = send(cx, &sent).await?;
     let as_json = |r: &Response| serde_json::from_slice::<serde_json::Value>(&r.body).ok();
@@ -305,7 +327,7 @@ async fn request_id_replay(cx: &Context) -> Result<(), Failure> {
                 &sent,
             ))
         });
-    deactivate(cx, "perpetual", &hw).await?;
+    give_back(cx, "perpetual", &hw).await?;
     result
 }
 
@@ -313,7 +335,7 @@ async fn request_id_replay(cx: &Context) -> Result<(), Failure> {
 async fn request_id_conflict(cx: &Context) -> Result<(), Failure> {
     needs_deactivation(cx)?;
     let hw = device();
-    let (sent, _) = activate(cx, "perpetual", &hw).await?;
+    let (sent, _) = take_seat(cx, "perpetual", &hw).await?;
     let other_hw = device();
     let mut template = RequestTemplate::default();
     template.payload.hardware_id = Some(other_hw.clone());
@@ -329,10 +351,10 @@ async fn request_id_conflict(cx: &Context) -> Result<(), Failure> {
     let answer = send(cx, &conflicting).await?;
     let result =
         judge::judge_error(&[ErrorCode::RequestIdConflict], &answer).map_err(|m| fail(m, &conflicting));
-    deactivate(cx, "perpetual", &hw).await?;
+    give_back(cx, "perpetual", &hw).await?;
     if answer.status == 200 {
         // The conflicting request took a seat: give it back too.
-        deactivate(cx, "perpetual", &other_hw).await?;
+        give_back(cx, "perpetual", &other_hw).await?;
     }
     result
 }
@@ -352,7 +374,7 @@ async fn a_freed_seat_is_free_for_another_device(cx: &Context) -> Result<(), Fai
         let mut full = None;
         for _ in 0..free {
             let hw = device();
-            let (_, answer) = activate(cx, "limited", &hw).await?;
+            let (_, answer) = take_seat(cx, "limited", &hw).await?;
             full = times_activated(&answer);
             taken.push(hw);
         }
@@ -370,8 +392,12 @@ async fn a_freed_seat_is_free_for_another_device(cx: &Context) -> Result<(), Fai
             ));
         };
         deactivate(cx, "limited", &leaving).await?;
-        let (_, answer) = activate(cx, "limited", &newcomer).await?;
-        taken.push(newcomer);
+        let again = request(cx, Endpoint::Activate, "limited", &newcomer)?;
+        let answer = send(cx, &again).await?;
+        if answer.status == 200 {
+            taken.push(newcomer);
+        }
+        judge::judge_activated(&answer, &again, &cx.profile).map_err(|m| fail(m, &again))?;
         // SPEC §6: times_activated counts the seats taken after the request: full again.
         match times_activated(&answer) {
             n if n == full => Ok(()),
@@ -386,7 +412,7 @@ async fn a_freed_seat_is_free_for_another_device(cx: &Context) -> Result<(), Fai
     }
     .await;
     for hw in &taken {
-        deactivate(cx, "limited", hw).await?;
+        give_back(cx, "limited", hw).await?;
     }
     outcome
 }
@@ -396,7 +422,7 @@ async fn a_freed_seat_is_free_for_another_device(cx: &Context) -> Result<(), Fai
 async fn deactivate_frees_the_seat(cx: &Context) -> Result<(), Failure> {
     needs_deactivation(cx)?;
     let hw = device();
-    activate(cx, "perpetual", &hw).await?;
+    take_seat(cx, "perpetual", &hw).await?;
     deactivate(cx, "perpetual", &hw).await?;
     let again = request(cx, Endpoint::Deactivate, "perpetual", &hw)?;
     let answer = send(cx, &again).await?;
@@ -417,6 +443,10 @@ async fn seat_race(cx: &Context) -> Result<(), Failure> {
             "needs licenses.limited = { key, free_seats } in the profile".into(),
         ));
     };
+    // The set-up: the license has a free seat (earlier checks gave theirs back).
+    let probe = device();
+    take_seat(cx, "limited", &probe).await?;
+    give_back(cx, "limited", &probe).await?;
     for round in 1..=ROUNDS {
         let requests: Vec<Prepared> = (0..CONTENDERS)
             .map(|_| request(cx, Endpoint::Activate, "limited", &device()))
@@ -456,7 +486,7 @@ async fn seat_race(cx: &Context) -> Result<(), Failure> {
         }
         for w in &winners {
             if let Some(hw) = &w.hardware_id {
-                deactivate(cx, "limited", hw).await?;
+                give_back(cx, "limited", hw).await?;
             }
         }
         let counted = |m: &BTreeMap<String, usize>| {
@@ -501,7 +531,7 @@ async fn body_within_the_cap(cx: &Context, endpoint: Endpoint) -> Result<(), Fai
     needs_deactivation(cx)?;
     let hw = device();
     if endpoint == Endpoint::Deactivate {
-        activate(cx, "perpetual", &hw).await?;
+        take_seat(cx, "perpetual", &hw).await?;
     }
     let mut r = request(cx, endpoint, "perpetual", &hw)?;
     let mut body = r.body.take().unwrap_or_default();
@@ -516,7 +546,7 @@ async fn body_within_the_cap(cx: &Context, endpoint: Endpoint) -> Result<(), Fai
     // The device holds a seat: activated and accepted, or activated first and not deactivated.
     let holds_seat = (answer.status == 200) == (endpoint == Endpoint::Activate);
     if holds_seat {
-        deactivate(cx, "perpetual", &hw).await?;
+        give_back(cx, "perpetual", &hw).await?;
     }
     result
 }
@@ -534,7 +564,7 @@ async fn body_over_the_cap(cx: &Context, endpoint: Endpoint) -> Result<(), Failu
     if answer.status == 200 && endpoint == Endpoint::Activate && cx.profile.supports_deactivation {
         // The server took the oversized file and a seat with it: give the seat back.
         if let Some(hw) = &r.hardware_id {
-            deactivate(cx, "perpetual", hw).await?;
+            give_back(cx, "perpetual", hw).await?;
         }
     }
     result
@@ -553,13 +583,13 @@ async fn request_id_first(cx: &Context) -> Result<(), Failure> {
         ));
     };
     let first_device = device();
-    let (sent, first) = activate(cx, "limited", &first_device).await?;
-    deactivate(cx, "limited", &first_device).await?;
+    let (sent, first) = take_seat(cx, "limited", &first_device).await?;
+    give_back(cx, "limited", &first_device).await?;
     let mut taken = Vec::new();
     let outcome = async {
         for _ in 0..free {
             let hw = device();
-            activate(cx, "limited", &hw).await?;
+            take_seat(cx, "limited", &hw).await?;
             taken.push(hw);
         }
         let replay = send(cx, &sent).await?;
@@ -577,7 +607,7 @@ async fn request_id_first(cx: &Context) -> Result<(), Failure> {
     }
     .await;
     for hw in &taken {
-        deactivate(cx, "limited", hw).await?;
+        give_back(cx, "limited", hw).await?;
     }
     // A server that let the replay take a seat over the limit: the seat goes back.
     let again = request(cx, Endpoint::Deactivate, "limited", &first_device)?;
@@ -600,7 +630,7 @@ async fn deactivation_spares_other_licenses(cx: &Context) -> Result<(), Failure>
     let outcome = async {
         for _ in 0..free {
             let hw = device();
-            activate(cx, "limited", &hw).await?;
+            take_seat(cx, "limited", &hw).await?;
             taken.push(hw);
         }
         let Some(holder) = taken.first().cloned() else {
@@ -609,6 +639,15 @@ async fn deactivation_spares_other_licenses(cx: &Context) -> Result<(), Failure>
                 None,
             ));
         };
+        // The license is full first (SPEC §5.4), so what follows tells a freed seat apart.
+        let first_probe = device();
+        let full = request(cx, Endpoint::Activate, "limited", &first_probe)?;
+        let answer = send(cx, &full).await?;
+        if answer.status == 200 {
+            taken.push(first_probe);
+        }
+        judge::judge_error(&[ErrorCode::LicenseActivatedMaxTimes], &answer)
+            .map_err(|m| fail(m.at(rules::BUSINESS_SEATS_FULL), &full))?;
         let elsewhere = request(cx, Endpoint::Deactivate, "perpetual", &holder)?;
         let answer = send(cx, &elsewhere).await?;
         // The code for a device without a seat is [pinned]: another answer is a warning.
@@ -631,7 +670,7 @@ async fn deactivation_spares_other_licenses(cx: &Context) -> Result<(), Failure>
     }
     .await;
     for hw in &taken {
-        deactivate(cx, "limited", hw).await?;
+        give_back(cx, "limited", hw).await?;
     }
     outcome
 }

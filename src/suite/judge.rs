@@ -459,6 +459,12 @@ pub fn judge(
     if m.severity.is_some() {
         return Err(m);
     }
+    // The judge knows the rule the answer departs from (its form, an echo, a signature): the
+    // status and code were what the case expects, so the oracle has nothing to add.
+    if let Some(rule) = m.rule {
+        let severity = Some(rule.severity());
+        return Err(Mismatch { severity, ..m });
+    }
     let Some(allowed) = super::allowed::of_prepared(profile, sent, SystemTime::now()) else {
         return Err(m);
     };

@@ -49,7 +49,6 @@ mod shrink;
 
 use std::time::Duration;
 
-
 pub use grammar::{
     skipped_byte, BadEscape, Base64Leniency, Container, ControlChar, GrammarMutation, JsonExtension,
     KeyPlace, NonFinite, NumberForm, Place, Utf8Defect, BASE64_FILLER, SLOT_NAME,

@@ -13,7 +13,9 @@ use super::model::GeneratedRequest;
 use super::properties::{judge, judges, needs, Exchange, Violation};
 use super::render::GeneratedCase;
 use super::shrink::smallest;
-use super::{rules, strategies, GenerateOptions, Property, Rule, MAX_NO_ANSWER, MAX_SHRINK_STEPS, MAX_SHRINK_TIME};
+use super::{
+    rules, strategies, GenerateOptions, Property, Rule, MAX_NO_ANSWER, MAX_SHRINK_STEPS, MAX_SHRINK_TIME,
+};
 use crate::protocol::{format_http_date, AuthorizationHeader, RequestBuilder, RequestKind, Style};
 use crate::suite::case::Severity;
 use crate::suite::http::{Client, Response};
