@@ -473,10 +473,17 @@ async fn seat_race(cx: &Context) -> Result<(), Failure> {
                 .map_err(|e| Failure::Error(format!("a contender died: {e}"), None))?;
             match answer {
                 Ok(a) if a.status == 200 => winners.push(r),
-                // An alias or extra members SPEC allows still count as the refusal.
+                // The refusal by its status and code (an alias counts): the form of an error body
+                // is the error cases' to judge.
                 Ok(a)
-                    if judge::judge_error(&[ErrorCode::LicenseActivatedMaxTimes], &a)
-                        .map_or_else(|m| m.severity.is_some(), |()| true) =>
+                    if ErrorCode::LicenseActivatedMaxTimes
+                        .accepted_statuses()
+                        .contains(&a.status)
+                        && judge::error_code(&a).is_some_and(|c| {
+                            ErrorCode::LicenseActivatedMaxTimes
+                                .accepted_codes()
+                                .contains(&c.as_str())
+                        }) =>
                 {
                     refused += 1
                 }
@@ -647,12 +654,12 @@ async fn deactivation_spares_other_licenses(cx: &Context) -> Result<(), Failure>
             taken.push(first_probe);
         }
         judge::judge_error(&[ErrorCode::LicenseActivatedMaxTimes], &answer)
-            .map_err(|m| fail(m.at(rules::BUSINESS_SEATS_FULL), &full))?;
+            .map_err(|m| fail(m.or_at(rules::BUSINESS_SEATS_FULL), &full))?;
         let elsewhere = request(cx, Endpoint::Deactivate, "perpetual", &holder)?;
         let answer = send(cx, &elsewhere).await?;
         // The code for a device without a seat is [pinned]: another answer is a warning.
         let not_found = judge::judge_error(&[ErrorCode::DeviceNotFound], &answer)
-            .map_err(|m| fail(m.allowed().at(rules::DEACTIVATE_DEVICE_NOT_FOUND), &elsewhere));
+            .map_err(|m| fail(m.allowed().or_at(rules::DEACTIVATE_DEVICE_NOT_FOUND), &elsewhere));
         let newcomer = device();
         let probe = request(cx, Endpoint::Activate, "limited", &newcomer)?;
         let answer = send(cx, &probe).await?;

@@ -41,6 +41,15 @@ impl Mismatch {
         }
     }
 
+    /// The same mismatch, departing from `rule` unless the judge already named the rule (the
+    /// answer's form).
+    pub fn or_at(self, rule: Rule) -> Mismatch {
+        match self.rule {
+            Some(_) => self,
+            None => self.at(rule),
+        }
+    }
+
     /// The same mismatch, departing from `rule`.
     pub fn at(self, rule: Rule) -> Mismatch {
         Mismatch {
