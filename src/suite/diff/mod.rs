@@ -15,7 +15,8 @@
 //!   and the rule;
 //! - **divergence** when both answers are allowed but differ (400 where the other says 401, an
 //!   absent `request_id` where the other says `null`, …);
-//! - **error** when a side gave no answer to compare.
+//! - **error** when a side gave no answer to compare, or the case could not run there (a set-up
+//!   the server refused).
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -77,7 +78,7 @@ pub struct Observed {
 pub enum Kind {
     /// One side's answer is outside what SPEC allows.
     Nonconforming,
-    /// A side gave no answer to compare.
+    /// A side gave no answer to compare, or the case could not run there.
     Error,
     /// Both answers are allowed, and they differ.
     Divergence,
@@ -834,7 +835,7 @@ fn difference(d: &Difference, c: &Comparison, show_secrets: bool) -> String {
                 names[i],
                 c.labels[i],
                 if d.kind == Kind::Error {
-                    "gave no answer"
+                    "could not be judged (no answer, or the case could not run)"
                 } else {
                     "answers outside what SPEC allows"
                 },

@@ -73,7 +73,11 @@ pub fn normalise_answer(answer: &Answer, sent: Option<&Prepared>, profile: &Prof
     let body = match serde_json::from_str::<Value>(&answer.body) {
         Ok(Value::Object(members)) => Value::Object(body(members, answer.status, sent, profile)),
         Ok(other) => other,
-        Err(_) => Value::String(answer.body.clone()),
+        // Not JSON, or JSON cut where the kept answer ends (4 KiB): the text, with what was sent
+        // replaced as in a JSON answer.
+        Err(_) => {
+            Value::String(sent.map_or_else(|| answer.body.clone(), |s| text_without_sent(&answer.body, s)))
+        }
     };
     out.insert("body".into(), body);
     if let Some(wrong) = wrong_signatures(answer, profile) {
@@ -135,6 +139,32 @@ fn body(
         .collect()
 }
 
+/// `text` with each value `sent` that it echoes (hardware_id, license key or username, request_id)
+/// replaced by a placeholder, also when the text is cut inside one (at least 8 characters of it).
+fn text_without_sent(text: &str, sent: &Prepared) -> String {
+    let mut out = text.to_owned();
+    let values = [
+        ("hardware_id", &sent.hardware_id),
+        ("license_key", &sent.licensee),
+        ("request_id", &sent.request_id),
+    ];
+    for (name, value) in values {
+        let Some(value) = value.as_deref().filter(|v| v.len() >= 8) else {
+            continue;
+        };
+        out = out.replace(value, &format!("<the {name} sent>"));
+        let cut = (8..value.len())
+            .rev()
+            .filter(|n| value.is_char_boundary(*n))
+            .find(|n| out.ends_with(&value[..*n]));
+        if let Some(n) = cut {
+            out.truncate(out.len() - n);
+            out.push_str(&format!("<the {name} sent, cut>"));
+        }
+    }
+    out
+}
+
 /// The signatures of a success answer that do not verify with the target's own keys (SPEC §6),
 /// `None` when each verifies or cannot be checked.
 fn wrong_signatures(answer: &Answer, profile: &Profile) -> Option<Value> {
@@ -169,6 +199,13 @@ fn wrong_signatures(answer: &Answer, profile: &Profile) -> Option<Value> {
 /// let b = json!({"status": 200, "body": {"x": 1}});
 /// assert_eq!(differences(&a, &b), vec!["body.request_id: null | (absent)"]);
 /// assert!(differences(&a, &a).is_empty());
+/// // An error answer and a success answer share no member: one line.
+/// let error = json!({"body": {"status": 401, "code": "signature_mismatch", "message": "<text>"}});
+/// let success = json!({"body": {"license_key": "<sent>", "hardware_id": "<sent>"}});
+/// assert_eq!(
+///     differences(&error, &success),
+///     vec!["body: {status, code, message} | {license_key, hardware_id}"]
+/// );
 /// ```
 pub fn differences(a: &Value, b: &Value) -> Vec<String> {
     let mut out = Vec::new();
@@ -179,6 +216,25 @@ pub fn differences(a: &Value, b: &Value) -> Vec<String> {
 fn walk(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<String>) {
     let show = |v: Option<&Value>| v.map_or_else(|| "(absent)".to_owned(), Value::to_string);
     match (a, b) {
+        // Two objects with no member in common (an error answer and a success answer): one line.
+        (Some(Value::Object(x)), Some(Value::Object(y)))
+            if !x.is_empty() && !y.is_empty() && !x.keys().any(|k| y.contains_key(k)) =>
+        {
+            let members = |o: &Map<String, Value>| {
+                let names: Vec<&str> = o.keys().take(4).map(String::as_str).collect();
+                let more = o.len().saturating_sub(names.len());
+                match more {
+                    0 => format!("{{{}}}", names.join(", ")),
+                    n => format!("{{{}, … {n} more}}", names.join(", ")),
+                }
+            };
+            out.push(format!(
+                "{}: {} | {}",
+                if path.is_empty() { "(whole)" } else { path },
+                members(x),
+                members(y)
+            ));
+        }
         (Some(Value::Object(x)), Some(Value::Object(y))) => {
             let names = x.keys().chain(y.keys().filter(|k| !x.contains_key(*k)));
             for name in names {
