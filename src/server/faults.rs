@@ -23,6 +23,7 @@ switches! {
     // SPEC §1: the routes.
     PrefixRouted => ("prefix-routed", rules::ROUTE_UNKNOWN_PATH, "a path that starts with an endpoint's path is routed to that endpoint (a prefix match)");
     WrongMethodNotFound => ("wrong-method-not-found", rules::ROUTE_METHOD, "another method than POST on an endpoint is answered 404 not_found (a router keyed by method and path)");
+    HeadersBeforeRoute => ("headers-before-route", rules::ORDER_ROUTE_FIRST, "a request without its required headers is answered missing_headers before its path and method are looked at (an authentication layer in front of the router)");
     // SPEC §1, §1a: the two required headers.
     WrongCodeForMissingHeaders => ("wrong-code-missing-headers", rules::HEADERS_REQUIRED, "a missing Date or Authorization header is answered missing_parameters instead of missing_headers");
     BodyBeforeMissingHeaders => ("body-before-missing-headers", rules::ORDER_HEADERS_BEFORE_BODY, "when a required header is missing, the body is checked first (its refusal wins over missing_headers)");
@@ -31,6 +32,7 @@ switches! {
     UnparseableAsMissingPair => ("unparseable-as-missing-pair", rules::AUTH_UNPARSEABLE, "an unparseable Authorization header is answered authorization_missing_params (read as pairs, none found)");
     MissingPairAsUnparseable => ("missing-pair-as-unparseable", rules::AUTH_MISSING_PAIR, "an Authorization header lacking a pair is answered authorization_invalid_headers");
     AcceptAnyAlgorithm => ("accept-any-algorithm", rules::AUTH_ALGORITHM, "the algorithm pair is not checked: any value is taken for hmac-sha256");
+    ApiKeyBeforeAlgorithm => ("api-key-before-algorithm", rules::AUTH_ERROR_ORDER, "the header's API key is looked up before its algorithm is checked: an unknown key with another algorithm is invalid_api_key");
     UnknownApiKeyMismatch => ("unknown-api-key-mismatch", rules::AUTH_UNKNOWN_API_KEY, "an API key the server does not know is answered signature_mismatch (verified with no key) instead of invalid_api_key");
     SkipHeaderSignature => ("skip-header-signature", rules::AUTH_HEADER_HMAC, "the Authorization header's HMAC is not checked");
     AcceptAnyBearerToken => ("accept-any-bearer-token", rules::AUTH_BEARER, "Authorization: Bearer with any token passes the header check");
@@ -68,6 +70,8 @@ switches! {
     ApiKeyFromHeader => ("api-key-from-header", rules::PAYLOAD_REQUIRED, "a payload without api_key is read with the Authorization header's API key");
     ProductFromLicense => ("product-from-license", rules::PAYLOAD_REQUIRED_PINNED, "a payload without product is read with the product of its license");
     UsernameNotSupported => ("username-not-supported", rules::PAYLOAD_USERNAME, "a payload with username and no license_key is answered authorization_missing_params");
+    PasswordChecked => ("password-checked", rules::PAYLOAD_PASSWORD_NOT_CHECKED, "a password sent with username is compared with the stored one: another is answered license_not_found");
+    RequestIdRequired => ("request-id-required", rules::PAYLOAD_OPTIONAL_MEMBERS, "a payload without request_id is answered authorization_missing_params");
     RefuseUnknownFields => ("refuse-unknown-fields", rules::PAYLOAD_UNKNOWN_FIELDS, "a payload member the server does not know is refused with authorization_missing_params");
     OddMemberValidationError => ("odd-member-validation-error", rules::PAYLOAD_ODD_OPTIONAL, "an optional member the server reads (request_id, bundle_code, password, the inner signature) present as null, \"\" or of another type is answered 400 validation_error");
     AcceptAnyRequestKind => ("accept-any-request-kind", rules::PAYLOAD_REQUEST_KIND, "the payload's request member is not read, so files can be replayed across endpoints");

@@ -146,6 +146,10 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
 /// SPEC §1a: the order of the checks.
 async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> Result<Success, Refusal> {
     // SPEC §1: route and method.
+    // The headers-before-route fault: an authentication layer in front of the router.
+    if app.faults.has(Fault::HeadersBeforeRoute) && headers_missing(request.headers()) {
+        return Err(Rejection::new(ErrorCode::MissingHeaders, "Date or Authorization").into());
+    }
     let kind = route(app, request.method(), request.uri().path())?;
     let (parts, body) = request.into_parts();
     // SPEC §3: the body cap, enforced while the body streams in, before anything is decoded.
@@ -454,6 +458,16 @@ fn bend_headers(
         }
         Err(r) if r.code == ErrorCode::AuthorizationMissingParams && has(Fault::MissingPairAsUnparseable) => {
             Err(Rejection::new(ErrorCode::AuthorizationInvalidHeaders, r.detail))
+        }
+        Err(r)
+            if r.code == ErrorCode::HmacRequired
+                && has(Fault::ApiKeyBeforeAlgorithm)
+                && text
+                    .map(with_hmac_sha256)
+                    .and_then(|h| AuthorizationHeader::parse(&h).ok())
+                    .is_some_and(|h| keys(&h.api_key).is_none()) =>
+        {
+            Err(Rejection::new(ErrorCode::InvalidApiKey, r.detail))
         }
         Err(r) if r.code == ErrorCode::HmacRequired && has(Fault::AcceptAnyAlgorithm) => {
             // Read as if the algorithm pair named hmac-sha256.
@@ -934,6 +948,9 @@ fn bend_fields<'a>(
     if has(Fault::UsernameNotSupported) && matches!(checked.licensee, Licensee::User { .. }) {
         return Err(missing("license_key"));
     }
+    if has(Fault::RequestIdRequired) && decoded.payload.request_id.is_none() {
+        return Err(missing("request_id"));
+    }
     if has(Fault::RefuseUnknownFields) {
         if let Some((name, _)) = decoded
             .payload
@@ -1283,6 +1300,8 @@ struct StoreRequest {
     licensee: String,
     by_username: bool,
     hardware_id: String,
+    /// The password sent with a username (read only by the password-checked fault).
+    password: Option<String>,
     request_id: Option<String>,
     payload_sha256: [u8; 32],
     api_key: String,
@@ -1302,6 +1321,10 @@ impl StoreRequest {
             licensee: checked.licensee.signing_value().to_owned(),
             by_username: matches!(checked.licensee, Licensee::User { .. }),
             hardware_id: checked.hardware_id.to_owned(),
+            password: match checked.licensee {
+                Licensee::User { password, .. } => password.map(str::to_owned),
+                Licensee::LicenseKey(_) => None,
+            },
             request_id: checked.request_id.map(str::to_owned),
             payload_sha256: Sha256::digest(&decoded.json).into(),
             api_key: checked.identity.value().to_owned(),
@@ -1391,7 +1414,16 @@ fn find_license(
     } else {
         store::license(tx, &r.product, &r.licensee, r.by_username)?
     };
-    Ok((product_name, license.ok_or_else(not_found)?))
+    let license = license.ok_or_else(not_found)?;
+    // The password-checked fault: the password compared with the stored one.
+    if app.faults.has(Fault::PasswordChecked)
+        && r.by_username
+        && r.password.is_some()
+        && license.password != r.password
+    {
+        return Err(not_found());
+    }
+    Ok((product_name, license))
 }
 
 /// SPEC §5.1–§5.5 for an activation, in one write transaction.

@@ -183,6 +183,22 @@ async fn wrong_method_not_found_answers_404_to_a_get_on_the_endpoint() {
     assert_eq!((faulty.status, code(&faulty).as_str()), (404, "not_found"));
 }
 
+#[tokio::test]
+async fn headers_before_route_answers_missing_headers_on_an_unknown_path() {
+    let (reference, faulty) = both(Fault::HeadersBeforeRoute, |c| async move {
+        post_with(
+            &c,
+            "/api/v4/nowhere",
+            &[("Date", None), ("Authorization", None)],
+            "",
+        )
+        .await
+    })
+    .await;
+    assert_eq!((reference.status, code(&reference).as_str()), (404, "not_found"));
+    assert_eq!(code(&faulty), "missing_headers");
+}
+
 // SPEC §1, §1a: the required headers.
 
 #[tokio::test]
@@ -280,6 +296,24 @@ async fn accept_any_algorithm_takes_hmac_sha1_for_hmac_sha256() {
     .await;
     assert_eq!(code(&reference), "hmac_required");
     assert_eq!(faulty.status, 200);
+}
+
+#[tokio::test]
+async fn api_key_before_algorithm_answers_invalid_api_key_before_hmac_required() {
+    let f = perpetual();
+    let (reference, faulty) = both(Fault::ApiKeyBeforeAlgorithm, |c| {
+        let f = f.clone();
+        async move {
+            post_with_authorization(&c, &f, |h| {
+                h.replace("hmac-sha256", "hmac-sha1")
+                    .replace(API_KEY, "no-such-key")
+            })
+            .await
+        }
+    })
+    .await;
+    assert_eq!(code(&reference), "hmac_required");
+    assert_eq!(code(&faulty), "invalid_api_key");
 }
 
 #[tokio::test]
@@ -724,6 +758,41 @@ async fn username_not_supported_refuses_a_user_based_license() {
         .style(Style::Python)
         .sign(API_KEY, SHARED_KEY);
     let (reference, faulty) = activate_both(Fault::UsernameNotSupported, &f).await;
+    assert_eq!(reference.status, 200);
+    assert_eq!(code(&faulty), "authorization_missing_params");
+}
+
+/// An activation of the user-based license with this password.
+fn user_with_password(password: &str) -> RequestFile {
+    RequestBuilder::new(RequestKind::Activation)
+        .username(license("user"))
+        .password(password)
+        .hardware_id(device())
+        .product("TP")
+        .date(format_http_date(SystemTime::now()))
+        .request_id(uuid::Uuid::new_v4().to_string())
+        .style(Style::Python)
+        .sign(API_KEY, SHARED_KEY)
+}
+
+#[tokio::test]
+async fn password_checked_refuses_another_password() {
+    let (reference, faulty) =
+        activate_both(Fault::PasswordChecked, &user_with_password("not-the-password")).await;
+    assert_eq!(reference.status, 200);
+    assert_eq!(code(&faulty), "license_not_found");
+    let (_, right) = activate_both(
+        Fault::PasswordChecked,
+        &user_with_password("lsconform-test-password"),
+    )
+    .await;
+    assert_eq!(right.status, 200);
+}
+
+#[tokio::test]
+async fn request_id_required_refuses_a_payload_without_request_id() {
+    let f = perpetual_with(|b| b.remove("request_id"));
+    let (reference, faulty) = activate_both(Fault::RequestIdRequired, &f).await;
     assert_eq!(reference.status, 200);
     assert_eq!(code(&faulty), "authorization_missing_params");
 }
