@@ -221,6 +221,8 @@ fn a_named_fault_is_a_nonconforming_difference_naming_the_faulty_side_and_the_ru
         "{text}"
     );
     assert!(text.contains("signature=\"<redacted>\""), "{text}");
+    // The first generated request B answers outside SPEC, shrunk against B.
+    assert!(text.contains("smallest on B: shrunk in "), "{text}");
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report")).expect("JSON");

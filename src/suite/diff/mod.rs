@@ -46,7 +46,7 @@ pub use snapshot::snapshot_path;
 
 use super::case::{Rule, Severity, Tag};
 use super::catalogue::Case;
-use super::generate::{self, Budget, Exchange, GenerateOptions, Property};
+use super::generate::{self, Budget, Exchange, GenerateOptions, Property, Violation};
 use super::profile::Profile;
 use super::render::Prepared;
 use super::report::{self, Baseline, Report};
@@ -70,6 +70,22 @@ pub struct Observed {
     pub answer: Option<Answer>,
     /// The normalised answer and verdict: what is compared.
     pub normalised: Value,
+    /// For a generated request this side answers outside what SPEC allows: the smallest request
+    /// that still shows it on this side (shrunk against this target, as `run` shrinks).
+    pub shrunk: Option<Shrunk>,
+}
+
+/// The smallest generated request that still shows a nonconforming answer on one side.
+#[derive(Debug, Clone)]
+pub struct Shrunk {
+    /// How it was found, and what it is.
+    pub how: String,
+    /// What the suite expected.
+    pub expected: String,
+    /// What came.
+    pub actual: String,
+    /// The request.
+    pub request: Prepared,
 }
 
 /// What kind of difference.
@@ -203,6 +219,7 @@ fn observed(r: &CaseResult, profile: &Profile) -> Observed {
         request: r.request.clone(),
         answer: r.answer.clone(),
         normalised: normalised(r.verdict, r.answer.as_ref(), r.request.as_ref(), profile),
+        shrunk: None,
     }
 }
 
@@ -237,6 +254,7 @@ fn observed_generated(ex: &Exchange, profile: &Profile) -> Observed {
                 request,
                 answer: None,
                 normalised: normalised(Verdict::Error, None, None, profile),
+                shrunk: None,
             }
         }
     };
@@ -260,6 +278,7 @@ fn observed_generated(ex: &Exchange, profile: &Profile) -> Observed {
         normalised: normalised(verdict, Some(&answer), Some(&ex.case.request), profile),
         request,
         answer: Some(answer),
+        shrunk: None,
     }
 }
 
@@ -288,6 +307,7 @@ fn not_sent(label: &str) -> Observed {
         request: None,
         answer: None,
         normalised: json!({"verdict": "error"}),
+        shrunk: None,
     }
 }
 
@@ -530,6 +550,7 @@ async fn generated(
             request: None,
             answer: None,
             normalised: Value::Null,
+            shrunk: None,
         };
         return Ok(vec![Unit {
             id: "generated/requests".into(),
@@ -572,6 +593,8 @@ async fn generated(
         return Err(e);
     }
     let mut units = Vec::new();
+    // The first request that a side answers outside what SPEC allows, per side and rule.
+    let mut to_shrink: Vec<(usize, usize, Exchange, Property, Violation)> = Vec::new();
     for (i, (a, b)) in xa.into_iter().zip(xb).enumerate() {
         let observe = |ex: &Option<Exchange>, side: usize| match ex {
             Some(ex) => observed_generated(ex, profiles[side]),
@@ -590,6 +613,21 @@ async fn generated(
         }
         let case = a.as_ref().or(b.as_ref()).map(|ex| &ex.case);
         let rule = case.map_or(rule, |c| c.rule());
+        for (side, ex) in [(0, &a), (1, &b)] {
+            let Some(ex) = ex else { continue };
+            let worst = ex
+                .violations
+                .iter()
+                .find(|(_, v)| !v.no_answer && v.rule.severity() == Severity::Must);
+            if let Some((property, v)) = worst {
+                let seen = to_shrink
+                    .iter()
+                    .any(|(_, s, _, _, w)| *s == side && w.rule.id == v.rule.id);
+                if !seen {
+                    to_shrink.push((units.len(), side, ex.clone(), *property, v.clone()));
+                }
+            }
+        }
         units.push(Unit {
             id: format!("generated/request-{i:04}"),
             title: case.map_or_else(
@@ -608,6 +646,30 @@ async fn generated(
             tag: rule.tag,
             severity: rule.severity(),
             observed: [oa, ob],
+        });
+    }
+    for (unit, side, ex, property, v) in to_shrink {
+        let severity = v.rule.severity();
+        let (ex, v, how) = generate::smallest(
+            profiles[side],
+            generate.seed,
+            (ex, v),
+            options,
+            payload_time,
+            vec![property],
+            move |ex| {
+                ex.violations
+                    .iter()
+                    .find(|(p, v)| *p == property && !v.no_answer && v.rule.severity() >= severity)
+                    .map(|(_, v)| v.clone())
+            },
+        )
+        .await;
+        units[unit].observed[side].shrunk = Some(Shrunk {
+            how: format!("{how}, a {}", ex.case.value.describe()),
+            expected: format!("{} [SPEC {}: {}]", v.mismatch.expected, v.rule.spec, v.rule.what),
+            actual: v.mismatch.actual,
+            request: ex.case.request,
         });
     }
     Ok(units)
@@ -683,6 +745,7 @@ pub async fn against(
             request: None,
             answer: None,
             normalised: snap.clone().unwrap_or(Value::Null),
+            shrunk: None,
         };
         let value = snapshot_value(r, profile);
         values.insert(r.id.clone(), value);
@@ -728,7 +791,8 @@ pub async fn against(
 
 // ------------------------------------------------------------------ the terminal
 
-/// At most this many differences of one kind and rule are shown in full; the rest by id.
+/// At most this many differences of one kind and rule are shown in full (and each with a shrunk
+/// request); the rest by id.
 const SHOWN_PER_GROUP: usize = 3;
 
 fn redacted(text: &str, show_secrets: bool) -> String {
@@ -770,11 +834,16 @@ pub fn terminal(c: &Comparison, show_secrets: bool) -> String {
             rule.what,
             ds.len()
         ));
-        for d in ds.iter().take(SHOWN_PER_GROUP) {
-            out.push_str(&difference(d, c, show_secrets));
+        // The first few in full, and each that carries a shrunk request.
+        let mut rest = Vec::new();
+        for (i, d) in ds.iter().enumerate() {
+            if i < SHOWN_PER_GROUP || d.observed.iter().any(|o| o.shrunk.is_some()) {
+                out.push_str(&difference(d, c, show_secrets));
+            } else {
+                rest.push(d.id.as_str());
+            }
         }
-        if ds.len() > SHOWN_PER_GROUP {
-            let rest: Vec<&str> = ds[SHOWN_PER_GROUP..].iter().map(|d| d.id.as_str()).collect();
+        if !rest.is_empty() {
             out.push_str(&format!("\n  … and {} more: {}\n", rest.len(), rest.join(", ")));
         }
     }
@@ -896,6 +965,21 @@ fn difference(d: &Difference, c: &Comparison, show_secrets: bool) -> String {
                 "    {} curl:   {}\n",
                 names[i],
                 report::curl(q, show_secrets)
+            ));
+        }
+    }
+    for (i, o) in d.observed.iter().enumerate() {
+        if let Some(s) = &o.shrunk {
+            out.push_str(&format!(
+                "    smallest on {}: {}\n      expected {}, got {}\n",
+                names[i], s.how, s.expected, s.actual
+            ));
+            if let Some(payload) = &s.request.payload {
+                out.push_str(&format!("      payload: {}\n", redacted(payload, show_secrets)));
+            }
+            out.push_str(&format!(
+                "      curl:    {}\n",
+                report::curl(&s.request, show_secrets)
             ));
         }
     }
