@@ -129,7 +129,7 @@ pub struct Comparison {
     pub labels: [String; 2],
     /// Every difference, grouped: by kind, then rule, then id.
     pub differences: Vec<Difference>,
-    /// Cases and generated requests whose answers were compared.
+    /// Cases and generated requests whose answers were compared (those skipped on a side are not).
     pub compared: usize,
     /// Of those, the ones that differ only in what must differ.
     pub same: usize,
@@ -466,7 +466,7 @@ fn conclude(labels: [String; 2], units: Vec<Unit>, harness: Option<String>, star
     Comparison {
         labels,
         differences,
-        compared,
+        compared: compared - skipped.len(),
         same,
         skipped,
         accepted: 0,
@@ -872,7 +872,7 @@ pub fn terminal(c: &Comparison, show_secrets: bool) -> String {
         }
     };
     out.push_str(&format!(
-        "\n{} compared in {:.1?}: {} the same, {} nonconforming{}, {} divergences, {} errors{}, {} not compared{}\n",
+        "\n{} compared in {:.1?}: {} the same, {} nonconforming{}, {} divergences, {} errors{}; {} not compared{}\n",
         c.compared,
         c.elapsed,
         c.same,
