@@ -135,10 +135,12 @@ async fn each_answer_spec_allows_is_a_pass_or_a_warning() {
             Variant::SignaturesBeforeKind,
             Verdict::Pass,
         ),
+        // The case puts the surrogate where only the outer MAC, over the raw bytes, covers it: a
+        // server reading it leniently has nothing else to refuse, and refuses it the same way.
         (
             "json/unpaired-surrogate",
             Variant::SurrogatesRead,
-            Verdict::Warning,
+            Verdict::Pass,
         ),
         ("date/javascript-form", Variant::OtherDateForms, Verdict::Warning),
         ("auth/bearer-token", Variant::Bearer401, Verdict::Warning),
