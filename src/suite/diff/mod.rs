@@ -690,10 +690,11 @@ fn recorded(r: &CaseResult) -> bool {
 
 /// Writes each case's normalised answer (and the suite's verdict) from a run against the target
 /// of `profile` as an insta snapshot file under `dir` ([`snapshot_path`]), replacing what is
-/// there; returns how many. `lsconform run --record DIR` calls it.
+/// there; returns how many. A case that could not run (an error: no answer) is not recorded.
+/// `lsconform run --record DIR` calls it.
 pub fn record(results: &[CaseResult], profile: &Profile, dir: &Path) -> Result<usize, String> {
     let mut n = 0;
-    for r in results.iter().filter(|r| recorded(r)) {
+    for r in results.iter().filter(|r| recorded(r) && r.verdict != Verdict::Error) {
         snapshot::write(&snapshot_path(dir, &r.id), &r.id, &snapshot_value(r, profile))?;
         let _ = std::fs::remove_file(snapshot::pending_path(dir, &r.id));
         n += 1;
