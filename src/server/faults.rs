@@ -63,6 +63,7 @@ switches! {
     JsonByteOrderMarkSkipped => ("json-byte-order-mark-skipped", rules::JSON_BYTE_ORDER_MARK, "a byte-order mark at the start of the decoded JSON is skipped");
     DuplicateKeysLastWins => ("duplicate-keys-last-wins", rules::JSON_DUPLICATE_KEY, "a key given twice in the payload is accepted, the last copy wins");
     NoDepthLimit => ("no-depth-limit", rules::JSON_DEPTH, "nesting deeper than 32 is read like any other JSON");
+    DepthLimitOffByOne => ("depth-limit-off-by-one", rules::JSON_DEPTH, "nesting of exactly 32 is refused with authorization_missing_params (the limit counted from 0)");
     DeepNesting500 => ("deep-nesting-500", rules::JSON_ANY_DEPTH, "nesting deeper than 32 is answered 500 internal_server_error (a recursion limit that escapes as a crash)");
     AcceptLoneSurrogates => ("accept-lone-surrogates", rules::JSON_SURROGATE, "an unpaired surrogate escape is read as U+FFFD and the file accepted");
     // SPEC §4: the payload.

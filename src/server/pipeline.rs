@@ -782,6 +782,13 @@ fn decode_json(
             }
         }
     }
+    // The depth-limit-off-by-one fault: the limit counted from 0, so 32 levels are one too many.
+    if app.faults.has(Fault::DepthLimitOffByOne) && within(&json, MAX_DEPTH - 1) != json {
+        return Err(Rejection::new(
+            ErrorCode::AuthorizationMissingParams,
+            "nested too deep",
+        ));
+    }
     // The deep-nesting-500 fault: a recursion limit that escapes as a crash.
     if app.faults.has(Fault::DeepNesting500) && within_depth(&json) != json {
         return Err(Rejection::new(
@@ -831,6 +838,12 @@ fn decode_json(
 /// The JSON text with each container nested deeper than [`MAX_DEPTH`] replaced by `0` and spaces
 /// (no-depth-limit).
 fn within_depth(json: &[u8]) -> Vec<u8> {
+    within(json, MAX_DEPTH)
+}
+
+/// The JSON text with each container nested deeper than `limit` replaced by `0` and spaces, the
+/// same length (outside strings; the top-level value is depth 1).
+fn within(json: &[u8], limit: usize) -> Vec<u8> {
     let mut out = json.to_vec();
     let (mut depth, mut in_string, mut escaped, mut start) = (0usize, false, false, 0usize);
     for (i, &b) in json.iter().enumerate() {
@@ -847,12 +860,12 @@ fn within_depth(json: &[u8]) -> Vec<u8> {
             b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
-                if depth == MAX_DEPTH + 1 {
+                if depth == limit + 1 {
                     start = i;
                 }
             }
             b'}' | b']' => {
-                if depth == MAX_DEPTH + 1 {
+                if depth == limit + 1 {
                     out[start] = b'0';
                     out[start + 1..=i].fill(b' ');
                 }

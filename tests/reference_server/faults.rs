@@ -684,6 +684,21 @@ async fn no_depth_limit_reads_nesting_deeper_than_32() {
 }
 
 #[tokio::test]
+async fn depth_limit_off_by_one_refuses_nesting_of_exactly_32() {
+    // The envelope is depth 1, the request member 2, `variables` 3: 30 more arrays make 32.
+    let mut nested = serde_json::json!([]);
+    for _ in 0..lsconform::protocol::MAX_DEPTH - 3 {
+        nested = serde_json::json!([nested]);
+    }
+    let f = builder(RequestKind::Activation, &license("perpetual"), &device())
+        .field("variables", nested)
+        .sign(API_KEY, SHARED_KEY);
+    let (reference, faulty) = activate_both(Fault::DepthLimitOffByOne, &f).await;
+    assert_eq!(reference.status, 200);
+    assert_eq!(code(&faulty), "authorization_missing_params");
+}
+
+#[tokio::test]
 async fn deep_nesting_500_crashes_on_nesting_deeper_than_32() {
     let mut nested = serde_json::json!([]);
     for _ in 0..lsconform::protocol::MAX_DEPTH {
