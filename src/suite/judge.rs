@@ -25,9 +25,9 @@ pub struct Mismatch {
     /// always MUST); `None`: the rule's own.
     pub severity: Option<Severity>,
     /// The rule of the catalogue the answer departs from, where the judge knows it (the answer's
-    /// shape, an echo, a signature; the oracle's rule at stake for the status and code); `None`:
-    /// the case's own.
-    pub rule: Option<Rule>,
+    /// shape, an echo, a signature; the oracle's rule at stake for the status and code), by id;
+    /// `None`: the case's own.
+    pub rule: Option<&'static str>,
 }
 
 impl Mismatch {
@@ -53,7 +53,7 @@ impl Mismatch {
     /// The same mismatch, departing from `rule`.
     pub fn at(self, rule: Rule) -> Mismatch {
         Mismatch {
-            rule: Some(rule),
+            rule: Some(rule.id),
             ..self
         }
     }
@@ -470,7 +470,7 @@ pub fn judge(
     }
     // The judge knows the rule the answer departs from (its form, an echo, a signature): the
     // status and code were what the case expects, so the oracle has nothing to add.
-    if let Some(rule) = m.rule {
+    if let Some(rule) = m.rule.and_then(Rule::by_id) {
         let severity = Some(rule.severity());
         return Err(Mismatch { severity, ..m });
     }
@@ -493,7 +493,7 @@ pub fn judge(
     match fit {
         // A refusal SPEC allows for these bytes (another broken rule, an alias, a §10 choice).
         Fit::Pinned | Fit::Allowed if refused => {
-            let rule = allowed.first().map(|b| b.rule).or(m.rule);
+            let rule = allowed.first().map(|b| b.rule.id).or(m.rule);
             Err(Mismatch {
                 rule,
                 ..Mismatch::new(expected, m.actual).allowed()
@@ -510,7 +510,10 @@ pub fn judge(
         }
         Fit::Outside => {
             let severity = allowed.outside_severity(response.status, code.as_deref());
-            let rule = allowed.rule_at_stake(response.status, code.as_deref()).or(m.rule);
+            let rule = allowed
+                .rule_at_stake(response.status, code.as_deref())
+                .map(|r| r.id)
+                .or(m.rule);
             Err(Mismatch { severity, rule, ..m })
         }
         _ => Err(m),

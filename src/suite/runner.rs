@@ -160,7 +160,7 @@ fn failed(case: &Case, m: Mismatch, request: Option<Prepared>, started: Instant)
     CaseResult {
         expected: Some(m.expected),
         actual: Some(m.actual),
-        departs_from: Some(m.rule.unwrap_or_else(|| case.rule()).id),
+        departs_from: Some(m.rule.unwrap_or_else(|| case.rule().id)),
         request,
         ..result(case, verdict, started)
     }
