@@ -137,11 +137,7 @@ async fn each_answer_spec_allows_is_a_pass_or_a_warning() {
         ),
         // The case puts the surrogate where only the outer MAC, over the raw bytes, covers it: a
         // server reading it leniently has nothing else to refuse, and refuses it the same way.
-        (
-            "json/unpaired-surrogate",
-            Variant::SurrogatesRead,
-            Verdict::Pass,
-        ),
+        ("json/unpaired-surrogate", Variant::SurrogatesRead, Verdict::Pass),
         ("date/javascript-form", Variant::OtherDateForms, Verdict::Warning),
         ("auth/bearer-token", Variant::Bearer401, Verdict::Warning),
         ("envelope/empty-body", Variant::MissingContent, Verdict::Warning),

@@ -694,7 +694,10 @@ fn recorded(r: &CaseResult) -> bool {
 /// `lsconform run --record DIR` calls it.
 pub fn record(results: &[CaseResult], profile: &Profile, dir: &Path) -> Result<usize, String> {
     let mut n = 0;
-    for r in results.iter().filter(|r| recorded(r) && r.verdict != Verdict::Error) {
+    for r in results
+        .iter()
+        .filter(|r| recorded(r) && r.verdict != Verdict::Error)
+    {
         snapshot::write(&snapshot_path(dir, &r.id), &r.id, &snapshot_value(r, profile))?;
         let _ = std::fs::remove_file(snapshot::pending_path(dir, &r.id));
         n += 1;
