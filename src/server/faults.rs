@@ -71,6 +71,7 @@ switches! {
     ApiKeyFromHeader => ("api-key-from-header", rules::PAYLOAD_REQUIRED, "a payload without api_key is read with the Authorization header's API key");
     ProductFromLicense => ("product-from-license", rules::PAYLOAD_REQUIRED_PINNED, "a payload without product is read with the product of its license");
     UsernameNotSupported => ("username-not-supported", rules::PAYLOAD_USERNAME, "a payload with username and no license_key is answered authorization_missing_params");
+    UsernameActivationOnly => ("username-activation-only", rules::PAYLOAD_USERNAME, "deactivate_offline takes license keys only: a deactivation file with username and no license_key is answered authorization_missing_params");
     PasswordChecked => ("password-checked", rules::PAYLOAD_PASSWORD_NOT_CHECKED, "a password sent with username is compared with the stored one: another is answered license_not_found");
     RequestIdRequired => ("request-id-required", rules::PAYLOAD_OPTIONAL_MEMBERS, "a payload without request_id is answered authorization_missing_params");
     RefuseUnknownFields => ("refuse-unknown-fields", rules::PAYLOAD_UNKNOWN_FIELDS, "a payload member the server does not know is refused with authorization_missing_params");

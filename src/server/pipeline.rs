@@ -203,7 +203,7 @@ async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> 
         // SPEC §4: the payload signatures, with the shared key of the payload's API key.
         let shared_key = verify_signatures(app, &decoded, &checked, &parts.headers).await?;
         // The faults of the payload's contents, judged once the file is known to be genuine.
-        let checked = bend_fields(app, fields_of, checked, now)?;
+        let checked = bend_fields(app, fields_of, kind, checked, now)?;
         // SPEC §1a, §4: the `request` member after the signatures (signatures-before-kind).
         if kind_later.is_some() {
             check_kind(app, &decoded, kind)?;
@@ -953,12 +953,19 @@ const KNOWN_MEMBERS: &[&str] = &[
 fn bend_fields<'a>(
     app: &App,
     decoded: &'a DecodedRequest,
+    kind: RequestKind,
     checked: CheckedRequest<'a>,
     now: SystemTime,
 ) -> Result<CheckedRequest<'a>, Rejection> {
     let has = |fault| app.faults.has(fault);
     let missing = |detail: &str| Rejection::new(ErrorCode::AuthorizationMissingParams, detail.to_owned());
     if has(Fault::UsernameNotSupported) && matches!(checked.licensee, Licensee::User { .. }) {
+        return Err(missing("license_key"));
+    }
+    if has(Fault::UsernameActivationOnly)
+        && kind == RequestKind::Deactivation
+        && matches!(checked.licensee, Licensee::User { .. })
+    {
         return Err(missing("license_key"));
     }
     if has(Fault::RequestIdRequired) && decoded.payload.request_id.is_none() {

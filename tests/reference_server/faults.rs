@@ -777,6 +777,36 @@ async fn username_not_supported_refuses_a_user_based_license() {
     assert_eq!(code(&faulty), "authorization_missing_params");
 }
 
+#[tokio::test]
+async fn username_activation_only_refuses_to_deactivate_a_user_based_license() {
+    let hw = device();
+    let user = |kind| {
+        RequestBuilder::new(kind)
+            .username(license("user"))
+            .hardware_id(hw.clone())
+            .product("TP")
+            .date(format_http_date(SystemTime::now()))
+            .request_id(uuid::Uuid::new_v4().to_string())
+            .style(Style::Python)
+            .sign(API_KEY, SHARED_KEY)
+    };
+    let (activation, deactivation) = (user(RequestKind::Activation), user(RequestKind::Deactivation));
+    let (reference, faulty) = both(Fault::UsernameActivationOnly, |c| {
+        let (activation, deactivation) = (activation.clone(), deactivation.clone());
+        async move {
+            assert_eq!(
+                c.activate(&activation).await.status,
+                200,
+                "activation by username"
+            );
+            c.deactivate(&deactivation).await
+        }
+    })
+    .await;
+    assert_eq!(reference.status, 200);
+    assert_eq!(code(&faulty), "authorization_missing_params");
+}
+
 /// An activation of the user-based license with this password.
 fn user_with_password(password: &str) -> RequestFile {
     RequestBuilder::new(RequestKind::Activation)

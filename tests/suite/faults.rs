@@ -21,7 +21,20 @@ use lsconform::suite::{CaseResult, Verdict};
 use crate::support::{all_cases, run_against_reference};
 
 /// Cases that cite rules with faults without catching any of them, and why.
-const NO_FAULT_CATCHES: &[(&str, &str)] = &[];
+const NO_FAULT_CATCHES: &[(&str, &str)] = &[
+    (
+        "deactivate/style-python",
+        "its file is the default deactivation request (the Python SDK's layout): a fault that \
+         fails it fails every deactivation, the set-ups and clean-ups of every case included; \
+         style/python-deactivation-layout and the other layouts' twins carry the rules",
+    ),
+    (
+        "deactivate/echo-hardware-id-json-escapes-python",
+        "its escapes read the same in every layout and its value has no whitespace to trim, so \
+         no fault of the signature rules it cites changes its outcome on deactivate_offline; its \
+         activation case is caught through the echo and license_signature_v2",
+    ),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_whole_suite_passes_against_the_reference_server() {
