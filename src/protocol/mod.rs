@@ -41,7 +41,7 @@ pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
 pub use oracle::{allowed, Allowed, Answer, Broken, Fit, OracleRequest, SentHeaders, ServerKnows};
 pub(crate) use payload::without_lone_surrogates;
-pub use payload::{OddMember, Oddity, Payload, Schema, MAX_DEPTH};
+pub use payload::{is_spec_member, OddMember, Oddity, Payload, Schema, MAX_DEPTH, READ_MEMBERS};
 pub use request::{
     decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, OddTypes, RequestKind,
 };

@@ -82,6 +82,36 @@ enum JsonType {
     ObjectOfStrings,
 }
 
+/// SPEC §4: the members of the flat object the protocol reads (the payload's fields, its
+/// signature and the schema-2 kind), and `schema_version`, which the SDKs write.
+pub const READ_MEMBERS: &[&str] = &[
+    "request",
+    "license_key",
+    "username",
+    "password",
+    "hardware_id",
+    "product",
+    "date",
+    "api_key",
+    "client_id",
+    "request_id",
+    "signature",
+    "bundle_code",
+    "schema_version",
+];
+
+/// Whether SPEC §4 names this member of the flat object (read, or optional and typed); every
+/// other member is unknown, and ignored.
+///
+/// ```
+/// use lsconform::protocol::is_spec_member;
+/// assert!(is_spec_member("hardware_id") && is_spec_member("os_ver"));
+/// assert!(!is_spec_member("colour"));
+/// ```
+pub fn is_spec_member(name: &str) -> bool {
+    READ_MEMBERS.contains(&name) || OPTIONAL_MEMBERS.iter().any(|(n, _)| *n == name)
+}
+
 /// SPEC §4: the optional members the protocol does not read, with their own types. Every other
 /// unknown member is ignored, whatever its type.
 const OPTIONAL_MEMBERS: &[(&str, JsonType)] = &[

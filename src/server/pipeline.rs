@@ -918,37 +918,6 @@ async fn fill_in(
     changed.then_some(filled)
 }
 
-/// Known payload members (SPEC §4), for the refuse-unknown-fields fault.
-const KNOWN_MEMBERS: &[&str] = &[
-    "request",
-    "license_key",
-    "username",
-    "password",
-    "hardware_id",
-    "product",
-    "date",
-    "api_key",
-    "client_id",
-    "request_id",
-    "signature",
-    "schema_version",
-    "bundle_code",
-    "license_id",
-    "app_ver",
-    "sdk_ver",
-    "sdk_lang",
-    "app_name",
-    "os_ver",
-    "hostname",
-    "os_hostname",
-    "ip",
-    "ip_local",
-    "mac_address",
-    "is_vm",
-    "vm_info",
-    "variables",
-];
-
 /// The faults of the payload's members (SPEC §4), on a file whose fields and signatures passed.
 fn bend_fields<'a>(
     app: &App,
@@ -976,7 +945,7 @@ fn bend_fields<'a>(
             .payload
             .other
             .iter()
-            .find(|(name, _)| !KNOWN_MEMBERS.contains(&name.as_str()))
+            .find(|(name, _)| !crate::protocol::is_spec_member(name))
         {
             return Err(missing(&format!("unknown member {name}")));
         }

@@ -40,21 +40,7 @@ use crate::suite::Profile;
 
 /// The members the protocol itself reads or the builder writes: an extra member must not reuse
 /// one of these names, or the file would carry the key twice.
-pub const RESERVED_NAMES: &[&str] = &[
-    "request",
-    "license_key",
-    "username",
-    "password",
-    "hardware_id",
-    "product",
-    "date",
-    "api_key",
-    "client_id",
-    "request_id",
-    "signature",
-    "bundle_code",
-    "schema_version",
-];
+pub const RESERVED_NAMES: &[&str] = crate::protocol::READ_MEMBERS;
 
 /// Optional members the SDKs send (SPEC §4), and a few unknown ones.
 pub const EXTRA_NAMES: &[&str] = &[
