@@ -4,8 +4,17 @@
 use std::fmt;
 use std::ops::{Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
 
-use super::journal::JournalEntry;
 use crate::protocol::RequestKind;
+
+/// What a set of [`Requests`] reads of a received request: the endpoint a POST went to, and the
+/// fields of its decoded file. The journal's entries are one; the filter knows nothing else of
+/// them, so data flows one way (`journal` → `fault` → `expect`).
+pub(crate) trait Received {
+    /// The endpoint, for a POST to one of the double's endpoints.
+    fn posted_to(&self) -> Option<RequestKind>;
+    /// A field of the decoded request file, as text.
+    fn field(&self, name: &str) -> Option<String>;
+}
 
 /// A set of requests: POSTs to the double's endpoints, narrowed by endpoint and by what the
 /// decoded request file says. A request whose file does not decode matches only a set that names
@@ -68,8 +77,8 @@ impl Requests {
     }
 
     /// Whether a received request is one of these.
-    pub(crate) fn matches(&self, entry: &JournalEntry) -> bool {
-        let Some(endpoint) = entry.endpoint.filter(|_| entry.method == "POST") else {
+    pub(crate) fn matches(&self, entry: &impl Received) -> bool {
+        let Some(endpoint) = entry.posted_to() else {
             return false;
         };
         if self.endpoint.is_some_and(|e| e != endpoint) {
@@ -234,7 +243,7 @@ impl Expectation {
         }
     }
 
-    pub(crate) fn count(&mut self, entry: &JournalEntry) {
+    pub(crate) fn count(&mut self, entry: &impl Received) {
         if self.requests.matches(entry) {
             self.received += 1;
         }

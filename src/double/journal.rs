@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::SystemTime;
 
+use super::expect::Received;
 use super::fault::Fault;
 use crate::protocol::{ErrorCode, Payload, Rejection, RequestKind, Schema, Style, Transport, Verdict};
 
@@ -196,5 +197,15 @@ impl Journal {
 
     pub(crate) fn cap(&self) -> usize {
         self.cap
+    }
+}
+
+impl Received for JournalEntry {
+    fn posted_to(&self) -> Option<RequestKind> {
+        self.endpoint.filter(|_| self.method == "POST")
+    }
+
+    fn field(&self, name: &str) -> Option<String> {
+        JournalEntry::field(self, name)
     }
 }

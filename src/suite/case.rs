@@ -4,6 +4,7 @@
 //! says to break.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -448,5 +449,27 @@ impl Expectation {
             return Err("expect.members goes with activated".into());
         }
         Ok(())
+    }
+}
+
+/// A case file that sends a request again: its id (`<group>/<slug>`) and its JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFile {
+    /// The case's id, its path under a cases directory.
+    pub id: String,
+    /// The file's text.
+    pub text: String,
+}
+
+impl CaseFile {
+    /// Writes it as `<dir>/<id>.json`, the layout `lsconform run --cases <dir>` reads, and
+    /// returns the path.
+    pub fn write_to(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        let path = dir.join(format!("{}.json", self.id));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &self.text)?;
+        Ok(path)
     }
 }

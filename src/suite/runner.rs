@@ -58,7 +58,7 @@ pub struct CaseResult {
     pub answer: Option<Answer>,
     /// For a generated request that broke a property: the case file that sends it again (`lsconform
     /// run --findings DIR` writes it, as `lsconform fuzz` writes its findings).
-    pub case_file: Option<super::fuzz::CaseFile>,
+    pub case_file: Option<super::case::CaseFile>,
     /// How long the case took.
     pub elapsed: Duration,
 }

@@ -40,6 +40,7 @@
 
 pub mod strategies;
 
+pub(in crate::suite) mod finding;
 mod grammar;
 mod model;
 mod properties;

@@ -539,7 +539,7 @@ pub async fn run(
             Severity::Must => Verdict::Fail,
             Severity::Should => Verdict::Warning,
         };
-        let case_file = crate::suite::fuzz::case_file_of(&ex, profile, seed);
+        let case_file = super::finding::case_file_of(&ex, profile, seed);
         results.push(CaseResult {
             case_file,
             expected: Some(format!(
