@@ -427,6 +427,7 @@ fn conclude(labels: [String; 2], units: Vec<Unit>, harness: Option<String>, star
         results.push(CaseResult {
             expected,
             actual,
+            departs_from: Some(rule.id),
             request: o[side].request.clone().or_else(|| o[0].request.clone()),
             answer: o[side].answer.clone(),
             ..result(verdict)
