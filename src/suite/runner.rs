@@ -137,6 +137,24 @@ impl CaseResult {
     }
 }
 
+impl CaseResult {
+    /// The error of the harness itself (exit code 3), saying what broke.
+    pub(crate) fn harness(why: impl Into<String>) -> CaseResult {
+        CaseResult {
+            actual: Some(why.into()),
+            ..CaseResult::new(
+                HARNESS,
+                "",
+                Tag::Pinned,
+                Severity::Must,
+                "the harness",
+                Verdict::Error,
+                Duration::ZERO,
+            )
+        }
+    }
+}
+
 fn result(case: &Case, verdict: Verdict, started: Instant) -> CaseResult {
     CaseResult {
         rules: case.rules().iter().map(|r| r.id).collect(),
@@ -317,18 +335,7 @@ pub async fn run(
     for task in tasks {
         match task.await {
             Ok(r) => results.push(r),
-            Err(e) => results.push(CaseResult {
-                actual: Some(format!("a case task failed: {e}")),
-                ..CaseResult::new(
-                    HARNESS,
-                    "",
-                    Tag::Pinned,
-                    Severity::Must,
-                    "the harness",
-                    Verdict::Error,
-                    Duration::ZERO,
-                )
-            }),
+            Err(e) => results.push(CaseResult::harness(format!("a case task failed: {e}"))),
         }
     }
     let cx = Arc::new(Context {

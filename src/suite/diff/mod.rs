@@ -443,18 +443,7 @@ fn conclude(labels: [String; 2], units: Vec<Unit>, harness: Option<String>, star
         });
     }
     if let Some(why) = harness {
-        results.push(CaseResult {
-            actual: Some(why),
-            ..CaseResult::new(
-                HARNESS,
-                "",
-                Tag::Pinned,
-                Severity::Must,
-                "the harness",
-                Verdict::Error,
-                Duration::ZERO,
-            )
-        });
+        results.push(CaseResult::harness(why));
     }
     differences.sort_by(|a, b| (a.kind, a.rule.id, &a.id).cmp(&(b.kind, b.rule.id, &b.id)));
     results.sort_by(|a, b| a.id.cmp(&b.id));
@@ -650,20 +639,13 @@ async fn generated(
         });
     }
     for (unit, side, ex, property, v) in to_shrink {
-        let severity = v.rule.severity();
-        let (ex, v, how) = generate::smallest(
+        let (ex, v, how) = generate::smallest_breaking(
             profiles[side],
             generate.seed,
             (ex, v),
             options,
             payload_time,
-            vec![property],
-            move |ex| {
-                ex.violations
-                    .iter()
-                    .find(|(p, v)| *p == property && !v.no_answer && v.rule.severity() >= severity)
-                    .map(|(_, v)| v.clone())
-            },
+            property,
         )
         .await;
         units[unit].observed[side].shrunk = Some(Shrunk {

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::model::GeneratedRequest;
 use super::properties::{judge, judges, needs, Exchange, Violation};
 use super::render::GeneratedCase;
-use super::shrink::smallest;
+use super::shrink::smallest_breaking;
 use super::{
     rules, strategies, GenerateOptions, Property, Rule, MAX_NO_ANSWER, MAX_SHRINK_STEPS, MAX_SHRINK_TIME,
 };
@@ -519,22 +519,8 @@ pub async fn run(
             results.push(r);
             continue;
         };
-        let severity = found.rule.severity();
-        let (ex, v, how) = smallest(
-            profile,
-            seed,
-            (ex, found),
-            options,
-            payload_time,
-            vec![property],
-            move |ex| {
-                ex.violations
-                    .iter()
-                    .find(|(p, v)| *p == property && !v.no_answer && v.rule.severity() >= severity)
-                    .map(|(_, v)| v.clone())
-            },
-        )
-        .await;
+        let (ex, v, how) =
+            smallest_breaking(profile, seed, (ex, found), options, payload_time, property).await;
         let verdict = match v.rule.severity() {
             Severity::Must => Verdict::Fail,
             Severity::Should => Verdict::Warning,

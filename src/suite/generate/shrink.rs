@@ -123,3 +123,31 @@ pub(in crate::suite) async fn smallest(
         ),
     }
 }
+
+/// [`smallest`] for one property: the smallest request that still breaks `property`, with an
+/// answer, at least as severely as `found` did (what `lsconform run` and `lsconform diff` keep).
+pub(in crate::suite) async fn smallest_breaking(
+    profile: &Profile,
+    seed: u64,
+    found: (Exchange, Violation),
+    options: &RunOptions,
+    payload_time: SystemTime,
+    property: Property,
+) -> (Exchange, Violation, String) {
+    let severity = found.1.rule.severity();
+    smallest(
+        profile,
+        seed,
+        found,
+        options,
+        payload_time,
+        vec![property],
+        move |ex| {
+            ex.violations
+                .iter()
+                .find(|(p, v)| *p == property && !v.no_answer && v.rule.severity() >= severity)
+                .map(|(_, v)| v.clone())
+        },
+    )
+    .await
+}
