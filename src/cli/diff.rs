@@ -65,6 +65,10 @@ pub struct Args {
     /// Write a JUnit XML report here.
     #[arg(long)]
     report_junit: Option<PathBuf>,
+    /// Write the HTML report here: one self-contained page, with filters (a nonconforming
+    /// difference is a fail, a divergence a warning, as in the JSON report).
+    #[arg(long)]
+    report_html: Option<PathBuf>,
     /// Show signatures and request bodies in full instead of redacted.
     #[arg(long)]
     show_secrets: bool,
@@ -165,6 +169,20 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if let Some(path) = &args.report_junit {
         std::fs::write(path, report::junit(&comparison.report, args.show_secrets))
             .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.report_html {
+        let mut notes = vec![match &args.against {
+            Some(dir) => format!("{} against the snapshots under {}", args.target[0], dir.display()),
+            None => format!("A: {}, B: {}", args.target[0], args.target[1]),
+        }];
+        if !generated.properties.is_empty() {
+            notes.push(format!(
+                "generated: {} requests from seed {}; `--seed {} --generated {}` sends the same ones",
+                generated.requests, generated.seed, generated.seed, generated.requests
+            ));
+        }
+        let page = report::html(&comparison.report, "lsconform diff", &notes, args.show_secrets);
+        std::fs::write(path, page).map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(ExitCode::from(comparison.exit_code()))
 }

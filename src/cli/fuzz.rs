@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::progress::{self, Progress};
 use super::{harness, run_options, runtime, target, usage, CliError, TargetArgs};
 
 #[derive(clap::Args)]
@@ -32,6 +33,12 @@ pub struct Args {
     /// properties (always on against the in-process reference server).
     #[arg(long)]
     strict: bool,
+    /// Write the findings as an HTML report here: one self-contained page (docs/ci.md).
+    #[arg(long)]
+    report_html: Option<PathBuf>,
+    /// No progress line on stderr (it is shown only on a terminal, for runs longer than 2 s).
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// `90s`, `10m`, `1h`, `500ms`, or a number of seconds.
@@ -86,19 +93,21 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 .unwrap_or_default(),
             profile.base_url
         );
-        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let line = Progress::new(args.quiet, "{spinner} {elapsed} {wide_msg}", None);
+        let started = std::time::Instant::now();
         let report = fuzz(&profile, &options, &run, |p| {
-            if tty {
-                eprint!(
-                    "\r{} requests sent, {} answered, {} finding(s) so far ",
-                    p.sent, p.answered, p.findings
-                );
-            }
+            let elapsed = started.elapsed();
+            line.say(format!(
+                "{} requests sent ({:.0}/s), {} answered, {} finding(s) so far, {} left",
+                p.sent,
+                p.sent as f64 / elapsed.as_secs_f64().max(0.001),
+                p.answered,
+                p.findings,
+                progress::short(options.duration.saturating_sub(elapsed))
+            ));
         })
         .await;
-        if tty {
-            eprintln!();
-        }
+        line.clear();
         if let Some(server) = server {
             server.shutdown().await;
         }
@@ -153,6 +162,27 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             println!("  payload:  {payload}");
         }
         println!("  written:  {}\n  again:    {}", file.display(), again(&file));
+    }
+    if let Some(path) = &args.report_html {
+        let mut notes = vec![format!(
+            "sent {} requests ({} answered) in {:.1} s from seed {seed}: {} finding(s); `lsconform fuzz --seed {seed}` sends the same requests again",
+            report.sent,
+            report.answered,
+            report.elapsed.as_secs_f64(),
+            report.findings.len() + report.not_shrunk
+        )];
+        if report.not_shrunk > 0 {
+            notes.push(format!(
+                "{} more distinct finding(s) were not shrunk nor written (--max-findings {})",
+                report.not_shrunk, options.max_findings
+            ));
+        }
+        if report.gave_up {
+            notes.push("stopped early: requests in a row got no answer".into());
+        }
+        let page = report::Report::of_fuzz(&report, strict);
+        std::fs::write(path, report::html(&page, "lsconform fuzz", &notes, show_secrets))
+            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
     }
     if report.not_shrunk > 0 {
         println!(

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::progress::Progress;
 use super::{read, run_options, runtime, target, usage, CliError, TargetArgs};
 
 #[derive(clap::Args)]
@@ -25,6 +26,12 @@ pub struct Args {
     /// Write a JUnit XML report here.
     #[arg(long)]
     report_junit: Option<PathBuf>,
+    /// Write the HTML report here: one self-contained page, with filters (docs/ci.md).
+    #[arg(long)]
+    report_html: Option<PathBuf>,
+    /// No progress line on stderr (it is shown only on a terminal, for runs longer than 2 s).
+    #[arg(long)]
+    quiet: bool,
     /// Data cases in flight at once.
     #[arg(long, default_value_t = 4)]
     jobs: usize,
@@ -80,8 +87,6 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let (report, profile) = runtime.block_on(async {
         let (profile, server) = target(&args.target).await?;
         let total = selected.len() + generated.properties.len();
-        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
         if generated.properties.is_empty() {
             eprintln!("lsconform: {total} cases against {}", profile.base_url);
         } else {
@@ -94,20 +99,26 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             );
         }
         let started = std::time::Instant::now();
-        let shown = std::sync::Arc::clone(&done);
-        let show = move |r: &lsconform::suite::CaseResult| {
-            let n = shown.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if tty {
-                eprint!("\r[{n:>4}/{total}] {:<60}", r.id);
-            }
-        };
+        let progress = Progress::new(
+            args.quiet,
+            "{spinner} [{pos}/{len}] {elapsed} {wide_msg}",
+            Some(total as u64),
+        );
+        let shown = progress.clone();
+        let show = move |r: &lsconform::suite::CaseResult| shown.step(&r.id);
         let mut results = run(selected, &profile, &options, show.clone()).await;
+        if !generated.properties.is_empty() {
+            progress.say(format!(
+                "{} generated requests (--seed {}), judged by {} properties",
+                generated.requests,
+                generated.seed,
+                generated.properties.len()
+            ));
+        }
         // After the cases, so that the generated requests never compete with the seat race.
         results.extend(generate::run(&profile, &generated, &options, show).await);
         results.sort_by(|a, b| a.id.cmp(&b.id));
-        if tty {
-            eprintln!();
-        }
+        progress.clear();
         if let Some(server) = server {
             server.shutdown().await;
         }
@@ -168,6 +179,17 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     if let Some(path) = &args.report_junit {
         std::fs::write(path, report::junit(&report, show_secrets))
+            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.report_html {
+        let mut notes = Vec::new();
+        if !generated.properties.is_empty() {
+            notes.push(format!(
+                "generated: {} requests from seed {}; `lsconform run --seed {} --generated {}` sends the same ones",
+                generated.requests, generated.seed, generated.seed, generated.requests
+            ));
+        }
+        std::fs::write(path, report::html(&report, "lsconform run", &notes, show_secrets))
             .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(ExitCode::from(report.exit_code()))

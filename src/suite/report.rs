@@ -1,4 +1,4 @@
-//! Reports: the terminal summary, JSON (schema in `docs/report.md`), JUnit XML; the baseline of
+//! Reports: the terminal summary, JSON (schema in `docs/report.md`), JUnit XML, HTML; the baseline of
 //! known failures; the exit code.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,6 +8,9 @@ use serde::Serialize;
 use super::render::Prepared;
 use super::runner::{CaseResult, Verdict};
 use crate::protocol::Rule;
+
+mod html;
+pub use html::{escape_html, html};
 
 /// Exit codes of `lsconform run`.
 pub mod exit {
