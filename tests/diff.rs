@@ -221,8 +221,18 @@ fn a_named_fault_is_a_nonconforming_difference_naming_the_faulty_side_and_the_ru
         "{text}"
     );
     assert!(text.contains("signature=\"<redacted>\""), "{text}");
-    // The first generated request B answers outside SPEC, shrunk against B.
+    // The first generated request B answers outside SPEC, shrunk against both targets: each step
+    // sent to both, kept while B still breaks the rule and A does not; A's part shows its answer.
     assert!(text.contains("smallest on B: shrunk in "), "{text}");
+    assert!(text.contains("smallest on A: shrunk in "), "{text}");
+    let shrunk_a = text.split("smallest on A: ").nth(1).expect("A's part");
+    assert!(
+        shrunk_a
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.trim_start().starts_with("answered ")),
+        "{text}"
+    );
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report")).expect("JSON");
@@ -259,6 +269,11 @@ fn a_conforming_variant_gives_divergences_only_and_exit_0_unless_they_fail_the_r
     assert!(text.contains("differs: status: 401 | 400"), "{text}");
     assert!(
         text.contains("differs: body.request_id: null | (absent)"),
+        "{text}"
+    );
+    // Generated divergences are shrunk against both targets too.
+    assert!(
+        text.contains("smallest on A: shrunk in ") && text.contains("smallest on B: shrunk in "),
         "{text}"
     );
     assert_eq!(out.status.code(), Some(0));

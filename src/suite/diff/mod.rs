@@ -46,7 +46,7 @@ pub use snapshot::snapshot_path;
 
 use super::case::{Rule, Severity, Tag};
 use super::catalogue::Case;
-use super::generate::{self, Budget, Exchange, GenerateOptions, Property, Violation};
+use super::generate::{self, Budget, Exchange, GenerateOptions, Property};
 use super::profile::Profile;
 use super::render::Prepared;
 use super::report::{self, Baseline, Report};
@@ -70,21 +70,22 @@ pub struct Observed {
     pub answer: Option<Answer>,
     /// The normalised answer and verdict: what is compared.
     pub normalised: Value,
-    /// For a generated request this side answers outside what SPEC allows: the smallest request
-    /// that still shows it on this side (shrunk against this target, as `run` shrinks).
+    /// For a generated request whose answers differ: the smallest request that still shows the
+    /// same difference on both targets, as sent to this side.
     pub shrunk: Option<Shrunk>,
 }
 
-/// The smallest generated request that still shows a nonconforming answer on one side.
+/// One side's part of the smallest generated request that still shows a difference on both
+/// targets (shrunk against both: each step sent to both, each signed with its own keys).
 #[derive(Debug, Clone)]
 pub struct Shrunk {
     /// How it was found, and what it is.
     pub how: String,
-    /// What the suite expected.
-    pub expected: String,
-    /// What came.
+    /// What the suite expected, when this side answered outside what SPEC allows.
+    pub expected: Option<String>,
+    /// What came: what broke the rule, else a short account of the answer.
     pub actual: String,
-    /// The request.
+    /// The request, as sent to this side.
     pub request: Prepared,
 }
 
@@ -308,6 +309,74 @@ fn not_sent(label: &str) -> Observed {
         answer: None,
         normalised: json!({"verdict": "error"}),
         shrunk: None,
+    }
+}
+
+/// At most this many distinct differences of a run's generated requests are shrunk (each takes
+/// up to the shrinking's time limit); the others are shown as they came.
+const MAX_SHRUNK: usize = 16;
+
+/// Both sides' part in a generated request sent to both.
+fn observe_pair(a: &Exchange, b: &Exchange, profiles: [&Profile; 2]) -> [Observed; 2] {
+    let (mut oa, mut ob) = (
+        observed_generated(a, profiles[0]),
+        observed_generated(b, profiles[1]),
+    );
+    // Signed with different keys, a broken byte can land on different bytes (a MAC, a key of
+    // another length): when the oracle allows other answers to the two requests, they are not
+    // the same request, and each answer is compared by how it fits its own.
+    let (ax, ay) = (&a.case.allowed, &b.case.allowed);
+    if ax.pinned != ay.pinned || ax.also != ay.also {
+        oa.normalised = by_fit(a, oa.verdict);
+        ob.normalised = by_fit(b, ob.verdict);
+    }
+    [oa, ob]
+}
+
+/// What makes two differences the same one, for shrinking: the kind, the sides, and the rules the
+/// nonconforming sides break, or (a divergence) where the normalised answers differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DifferenceKey {
+    kind: Kind,
+    sides: Vec<usize>,
+    what: Vec<String>,
+}
+
+impl DifferenceKey {
+    /// The key of a unit that differs (nonconforming or divergent; a side without an answer is
+    /// not shrunk).
+    fn of(unit: &Unit) -> Option<DifferenceKey> {
+        let (kind, sides, changes) = match classify(unit) {
+            Outcome::Differs(kind @ (Kind::Nonconforming | Kind::Divergence), sides, changes) => {
+                (kind, sides, changes)
+            }
+            _ => return None,
+        };
+        let what = match kind {
+            Kind::Nonconforming => sides
+                .iter()
+                .map(|s| unit.observed[*s].broken.map_or("", |r| r.id).to_owned())
+                .collect(),
+            _ => changes
+                .iter()
+                .map(|c| c.split(": ").next().unwrap_or(c).to_owned())
+                .collect(),
+        };
+        Some(DifferenceKey { kind, sides, what })
+    }
+
+    fn of_observed(observed: &[Observed; 2]) -> Option<DifferenceKey> {
+        let rule = Property::OracleAgreement.rule();
+        DifferenceKey::of(&Unit {
+            id: String::new(),
+            title: String::new(),
+            rule,
+            rules: Vec::new(),
+            spec: String::new(),
+            tag: rule.tag,
+            severity: rule.severity(),
+            observed: observed.clone(),
+        })
     }
 }
 
@@ -583,42 +652,22 @@ async fn generated(
         return Err(e);
     }
     let mut units = Vec::new();
-    // The first request that a side answers outside what SPEC allows, per side and rule.
-    let mut to_shrink: Vec<(usize, usize, Exchange, Property, Violation)> = Vec::new();
+    // The first request of each distinct difference (kind, sides, rule or where they differ).
+    let mut to_shrink: Vec<(usize, usize, DifferenceKey)> = Vec::new();
     for (i, (a, b)) in xa.into_iter().zip(xb).enumerate() {
-        let observe = |ex: &Option<Exchange>, side: usize| match ex {
-            Some(ex) => observed_generated(ex, profiles[side]),
-            None => not_sent(&labels[side]),
-        };
-        let (mut oa, mut ob) = (observe(&a, 0), observe(&b, 1));
-        // Signed with different keys, a broken byte can land on different bytes (a MAC, a key of
-        // another length): when the oracle allows other answers to the two requests, they are
-        // not the same request, and each answer is compared by how it fits its own.
-        if let (Some(x), Some(y)) = (&a, &b) {
-            let (ax, ay) = (&x.case.allowed, &y.case.allowed);
-            if ax.pinned != ay.pinned || ax.also != ay.also {
-                oa.normalised = by_fit(x, oa.verdict);
-                ob.normalised = by_fit(y, ob.verdict);
+        let observed = match (&a, &b) {
+            (Some(x), Some(y)) => observe_pair(x, y, profiles),
+            _ => {
+                let observe = |ex: &Option<Exchange>, side: usize| match ex {
+                    Some(ex) => observed_generated(ex, profiles[side]),
+                    None => not_sent(&labels[side]),
+                };
+                [observe(&a, 0), observe(&b, 1)]
             }
-        }
+        };
         let case = a.as_ref().or(b.as_ref()).map(|ex| &ex.case);
         let rule = case.map_or(rule, |c| c.rule());
-        for (side, ex) in [(0, &a), (1, &b)] {
-            let Some(ex) = ex else { continue };
-            let worst = ex
-                .violations
-                .iter()
-                .find(|(_, v)| !v.no_answer && v.rule.severity() == Severity::Must);
-            if let Some((property, v)) = worst {
-                let seen = to_shrink
-                    .iter()
-                    .any(|(_, s, _, _, w)| *s == side && w.rule.id == v.rule.id);
-                if !seen {
-                    to_shrink.push((units.len(), side, ex.clone(), *property, v.clone()));
-                }
-            }
-        }
-        units.push(Unit {
+        let unit = Unit {
             id: format!("generated/request-{i:04}"),
             title: case.map_or_else(
                 || format!("generated request {i} (seed {})", generate.seed),
@@ -635,25 +684,44 @@ async fn generated(
             spec: rule.spec.into(),
             tag: rule.tag,
             severity: rule.severity(),
-            observed: [oa, ob],
-        });
+            observed,
+        };
+        if let Some(key) = DifferenceKey::of(&unit) {
+            if to_shrink.len() < MAX_SHRUNK && !to_shrink.iter().any(|(_, _, k)| *k == key) {
+                to_shrink.push((units.len(), i, key));
+            }
+        }
+        units.push(unit);
     }
-    for (unit, side, ex, property, v) in to_shrink {
-        let (ex, v, how) = generate::smallest_breaking(
-            profiles[side],
+    for (unit, index, key) in to_shrink {
+        let owned = [profiles[0].clone(), profiles[1].clone()];
+        let keep = move |a: &Exchange, b: &Exchange| {
+            let observed = observe_pair(a, b, [&owned[0], &owned[1]]);
+            DifferenceKey::of_observed(&observed).as_ref() == Some(&key)
+        };
+        let Some(([a, b], how)) = generate::smallest_difference(
+            profiles,
             generate.seed,
-            (ex, v),
+            index,
             options,
             payload_time,
-            property,
+            properties.to_vec(),
+            keep,
         )
-        .await;
-        units[unit].observed[side].shrunk = Some(Shrunk {
-            how: format!("{how}, a {}", ex.case.value.describe()),
-            expected: format!("{} [SPEC {}: {}]", v.mismatch.expected, v.rule.spec, v.rule.what),
-            actual: v.mismatch.actual,
-            request: ex.case.request,
-        });
+        .await
+        else {
+            continue;
+        };
+        let shrunk = observe_pair(&a, &b, profiles);
+        let how = format!("{how}, a {}", a.case.value.describe());
+        for (side, (o, ex)) in shrunk.into_iter().zip([a, b]).enumerate() {
+            units[unit].observed[side].shrunk = Some(Shrunk {
+                how: how.clone(),
+                actual: o.actual.clone().unwrap_or_else(|| summary(&o)),
+                expected: o.expected,
+                request: ex.case.request,
+            });
+        }
     }
     Ok(units)
 }
@@ -957,10 +1025,11 @@ fn difference(d: &Difference, c: &Comparison, show_secrets: bool) -> String {
     }
     for (i, o) in d.observed.iter().enumerate() {
         if let Some(s) = &o.shrunk {
-            out.push_str(&format!(
-                "    smallest on {}: {}\n      expected {}, got {}\n",
-                names[i], s.how, s.expected, s.actual
-            ));
+            out.push_str(&format!("    smallest on {}: {}\n", names[i], s.how));
+            match &s.expected {
+                Some(expected) => out.push_str(&format!("      expected {expected}, got {}\n", s.actual)),
+                None => out.push_str(&format!("      answered {}\n", s.actual)),
+            }
             if let Some(payload) = &s.request.payload {
                 out.push_str(&format!("      payload: {}\n", redacted(payload, show_secrets)));
             }

@@ -63,7 +63,7 @@ pub(in crate::suite) use properties::{Exchange, Violation};
 pub use render::{oracle, GeneratedCase};
 pub use run::{requests, run};
 pub(in crate::suite) use run::{stream, Budget};
-pub(in crate::suite) use shrink::{smallest, smallest_breaking};
+pub(in crate::suite) use shrink::{smallest, smallest_difference};
 
 /// How many requests `lsconform run` generates when `--generated` is not given.
 pub const DEFAULT_REQUESTS: usize = 200;

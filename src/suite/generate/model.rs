@@ -9,6 +9,7 @@ use super::Rule;
 use crate::protocol::rules;
 use crate::protocol::{format_http_date, RequestKind, Style};
 use crate::suite::case::{AuthorizationTemplate, DateTemplate, HeadersTemplate};
+use crate::suite::profile::Profile;
 use crate::suite::render::http_date;
 
 /// One generated request, before it is written: what [`strategies::generated_request`] makes and
@@ -62,6 +63,36 @@ impl GeneratedRequest {
             (Mutation::CorruptInner(_), Style::JavaScript) => Style::Python,
             (_, style) => style,
         }
+    }
+
+    /// The same request for another target whose profile has the same roles (what `lsconform
+    /// diff` sends the second server): each license role, the user and the products become that
+    /// profile's own; a key neither knows stays as it is. `None` when the profile lacks one of them.
+    pub fn for_target(&self, profile: &Profile) -> Option<GeneratedRequest> {
+        let license = match &self.license {
+            LicenseChoice::Role { role, .. } => LicenseChoice::Role {
+                role: role.clone(),
+                key: profile.license(role)?.to_owned(),
+            },
+            LicenseChoice::Key(key) => LicenseChoice::Key(key.clone()),
+            LicenseChoice::User { password, .. } => {
+                let (username, theirs) = profile.user.clone()?;
+                LicenseChoice::User {
+                    username,
+                    password: password.as_ref().and(theirs),
+                }
+            }
+        };
+        let product = match &self.product {
+            ProductChoice::Profile(_) => ProductChoice::Profile(profile.product.clone()?),
+            ProductChoice::Other(_) => ProductChoice::Other(profile.other_product.clone()?),
+            ProductChoice::Unknown(code) => ProductChoice::Unknown(code.clone()),
+        };
+        Some(GeneratedRequest {
+            license,
+            product,
+            ..self.clone()
+        })
     }
 
     /// One line: the layout, the license, the transport and the mutation.

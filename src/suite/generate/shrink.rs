@@ -13,15 +13,16 @@ use crate::suite::http::Client;
 use crate::suite::profile::Profile;
 use crate::suite::runner::RunOptions;
 
-/// The smallest request proptest found that `keep` still keeps (what the request broke).
-struct Shrunk {
-    exchange: Exchange,
-    violation: Violation,
+/// The smallest request proptest found that `keep` still keeps, with what it kept: the
+/// exchanges (one per target) and the steps it took.
+struct Shrunk<T> {
+    exchanges: Vec<Exchange>,
+    kept: T,
     steps: usize,
     elapsed: Duration,
 }
 
-impl Shrunk {
+impl<T> Shrunk<T> {
     /// How it was found, for people.
     fn how(&self, index: usize) -> String {
         format!(
@@ -36,49 +37,92 @@ impl Shrunk {
     }
 }
 
-/// Shrinks request `index` of the run from `seed` against the live target: proptest's `run_one`
-/// on the request's own value tree, each step written, sent again and judged against `properties`
-/// (on the runtime of `handle`, from this blocking thread). `keep` says whether a step still shows
-/// the same problem, and which.
-#[allow(clippy::too_many_arguments)]
-fn shrink(
+/// One target a shrinking step is sent to.
+struct Side {
+    profile: Profile,
+    client: Client,
+}
+
+/// Shrinks request `index` of the run from `seed` against live targets: proptest's `run_one` on
+/// the request's value tree for the first side's profile, each step written for every side (the
+/// same request, [`GeneratedRequest::for_target`], each with its own keys), sent to all of them
+/// at once and judged against `properties` (on the runtime of `handle`, from this blocking
+/// thread). `keep` says whether a step's exchanges (one per side, in order) still show the same
+/// problem, and what it is.
+fn shrink<T>(
     handle: &tokio::runtime::Handle,
-    profile: &Profile,
+    sides: &[Side],
     seed: u64,
     index: usize,
-    client: &Client,
     payload_time: SystemTime,
     properties: &[Property],
-    keep: impl Fn(&Exchange) -> Option<Violation>,
-) -> Option<Shrunk> {
+    keep: impl Fn(&[Exchange]) -> Option<T>,
+) -> Option<Shrunk<T>> {
     let started = Instant::now();
-    let (mut runner, tree) = tree(&strategies::generated_request(profile), seed, index).ok()?;
-    let last: RefCell<Option<(Exchange, Violation)>> = RefCell::new(None);
+    let first = &sides.first()?.profile;
+    let (mut runner, tree) = tree(&strategies::generated_request(first), seed, index).ok()?;
+    let last: RefCell<Option<(Vec<Exchange>, T)>> = RefCell::new(None);
     let steps = Cell::new(0usize);
     let outcome = runner.run_one(tree, |value: GeneratedRequest| {
         steps.set(steps.get() + 1);
-        let Ok(case) = value.render_at(profile, index, seed, payload_time, SystemTime::now()) else {
-            return Ok(());
-        };
-        let ex = handle.block_on(exchange(client, profile, case, properties));
-        match keep(&ex) {
-            Some(v) => {
-                let why = format!("{}: {}", v.mismatch.expected, v.mismatch.actual);
-                *last.borrow_mut() = Some((ex, v));
-                Err(TestCaseError::fail(why))
+        let now = SystemTime::now();
+        let mut cases = Vec::with_capacity(sides.len());
+        for side in sides {
+            let rendered = value
+                .for_target(&side.profile)
+                .and_then(|v| v.render_at(&side.profile, index, seed, payload_time, now).ok());
+            // A step one side cannot be sent keeps nothing.
+            let Some(case) = rendered else { return Ok(()) };
+            cases.push(case);
+        }
+        let exchanges = handle.block_on(futures_util::future::join_all(
+            sides
+                .iter()
+                .zip(cases)
+                .map(|(side, case)| exchange(&side.client, &side.profile, case, properties)),
+        ));
+        match keep(&exchanges) {
+            Some(kept) => {
+                *last.borrow_mut() = Some((exchanges, kept));
+                Err(TestCaseError::fail("still shows it"))
             }
             None => Ok(()),
         }
     });
     match outcome {
-        Err(TestError::Fail(..)) => last.into_inner().map(|(exchange, violation)| Shrunk {
-            exchange,
-            violation,
+        Err(TestError::Fail(..)) => last.into_inner().map(|(exchanges, kept)| Shrunk {
+            exchanges,
+            kept,
             steps: steps.get().saturating_sub(1),
             elapsed: started.elapsed(),
         }),
         _ => None,
     }
+}
+
+/// [`shrink`] on a blocking thread of the current runtime, against `profiles` (each with a client
+/// bounded by `options.timeout`).
+async fn shrink_on<T: Send + 'static>(
+    profiles: Vec<Profile>,
+    seed: u64,
+    index: usize,
+    options: &RunOptions,
+    payload_time: SystemTime,
+    properties: Vec<Property>,
+    keep: impl Fn(&[Exchange]) -> Option<T> + Send + 'static,
+) -> Option<Shrunk<T>> {
+    let handle = tokio::runtime::Handle::current();
+    let sides: Vec<Side> = profiles
+        .into_iter()
+        .map(|profile| Side {
+            client: Client::new(&profile, options.timeout),
+            profile,
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || shrink(&handle, &sides, seed, index, payload_time, &properties, keep))
+        .await
+        .ok()
+        .flatten()
 }
 
 /// The smallest request that still shows what `found` showed: [`shrink`] from `found`'s request,
@@ -94,29 +138,22 @@ pub(in crate::suite) async fn smallest(
     keep: impl Fn(&Exchange) -> Option<Violation> + Send + 'static,
 ) -> (Exchange, Violation, String) {
     let index = found.0.case.index;
-    let handle = tokio::runtime::Handle::current();
-    let (profile, client) = (profile.clone(), Client::new(profile, options.timeout));
-    let shrunk = tokio::task::spawn_blocking(move || {
-        shrink(
-            &handle,
-            &profile,
-            seed,
-            index,
-            &client,
-            payload_time,
-            &properties,
-            keep,
-        )
-    })
-    .await
-    .ok()
-    .flatten();
+    let shrunk = shrink_on(
+        vec![profile.clone()],
+        seed,
+        index,
+        options,
+        payload_time,
+        properties,
+        move |exchanges| exchanges.first().and_then(&keep),
+    )
+    .await;
     match shrunk {
-        Some(s) => {
+        Some(mut s) if !s.exchanges.is_empty() => {
             let how = s.how(index);
-            (s.exchange, s.violation, how)
+            (s.exchanges.swap_remove(0), s.kept, how)
         }
-        None => (
+        _ => (
             found.0,
             found.1,
             format!("request #{index}; it did not show the same again when re-sent, so it is not shrunk"),
@@ -124,9 +161,41 @@ pub(in crate::suite) async fn smallest(
     }
 }
 
+/// The smallest request that still shows a difference between two targets (`profiles`, with the
+/// same roles): [`shrink`] request `index` of the run, each step written for both (each with its
+/// own keys) and sent to both at once; `keep` says whether the two exchanges still show the same
+/// difference. Returns both exchanges and how they were found, or `None` when the difference did
+/// not show again.
+pub(in crate::suite) async fn smallest_difference(
+    profiles: [&Profile; 2],
+    seed: u64,
+    index: usize,
+    options: &RunOptions,
+    payload_time: SystemTime,
+    properties: Vec<Property>,
+    keep: impl Fn(&Exchange, &Exchange) -> bool + Send + 'static,
+) -> Option<([Exchange; 2], String)> {
+    let shrunk = shrink_on(
+        profiles.iter().map(|p| (*p).clone()).collect(),
+        seed,
+        index,
+        options,
+        payload_time,
+        properties,
+        move |exchanges| match exchanges {
+            [a, b] if keep(a, b) => Some(()),
+            _ => None,
+        },
+    )
+    .await?;
+    let how = shrunk.how(index);
+    let [a, b]: [Exchange; 2] = shrunk.exchanges.try_into().ok()?;
+    Some(([a, b], how))
+}
+
 /// [`smallest`] for one property: the smallest request that still breaks `property`, with an
-/// answer, at least as severely as `found` did (what `lsconform run` and `lsconform diff` keep).
-pub(in crate::suite) async fn smallest_breaking(
+/// answer, at least as severely as `found` did (what `lsconform run` keeps).
+pub(super) async fn smallest_breaking(
     profile: &Profile,
     seed: u64,
     found: (Exchange, Violation),
