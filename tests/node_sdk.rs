@@ -1,0 +1,676 @@
+//! Interop with the official Node SDK (npm `@licensespring/node-sdk` 1.4.17, pinned in
+//! `tests/node_sdk/package.json`), run for real: the SDK installed by `scripts/node-sdk.sh` (on the
+//! first run; it needs Node.js and npm, from Debian's packages if missing, and the npm registry),
+//! driven by `tests/node_sdk/interop.js` as an application drives it, against the reference server
+//! (in-process) and against `lsconform mock` (the binary, with its default configuration: the
+//! reference seed).
+//!
+//! - `LicenseAPI`: `createOfflineActivationPayload` → `activateOffline` (the SDK posts the file and
+//!   checks `license_signature` and `license_signature_v2` with the pinned key) →
+//!   `createOfflineDeactivationPayload` → `deactivateOffline`.
+//! - `LicenseManager`, the air-gapped flow: the SDK writes the request file, this test carries it
+//!   to the server as the portal would, and the SDK verifies the license file it gets back.
+//!
+//! Also: our decoder reads the SDK's files as `Style::JavaScript`, and `RequestBuilder` in
+//! `Style::JavaScript` writes them byte for byte from the same fields.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::mpsc::Receiver;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use common::process::{launch, Running};
+use lsconform::protocol::{
+    decode_request, format_http_date, AuthorizationHeader, DecodedRequest, ErrorCode, RequestBuilder,
+    RequestFile, RequestKind, Style,
+};
+use lsconform::server::{ReferenceServer, RunningServer};
+use serde_json::{json, Value};
+
+const API_KEY: &str = "lsconform-test-api-key";
+const SHARED_KEY: &str = "lsconform-test-shared-key";
+const PRODUCT: &str = "TP";
+/// The reference seed's `perpetual` license (1,000,000 seats), in the server and in the mock.
+const PERPETUAL: &str = "PERP-0000-0000-0001";
+const SDK_VERSION: &str = "1.4.17";
+const REFERENCE_PUBLIC_KEY: &str = "fixtures/keys/reference-public.pem";
+/// The public half of a key that did not sign the answers.
+const OTHER_PUBLIC_KEY: &str = "fixtures/keys/other-public.pem";
+const NON_ASCII_HOSTNAME: &str = "büro-пк-😀";
+/// What serialisers escape differently: quotes, backslash, slash, tab, DEL, a C0 control, U+2028.
+const ESCAPES_HOSTNAME: &str = "pc \"7\" \\ / tab\t del\u{7f} ctl\u{1} ls\u{2028} é";
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The SDK's `node_modules`. `scripts/node-sdk.sh` installs it when it is missing (once per test
+/// binary) and only checks it otherwise.
+fn node_modules() -> &'static Path {
+    static MODULES: OnceLock<PathBuf> = OnceLock::new();
+    MODULES.get_or_init(|| {
+        let out = Command::new(repo("scripts/node-sdk.sh"))
+            .output()
+            .expect("bash runs scripts/node-sdk.sh");
+        assert!(
+            out.status.success(),
+            "scripts/node-sdk.sh failed ({}); it needs Node.js and npm (or apt-get to install them) \
+             and the npm registry:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = PathBuf::from(String::from_utf8(out.stdout).expect("a UTF-8 path").trim());
+        assert!(
+            path.join("@licensespring/node-sdk").is_dir(),
+            "scripts/node-sdk.sh printed {path:?}, which holds no @licensespring/node-sdk"
+        );
+        path
+    })
+}
+
+/// A server the SDK talks to: the reference server in-process, or `lsconform mock` as a process
+/// (whose log lines are the double's journal).
+enum Server {
+    Reference(RunningServer),
+    Mock {
+        _process: Running,
+        uri: String,
+        log: Receiver<String>,
+    },
+}
+
+impl Server {
+    async fn reference() -> Server {
+        Server::Reference(
+            ReferenceServer::builder()
+                .start()
+                .await
+                .expect("the server starts"),
+        )
+    }
+
+    fn mock() -> Server {
+        let (process, uri, log) = launch("mock", &[]);
+        Server::Mock {
+            _process: process,
+            uri,
+            log,
+        }
+    }
+
+    fn uri(&self) -> String {
+        match self {
+            Server::Reference(server) => server.uri(),
+            Server::Mock { uri, .. } => uri.clone(),
+        }
+    }
+
+    /// The mock's next `n` journal lines (`#0 POST …`; none for the reference server). The mock
+    /// logs a request before it answers; its log reaches us through a reader thread, so wait.
+    fn journal_lines(&self, n: usize) -> Vec<String> {
+        let Server::Mock { log, .. } = self else {
+            return Vec::new();
+        };
+        let mut lines = Vec::new();
+        while lines.len() < n {
+            match log.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) if line.starts_with('#') => lines.push(line),
+                Ok(_) => {}
+                Err(e) => panic!(
+                    "lsconform mock logged {} of {n} journal lines ({e}): {lines:#?}",
+                    lines.len()
+                ),
+            }
+        }
+        lines
+    }
+
+    async fn stop(self) {
+        if let Server::Reference(server) = self {
+            server.shutdown().await;
+        }
+    }
+}
+
+fn fresh_hardware_id(label: &str) -> String {
+    format!("node-sdk-{label}-{}", uuid::Uuid::new_v4())
+}
+
+/// What `interop.js` reported.
+struct SdkRun {
+    status: ExitStatus,
+    out: Value,
+    stderr: String,
+}
+
+impl SdkRun {
+    fn describe(&self) -> String {
+        format!(
+            "exit {}\nstdout: {}\nstderr:\n{}",
+            self.status, self.out, self.stderr
+        )
+    }
+
+    /// A string member of the output, which must be there.
+    fn text(&self, name: &str) -> &str {
+        self.out[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {name:?} in the SDK's output\n{}", self.describe()))
+    }
+
+    /// A request file the SDK wrote, decoded as the server decodes it.
+    fn request_file(&self, name: &str) -> DecodedRequest {
+        decode_request(Some("text/plain"), self.text(name).as_bytes())
+            .unwrap_or_else(|e| panic!("our decoder refuses the SDK's {name}: {e:?}\n{}", self.describe()))
+    }
+
+    fn assert_success(&self) {
+        assert!(
+            self.status.success() && self.out.get("error").is_none(),
+            "an SDK call failed\n{}",
+            self.describe()
+        );
+        assert_eq!(self.out["sdk_version"], SDK_VERSION, "{}", self.describe());
+    }
+}
+
+/// Runs `interop.js` in `mode` against `uri` on the perpetual license; `extra` are more options.
+async fn run_sdk(
+    uri: &str,
+    mode: &str,
+    hardware_id: &str,
+    hostname: &str,
+    public_key: &str,
+    extra: &[&str],
+) -> SdkRun {
+    // The first call may install the SDK: do not block the server's runtime meanwhile.
+    let modules = tokio::task::spawn_blocking(node_modules)
+        .await
+        .expect("the SDK is installed");
+    let mut command = Command::new("node");
+    command
+        .arg(repo("tests/node_sdk/interop.js"))
+        .args(["--url", uri])
+        .arg("--public-key")
+        .arg(repo(public_key))
+        .args([
+            "--api-key",
+            API_KEY,
+            "--shared-key",
+            SHARED_KEY,
+            "--product",
+            PRODUCT,
+        ])
+        .args([
+            "--license-key",
+            PERPETUAL,
+            "--hardware-id",
+            hardware_id,
+            "--hostname",
+            hostname,
+        ])
+        .args(["--mode", mode])
+        .args(extra)
+        .env("NODE_PATH", modules)
+        // axios must not send 127.0.0.1 to a proxy.
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    // The server may run on this test's runtime: wait for the child off it. interop.js times its
+    // requests out after 60 s; this is the backstop.
+    let output = tokio::time::timeout(
+        Duration::from_secs(180),
+        tokio::task::spawn_blocking(move || command.output()),
+    )
+    .await
+    .expect("interop.js finishes within 180 s")
+    .expect("the waiting task does not panic")
+    .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let out = stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "interop.js printed no JSON line (exit {})\nstdout: {stdout}\nstderr:\n{stderr}",
+                output.status
+            )
+        });
+    SdkRun {
+        status: output.status,
+        out,
+        stderr,
+    }
+}
+
+/// Checks a request file the SDK wrote: its layout is `Style::JavaScript`, both signatures hold
+/// under the shared key (the Node SDK writes no inner signature), and it names this device.
+fn assert_sdk_file(
+    run: &SdkRun,
+    name: &str,
+    kind: RequestKind,
+    hardware_id: &str,
+    hostname: &str,
+) -> DecodedRequest {
+    let sent = run.request_file(name);
+    assert_eq!(
+        Style::of(&sent),
+        Some(Style::JavaScript),
+        "the SDK's {name}'s layout"
+    );
+    let checked = sent.check(kind).expect("required fields present");
+    checked.verify(SHARED_KEY).expect("the outer MAC holds");
+    assert!(
+        !checked.has_inner_signature(),
+        "the Node SDK writes no inner signature"
+    );
+    assert_eq!(sent.payload.license_key.as_deref(), Some(PERPETUAL));
+    assert_eq!(sent.payload.hardware_id.as_deref(), Some(hardware_id));
+    assert_eq!(sent.payload.other_str("hostname").as_deref(), Some(hostname));
+    sent
+}
+
+/// A full `LicenseAPI` round trip, checked end to end.
+async fn assert_round_trip(server: Server, hardware_id: &str, hostname: &str) {
+    let run = run_sdk(
+        &server.uri(),
+        "roundtrip",
+        hardware_id,
+        hostname,
+        REFERENCE_PUBLIC_KEY,
+        &[],
+    )
+    .await;
+    run.assert_success();
+    let journal = server.journal_lines(2);
+    server.stop().await;
+
+    // Both files were taken with 200, and sent as the SDK sends them.
+    assert_eq!(
+        run.out["http"],
+        json!([
+            {"path": "/api/v4/activate_offline", "status": 200, "content_type_sent": "text/plain"},
+            {"path": "/api/v4/deactivate_offline", "status": 200, "content_type_sent": "text/plain"},
+        ]),
+        "{}",
+        run.describe()
+    );
+    // The SDK checked both RSA signatures with the pinned key (it throws otherwise).
+    assert_eq!(run.out["license_signature_verified"], 1, "{}", run.describe());
+    assert_eq!(run.out["license_signature_v2_verified"], 1, "{}", run.describe());
+
+    let sent = assert_sdk_file(
+        &run,
+        "activation_request",
+        RequestKind::Activation,
+        hardware_id,
+        hostname,
+    );
+    let answer = &run.out["answer"];
+    assert_eq!(answer["license_key"], PERPETUAL);
+    assert_eq!(answer["hardware_id"].as_str(), Some(hardware_id));
+    let request_id = sent
+        .payload
+        .request_id
+        .as_deref()
+        .expect("the SDK sends a request_id");
+    assert_eq!(answer["request_id"].as_str(), Some(request_id));
+    assert_eq!(answer["product_details"]["short_code"], PRODUCT);
+
+    let deactivation = assert_sdk_file(
+        &run,
+        "deactivation_request",
+        RequestKind::Deactivation,
+        hardware_id,
+        hostname,
+    );
+    assert_ne!(deactivation.payload.request_id.as_deref(), Some(request_id));
+    // `deactivateOffline` returns true when the body is `license_deactivated`.
+    assert_eq!(run.out["deactivation_answer"], true, "{}", run.describe());
+
+    if !journal.is_empty() {
+        // The double recognised the SDK's layout and every signature.
+        assert_eq!(journal.len(), 2, "{journal:#?}");
+        for line in &journal {
+            assert!(
+                line.contains("→ 200; schema 2, javascript;")
+                    && line.contains("signatures: header ok, inner absent, outer ok"),
+                "{line}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn sdk_activates_and_deactivates_offline_on_the_reference_server_with_an_ascii_hostname() {
+    assert_round_trip(
+        Server::reference().await,
+        &fresh_hardware_id("ascii"),
+        "build-host-01",
+    )
+    .await;
+}
+
+/// The answer echoes the hardware id: the SDK re-serialises the answer with `JSON.stringify`
+/// before checking `license_signature_v2`, so non-ASCII text must be signed unescaped (SPEC §6).
+#[tokio::test]
+async fn sdk_activates_and_deactivates_offline_on_the_reference_server_with_non_ascii_text() {
+    let hardware_id = format!("gerät-设备-🖥-{}", uuid::Uuid::new_v4());
+    assert_round_trip(Server::reference().await, &hardware_id, NON_ASCII_HOSTNAME).await;
+}
+
+#[tokio::test]
+async fn sdk_activates_and_deactivates_offline_on_lsconform_mock_with_an_ascii_hostname() {
+    assert_round_trip(Server::mock(), &fresh_hardware_id("mock-ascii"), "build-host-01").await;
+}
+
+#[tokio::test]
+async fn sdk_activates_and_deactivates_offline_on_lsconform_mock_with_non_ascii_text() {
+    let hardware_id = format!("gerät-设备-🖥-{}", uuid::Uuid::new_v4());
+    assert_round_trip(Server::mock(), &hardware_id, NON_ASCII_HOSTNAME).await;
+}
+
+/// A file whose MAC was made with a wrong shared key, posted with a right Authorization header.
+async fn assert_wrong_file_key_is_refused(server: Server) {
+    let run = run_sdk(
+        &server.uri(),
+        "wrong-file-key",
+        &fresh_hardware_id("wrong-key"),
+        "build-host-01",
+        REFERENCE_PUBLIC_KEY,
+        &[],
+    )
+    .await;
+    server.stop().await;
+
+    assert!(!run.status.success(), "the SDK must throw\n{}", run.describe());
+    let error = &run.out["error"];
+    assert_eq!(error["step"], "activateOffline", "{}", run.describe());
+    assert_eq!(error["code"], "signature_mismatch", "{}", run.describe());
+    // SPEC §2: 400 or 401 (the SDK throws the server's error body as it came).
+    let status = error["status"].as_u64();
+    assert!(matches!(status, Some(400 | 401)), "{}", run.describe());
+    assert_eq!(
+        run.out["http"][0]["status"].as_u64(),
+        status,
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        run.out["http"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        run.describe()
+    );
+
+    // The file itself is what was wrong: it holds under the key it was made with, not ours.
+    let file_key = run.text("file_shared_key");
+    assert_ne!(file_key, SHARED_KEY);
+    let sent = run.request_file("activation_request");
+    let checked = sent
+        .check(RequestKind::Activation)
+        .expect("required fields present");
+    assert_eq!(
+        checked.verify(SHARED_KEY).unwrap_err().code,
+        ErrorCode::SignatureMismatch
+    );
+    checked
+        .verify(file_key)
+        .expect("the file holds under the key it was made with");
+}
+
+#[tokio::test]
+async fn request_file_the_sdk_signs_with_a_wrong_shared_key_is_refused_by_the_reference_server() {
+    assert_wrong_file_key_is_refused(Server::reference().await).await;
+}
+
+#[tokio::test]
+async fn request_file_the_sdk_signs_with_a_wrong_shared_key_is_refused_by_lsconform_mock() {
+    assert_wrong_file_key_is_refused(Server::mock()).await;
+}
+
+/// Shows that the round trips' verification is live: the same answers fail under another key.
+async fn assert_sdk_rejects_answers_under_another_key(server: Server) {
+    let run = run_sdk(
+        &server.uri(),
+        "roundtrip",
+        &fresh_hardware_id("other-key"),
+        "build-host-01",
+        OTHER_PUBLIC_KEY,
+        &[],
+    )
+    .await;
+    server.stop().await;
+
+    assert!(!run.status.success(), "the SDK must throw\n{}", run.describe());
+    assert_eq!(run.out["error"]["step"], "activateOffline", "{}", run.describe());
+    // The SDK checks license_signature first, and throws its own error for it.
+    assert_eq!(
+        run.out["error"]["code"],
+        "license_signature_invalid",
+        "{}",
+        run.describe()
+    );
+    assert_eq!(run.out["http"][0]["status"], 200, "{}", run.describe());
+    assert_eq!(run.out["license_signature_verified"], 0, "{}", run.describe());
+    assert!(run.out.get("deactivation_request").is_none());
+}
+
+#[tokio::test]
+async fn sdk_rejects_an_answer_of_the_reference_server_that_its_pinned_key_did_not_sign() {
+    assert_sdk_rejects_answers_under_another_key(Server::reference().await).await;
+}
+
+#[tokio::test]
+async fn sdk_rejects_an_answer_of_lsconform_mock_that_its_pinned_key_did_not_sign() {
+    assert_sdk_rejects_answers_under_another_key(Server::mock()).await;
+}
+
+/// POSTs a request file's text as the Offline Portal would, with signed headers.
+async fn post_file(uri: &str, kind: RequestKind, text: &str) -> (u16, Vec<u8>) {
+    lsconform::install_crypto_provider();
+    let date = format_http_date(SystemTime::now());
+    let response = reqwest::Client::new()
+        .post(format!("{uri}{}", kind.path()))
+        .header("Date", &date)
+        .header(
+            "Authorization",
+            AuthorizationHeader::signed(API_KEY, SHARED_KEY, &date).to_string(),
+        )
+        .header("Content-Type", "text/plain")
+        .body(text.to_owned())
+        .send()
+        .await
+        .expect("an answer");
+    let status = response.status().as_u16();
+    (status, response.bytes().await.expect("a body").to_vec())
+}
+
+/// The air-gapped flow's activation: `LicenseManager` writes the request file, the test carries
+/// it to the server, and the SDK verifies the license file (Base64 of the answer) it gets back.
+async fn assert_air_gapped_activation(server: Server) -> (Server, String, PathBuf) {
+    let hardware_id = fresh_hardware_id("air-gap");
+    let request = run_sdk(
+        &server.uri(),
+        "file-request",
+        &hardware_id,
+        NON_ASCII_HOSTNAME,
+        REFERENCE_PUBLIC_KEY,
+        &[],
+    )
+    .await;
+    request.assert_success();
+    assert_eq!(request.out["http"], json!([]), "the first half sends nothing");
+    // LicenseManager appends product and hardware_id after the application's members.
+    assert_sdk_file(
+        &request,
+        "activation_request",
+        RequestKind::Activation,
+        &hardware_id,
+        NON_ASCII_HOSTNAME,
+    );
+
+    let (status, answer) = post_file(
+        &server.uri(),
+        RequestKind::Activation,
+        request.text("activation_request"),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let dir = std::env::temp_dir().join(format!("lsconform-node-sdk-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let license_file = dir.join("license.lic");
+    std::fs::write(
+        &license_file,
+        base64::engine::general_purpose::STANDARD.encode(&answer),
+    )
+    .expect("written");
+
+    let activated = run_sdk(
+        &server.uri(),
+        "file-activate",
+        &hardware_id,
+        NON_ASCII_HOSTNAME,
+        REFERENCE_PUBLIC_KEY,
+        &[
+            "--answer-file",
+            license_file.to_str().expect("UTF-8"),
+            "--dir",
+            dir.to_str().expect("UTF-8"),
+        ],
+    )
+    .await;
+    activated.assert_success();
+    assert_eq!(activated.out["http"], json!([]), "the second half sends nothing");
+    assert_eq!(
+        activated.out["license_signature_verified"],
+        1,
+        "{}",
+        activated.describe()
+    );
+    assert_eq!(
+        activated.out["license_signature_v2_verified"],
+        1,
+        "{}",
+        activated.describe()
+    );
+    assert_eq!(
+        activated.out["answer"]["hardware_id"].as_str(),
+        Some(hardware_id.as_str())
+    );
+    let deactivation = activated.text("deactivation_request").to_owned();
+    (server, deactivation, dir)
+}
+
+#[tokio::test]
+async fn sdk_verifies_the_license_file_of_an_air_gapped_activation_on_the_reference_server() {
+    let (server, _, dir) = assert_air_gapped_activation(Server::reference().await).await;
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn sdk_verifies_the_license_file_of_an_air_gapped_activation_on_lsconform_mock() {
+    let (server, _, dir) = assert_air_gapped_activation(Server::mock()).await;
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `License.deactivateOffline` writes `deactivate_offline.req` without a `request` member (and
+/// without `request_id`); SPEC §1 and §10 as they stand ask for `"request": "deactivation"` on
+/// deactivate_offline, and the reference refuses the file with `validation_error`, while SPEC's
+/// [sdk] tag says a server must take what the official SDKs send. Ignored until SPEC decides.
+#[tokio::test]
+#[ignore = "SPEC conflict: the Node SDK's air-gapped deactivation file has no `request` member"]
+async fn air_gapped_deactivation_file_of_the_sdk_frees_the_seat() {
+    let (server, deactivation, dir) = assert_air_gapped_activation(Server::reference().await).await;
+    let (status, body) = post_file(&server.uri(), RequestKind::Deactivation, &deactivation).await;
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(
+        (status, String::from_utf8_lossy(&body).into_owned()),
+        (200, "license_deactivated".to_owned())
+    );
+}
+
+/// Rebuilds a request file the SDK's `LicenseAPI` wrote with `RequestBuilder` in
+/// `Style::JavaScript`: the protocol's members through their own methods, every other member
+/// through `.field`, in the SDK's order.
+fn rebuild(kind: RequestKind, sdk_file: &DecodedRequest) -> RequestFile {
+    let envelope: Value = serde_json::from_slice(&sdk_file.json).expect("the SDK writes JSON");
+    let request = envelope["request"].as_object().expect("schema 2");
+    let text = |name: &str| request[name].as_str().expect("a string").to_owned();
+    assert_eq!(text("request"), kind.as_str());
+    assert_eq!(text("api_key"), API_KEY);
+    assert_eq!(request["schema_version"], 2);
+
+    let mut builder = RequestBuilder::new(kind).style(Style::JavaScript);
+    for (name, value) in request {
+        builder = match name.as_str() {
+            // Written by the builder itself: the kind, the schema and the api key.
+            "request" | "schema_version" | "api_key" => builder,
+            "product" => builder.product(text(name)),
+            "hardware_id" => builder.hardware_id(text(name)),
+            "license_key" => builder.license_key(text(name)),
+            "date" => builder.date(text(name)),
+            "request_id" => builder.request_id(text(name)),
+            // hostname, sdk_ver, app_name, app_ver
+            _ => builder.field(name.as_str(), value.clone()),
+        };
+    }
+    builder.sign(API_KEY, SHARED_KEY)
+}
+
+/// Equal bytes, or a panic that shows where they part.
+fn assert_same_bytes(what: &str, ours: &[u8], sdk: &[u8]) {
+    if ours == sdk {
+        return;
+    }
+    let at = ours.iter().zip(sdk).take_while(|(a, b)| a == b).count();
+    panic!(
+        "{what}: RequestBuilder (Style::JavaScript) and the SDK differ at byte {at} (lengths {} and {})\n\
+         ours: {}\n\
+         SDK:  {}",
+        ours.len(),
+        sdk.len(),
+        String::from_utf8_lossy(ours),
+        String::from_utf8_lossy(sdk),
+    );
+}
+
+#[tokio::test]
+async fn javascript_style_builder_writes_the_sdks_request_files_byte_for_byte() {
+    let server = Server::reference().await;
+    for (label, hostname) in [
+        ("bytes-ascii", "build-host-01"),
+        ("bytes-non-ascii", NON_ASCII_HOSTNAME),
+        ("bytes-escapes", ESCAPES_HOSTNAME),
+    ] {
+        let run = run_sdk(
+            &server.uri(),
+            "roundtrip",
+            &fresh_hardware_id(label),
+            hostname,
+            REFERENCE_PUBLIC_KEY,
+            &[],
+        )
+        .await;
+        run.assert_success();
+        for (kind, name) in [
+            (RequestKind::Activation, "activation_request"),
+            (RequestKind::Deactivation, "deactivation_request"),
+        ] {
+            let sdk = run.request_file(name);
+            let ours = rebuild(kind, &sdk);
+            let what = format!("{name} with hostname {hostname:?}");
+            assert_same_bytes(&what, &ours.json, &sdk.json);
+            assert_eq!(ours.text, run.text(name), "{what}: the Base64 text");
+        }
+    }
+    server.stop().await;
+}
