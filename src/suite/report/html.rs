@@ -437,3 +437,67 @@ const SCRIPT: &str = r#"
   window.addEventListener('hashchange', function () { var s = read(); toForm(s); apply(s); });
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::Baseline;
+
+    /// A result whose every text is hostile markup, as an answer from the server under test can be.
+    fn hostile() -> CaseResult {
+        let evil = "</pre></dd><script>alert('x')</script><img src=x onerror=\"y\">&amp;";
+        CaseResult {
+            expected: Some(evil.into()),
+            actual: Some(evil.into()),
+            answer: Some(crate::suite::Answer {
+                status: 400,
+                content_type: Some(evil.into()),
+                body: format!("{{\"code\":\"{evil}\",\"license_signature\":\"c2VjcmV0\"}}"),
+            }),
+            ..CaseResult::new(
+                format!("group/{evil}"),
+                "§4",
+                Tag::Seed,
+                Severity::Must,
+                evil,
+                Verdict::Fail,
+                std::time::Duration::ZERO,
+            )
+        }
+    }
+
+    #[test]
+    fn text_from_the_server_under_test_never_becomes_markup() {
+        let report = Report::new(
+            evil_target(),
+            vec![hostile()],
+            &Baseline::default(),
+            Default::default(),
+        );
+        let page = html(&report, "lsconform run", &["<b>note</b>".into()], false);
+        assert_eq!(page.matches("<script").count(), 1, "only the page's own script");
+        assert!(!page.contains("<img"));
+        assert!(!page.contains("<b>note"));
+        assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+        assert!(
+            page.contains("&amp;amp;"),
+            "an entity in the text is shown as written"
+        );
+    }
+
+    #[test]
+    fn signatures_in_an_answer_are_redacted_unless_asked_for() {
+        let report = Report::new(
+            evil_target(),
+            vec![hostile()],
+            &Baseline::default(),
+            Default::default(),
+        );
+        assert!(!html(&report, "run", &[], false).contains("c2VjcmV0"));
+        assert!(html(&report, "run", &[], true).contains("c2VjcmV0"));
+    }
+
+    fn evil_target() -> String {
+        "http://127.0.0.1:1/<script>".into()
+    }
+}
