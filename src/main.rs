@@ -42,6 +42,9 @@ enum Command {
     /// Send the same requests to two servers (or compare one with its recorded snapshots) and
     /// report every difference: nonconforming (one side outside what SPEC allows) or divergence.
     Diff(cli::diff::Args),
+    /// Sit between a real client and a real server: forward every exchange unchanged and judge
+    /// both sides against SPEC; nonconforming exchanges become case files.
+    Proxy(cli::proxy::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => cli::replay::run(args),
         Command::Fuzz(args) => cli::fuzz::run(args),
         Command::Diff(args) => cli::diff::run(args),
+        Command::Proxy(args) => cli::proxy::run(args),
     };
     result.unwrap_or_else(|cli::CliError { message, code }| {
         eprintln!("error: {message}");

@@ -10,6 +10,7 @@ pub mod headers;
 pub mod inspect;
 pub mod list;
 pub mod mock;
+pub mod proxy;
 pub mod progress;
 pub mod replay;
 pub mod request;

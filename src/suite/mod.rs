@@ -23,6 +23,7 @@ pub mod generate;
 mod http;
 mod judge;
 mod profile;
+pub mod proxy;
 mod render;
 pub mod report;
 mod runner;
