@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
-use super::{ActivationDouble, ActivationDoubleBuilder, Fault, License, Requests};
+use super::{ActivationDouble, ActivationDoubleBuilder, Fault, License, Requests, Times};
 use crate::protocol::{ErrorCode, KeyError, SigningKey};
 
 /// A configuration that cannot be used.
@@ -86,9 +86,12 @@ struct LicenseEntry {
     activated_on: Vec<String>,
 }
 
+/// A fault, as the configuration's `[[faults]]` and the admin API's `POST /__lsconform/faults`
+/// write it: what to answer, how many times, and which requests (`endpoint`, `license_key`,
+/// `username`, `hardware_id`: the [`Requests`] filter).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FaultEntry {
+pub(crate) struct FaultEntry {
     answer: String,
     code: Option<String>,
     status: Option<u16>,
@@ -153,7 +156,7 @@ impl LicenseEntry {
 }
 
 impl FaultEntry {
-    fn fault(self) -> Result<Fault, ConfigError> {
+    pub(crate) fn fault(self) -> Result<Fault, ConfigError> {
         let what = self.answer.as_str();
         let mut fault = match what {
             "error" => {
@@ -190,27 +193,88 @@ impl FaultEntry {
                 )))
             }
         };
-        let mut when = match self.endpoint.as_deref() {
-            None => Requests::any(),
-            Some("activation") => Requests::activations(),
-            Some("deactivation") => Requests::deactivations(),
-            Some(other) => {
-                return Err(invalid(format!(
-                    "fault: endpoint {other:?}; expected activation or deactivation"
-                )))
-            }
-        };
-        if let Some(k) = self.license_key {
-            when = when.license_key(k);
-        }
-        if let Some(u) = self.username {
-            when = when.username(u);
-        }
-        if let Some(h) = self.hardware_id {
-            when = when.hardware_id(h);
-        }
+        let when = requests(
+            "fault",
+            self.endpoint,
+            self.license_key,
+            self.username,
+            self.hardware_id,
+        )?;
         fault = fault.times(self.times.unwrap_or(1)).when(when);
         Ok(fault)
+    }
+}
+
+/// The [`Requests`] filter of a fault or an expectation, from its `endpoint` (`activation` or
+/// `deactivation`; absent: both) and the fields its request file must name.
+fn requests(
+    what: &str,
+    endpoint: Option<String>,
+    license_key: Option<String>,
+    username: Option<String>,
+    hardware_id: Option<String>,
+) -> Result<Requests, ConfigError> {
+    let mut when = match endpoint.as_deref() {
+        None => Requests::any(),
+        Some("activation") => Requests::activations(),
+        Some("deactivation") => Requests::deactivations(),
+        Some(other) => {
+            return Err(invalid(format!(
+                "{what}: endpoint {other:?}; expected activation or deactivation"
+            )))
+        }
+    };
+    if let Some(k) = license_key {
+        when = when.license_key(k);
+    }
+    if let Some(u) = username {
+        when = when.username(u);
+    }
+    if let Some(h) = hardware_id {
+        when = when.hardware_id(h);
+    }
+    Ok(when)
+}
+
+/// An expectation, as the admin API's `POST /__lsconform/expectations` writes it: the
+/// [`Requests`] filter (as a fault's) and `times`, a count or `{"min": a, "max": b}` (either
+/// bound may be left out).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExpectationEntry {
+    times: TimesEntry,
+    endpoint: Option<String>,
+    license_key: Option<String>,
+    username: Option<String>,
+    hardware_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum TimesEntry {
+    Exactly(u64),
+    Range { min: Option<u64>, max: Option<u64> },
+}
+
+impl ExpectationEntry {
+    pub(crate) fn expectation(self) -> Result<(Requests, Times), ConfigError> {
+        let times = match self.times {
+            TimesEntry::Exactly(n) => Times::from(n),
+            TimesEntry::Range { min, max } => match (min, max) {
+                (Some(min), Some(max)) => Times::from(min..=max),
+                (Some(min), None) => Times::from(min..),
+                (None, Some(max)) => Times::from(..=max),
+                (None, None) => Times::from(..),
+            },
+        };
+        let requests = requests(
+            "expectation",
+            self.endpoint,
+            self.license_key,
+            self.username,
+            self.hardware_id,
+        )?;
+        Ok((requests, times))
     }
 }
 
@@ -308,10 +372,12 @@ pub enum StandaloneError {
 
 /// `lsconform mock`: runs a double on `listen` until `shutdown` completes, configured by the TOML
 /// file `config` (default: the reference seed's credentials and licenses, `REFERENCE_SEED`),
-/// logging one line per request on stderr (never a key or a signature).
+/// logging one line per request on stderr (never a key or a signature). With `admin`, the admin
+/// API answers under [`ADMIN_PREFIX`](super::ADMIN_PREFIX) (README: "The double's admin API").
 pub fn run_standalone(
     listen: SocketAddr,
     config: Option<&Path>,
+    admin: bool,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StandaloneError> {
     let builder = match config {
@@ -338,13 +404,23 @@ pub fn run_standalone(
         builder.faults.len(),
         builder.journal_cap
     );
-    let builder = builder.log(|entry| eprintln!("{entry}"));
+    let mut builder = builder.log(|entry| eprintln!("{entry}"));
+    if admin {
+        builder = builder.admin_api();
+    }
     let listener = std::net::TcpListener::bind(listen)
         .map_err(|source| StandaloneError::Listen { addr: listen, source })?;
     let runtime = tokio::runtime::Runtime::new().map_err(StandaloneError::Runtime)?;
     runtime.block_on(async {
         let double = builder.start_on(listener).await;
         eprintln!("lsconform mock: listening on {} ({summary})", double.uri());
+        if admin {
+            eprintln!(
+                "lsconform mock: admin API on {}{} (journal, faults, expectations, reset)",
+                double.uri(),
+                super::ADMIN_PREFIX
+            );
+        }
         if test_key {
             eprintln!(
                 "lsconform mock: signing with the public TEST key of fixtures/keys: never pin it in a real client"

@@ -252,6 +252,17 @@ impl Expectation {
     pub(crate) fn is_met(&self) -> bool {
         self.times.contains(self.received)
     }
+
+    /// The expectation as JSON, for the admin API: which requests, how many were expected and
+    /// received, and whether that holds.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "requests": self.requests.to_string(),
+            "times": self.times.to_string(),
+            "received": self.received,
+            "met": self.is_met(),
+        })
+    }
 }
 
 impl fmt::Display for Expectation {

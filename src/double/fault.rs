@@ -111,6 +111,16 @@ impl Fault {
         self
     }
 
+    /// The fault as JSON, for the admin API (`GET /__lsconform/faults`): what it answers, how
+    /// many more times, and for which requests.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "fault": self.to_string(),
+            "remaining": self.remaining,
+            "when": self.when.to_string(),
+        })
+    }
+
     /// Whether the fault stands in for the protocol's answer (then the request is not judged).
     pub(crate) fn replaces_answer(&self) -> bool {
         matches!(

@@ -7,6 +7,8 @@ use std::time::SystemTime;
 
 use super::expect::Received;
 use super::fault::Fault;
+use serde_json::{json, Map, Value};
+
 use crate::protocol::{ErrorCode, Payload, Rejection, RequestKind, Schema, Style, Transport, Verdict};
 
 /// One request the double received: what the client sent (decoded as far as it decodes, whatever
@@ -110,6 +112,45 @@ impl JournalEntry {
         known.clone()
     }
 
+    /// The entry as JSON, for the standalone double's admin API (`GET /__lsconform/journal`):
+    /// the fields above by the same names; verdicts, the fault and the code as their log-line
+    /// words; `payload` the decoded flat object (the members the protocol reads, then the others
+    /// in the order sent).
+    pub(crate) fn to_json(&self) -> Value {
+        let received_at = time::OffsetDateTime::from(self.received_at)
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok();
+        json!({
+            "seq": self.seq,
+            "received_at": received_at,
+            "method": self.method,
+            "path": self.path,
+            "endpoint": self.endpoint.map(RequestKind::as_str),
+            "content_type": self.content_type,
+            "header_signature": self.header_signature.to_string(),
+            "transport": self.transport.map(|t| match t {
+                Transport::Raw => "raw",
+                Transport::Multipart => "multipart",
+            }),
+            "schema": self.schema.map(|s| match s {
+                Schema::V1 => 1,
+                Schema::V2 => 2,
+            }),
+            "style": self.style.map(Style::name),
+            "payload": self.payload.as_ref().map(payload_json),
+            "decode_error": self.decode_error.as_ref().map(|e| json!({
+                "code": e.code.code(),
+                "detail": e.detail,
+            })),
+            "inner_signature": self.inner_signature.to_string(),
+            "outer_signature": self.outer_signature.to_string(),
+            "status": self.status,
+            "code": self.code.map(ErrorCode::code),
+            "fault": self.fault.as_ref().map(Fault::to_string),
+            "signatures_hold": self.signatures_hold(),
+        })
+    }
+
     /// Whether every signature the request carries held (header, inner, outer): `Absent` counts
     /// as holding for the inner and outer ones, which are optional in some layouts.
     pub fn signatures_hold(&self) -> bool {
@@ -161,6 +202,37 @@ impl fmt::Display for JournalEntry {
     }
 }
 
+/// A decoded payload as a JSON object: the members the protocol reads, then every other member.
+fn payload_json(p: &Payload) -> Value {
+    let mut object = Map::new();
+    let read = [
+        ("request", &p.request),
+        ("license_key", &p.license_key),
+        ("username", &p.username),
+        ("password", &p.password),
+        ("hardware_id", &p.hardware_id),
+        ("product", &p.product),
+        ("date", &p.date),
+        ("api_key", &p.api_key),
+        ("client_id", &p.client_id),
+        ("request_id", &p.request_id),
+        ("signature", &p.signature),
+        ("bundle_code", &p.bundle_code),
+    ];
+    for (name, value) in read {
+        if let Some(value) = value {
+            object.insert(name.to_owned(), Value::from(value.as_str()));
+        }
+    }
+    for (name, raw) in &p.other {
+        // A string with a lone surrogate escape is JSON the decoder kept but serde_json's `Value`
+        // cannot hold: show its text as it came.
+        let value = serde_json::from_str(raw.get()).unwrap_or_else(|_| Value::from(raw.get()));
+        object.insert(name.clone(), value);
+    }
+    Value::Object(object)
+}
+
 /// The last `cap` entries.
 #[derive(Debug)]
 pub(crate) struct Journal {
@@ -189,6 +261,13 @@ impl Journal {
 
     pub(crate) fn entries(&self) -> Vec<JournalEntry> {
         self.entries.iter().cloned().collect()
+    }
+
+    /// Forgets every entry; returns how many there were.
+    pub(crate) fn clear(&mut self) -> usize {
+        let n = self.entries.len();
+        self.entries.clear();
+        n
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &JournalEntry> {

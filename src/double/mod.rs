@@ -48,6 +48,7 @@
 //! - requests are answered one at a time (wiremock holds a lock while a mock responds), so seats
 //!   hold under concurrency trivially, and a slow answer ([`Fault::delay`]) waits outside that lock.
 
+mod admin;
 mod config;
 mod expect;
 mod fault;
@@ -63,6 +64,7 @@ use wiremock::MockServer;
 
 use crate::protocol::{PublicKey, SigningKey};
 
+pub use admin::ADMIN_PREFIX;
 pub use config::{run_standalone, ConfigError, StandaloneError};
 pub use expect::{Requests, Times};
 pub use fault::Fault;
@@ -102,6 +104,7 @@ pub struct ActivationDoubleBuilder {
     listen: SocketAddr,
     recycle_every: u64,
     log: Option<respond::LogFn>,
+    admin: bool,
 }
 
 impl std::fmt::Debug for ActivationDoubleBuilder {
@@ -134,6 +137,7 @@ impl ActivationDouble {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             recycle_every: RECYCLE_EVERY,
             log: None,
+            admin: false,
         }
     }
 
@@ -277,6 +281,12 @@ impl ActivationDoubleBuilder {
         self
     }
 
+    /// Answers the admin API under [`ADMIN_PREFIX`] (`lsconform mock --admin`; `admin.rs`).
+    pub(crate) fn admin_api(mut self) -> Self {
+        self.admin = true;
+        self
+    }
+
     /// Calls `log` with every journal entry as it is made (the standalone double's log lines).
     pub(crate) fn log(mut self, log: impl Fn(&JournalEntry) + Send + Sync + 'static) -> Self {
         self.log = Some(Box::new(log));
@@ -298,22 +308,27 @@ impl ActivationDoubleBuilder {
         let signing_key = self.signing_key.unwrap_or_else(|| {
             SigningKey::from_pem(crate::server::TEST_PRIVATE_KEY).expect("the bundled test key is valid")
         });
-        let mut model = Model::new(&self.products);
-        for license in self.licenses {
-            model.add(license);
-        }
-        let mut state = respond::State::new(model, Journal::new(self.journal_cap));
-        state.faults = self.faults;
-        state.expectations = self.expectations;
-        let shared = Arc::new(Shared {
+        let mut shared = Shared {
             api_keys: self.api_keys,
             signing_key,
             max_body: crate::server::DEFAULT_MAX_BODY,
             recycle_every: self.recycle_every,
             log: self.log,
+            admin: self.admin,
+            configured_products: self.products,
+            configured_licenses: self.licenses,
             server: OnceLock::new(),
-            state: Mutex::new(state),
-        });
+            state: Mutex::new(respond::State::new(
+                Model::new(&[]),
+                Journal::new(self.journal_cap),
+            )),
+        };
+        let model = shared.configured_model();
+        let state = shared.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        state.model = model;
+        state.faults = self.faults;
+        state.expectations = self.expectations;
+        let shared = Arc::new(shared);
         let server = Arc::new(
             MockServer::builder()
                 .listener(listener)

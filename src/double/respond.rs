@@ -13,10 +13,11 @@ use base64::Engine as _;
 use wiremock::http::Method;
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use super::admin;
 use super::expect::{Expectation, Requests, Times};
 use super::fault::{Fault, FaultKind, NOT_JSON_BODY};
 use super::journal::{Journal, JournalEntry};
-use super::model::{Accepted, Model};
+use super::model::{Accepted, License, Model};
 use crate::protocol::{
     authenticate, decode_request, AuthorizationHeader, DecodedRequest, ErrorCode, Rejection, RequestKind,
     Schema, SigningKey, Style, Verdict,
@@ -35,6 +36,11 @@ pub(crate) struct Shared {
     pub(crate) max_body: usize,
     pub(crate) recycle_every: u64,
     pub(crate) log: Option<LogFn>,
+    /// Whether the admin API answers under its prefix (`admin.rs`).
+    pub(crate) admin: bool,
+    /// The products and licenses configured, for the model at the start and after a reset.
+    pub(crate) configured_products: Vec<(String, String)>,
+    pub(crate) configured_licenses: Vec<License>,
     /// The server the mock is mounted on, for remounting it (weak: the server owns the mock).
     pub(crate) server: OnceLock<Weak<MockServer>>,
     pub(crate) state: Mutex<State>,
@@ -140,15 +146,21 @@ impl Respond for Responder {
         let shared = &self.0;
         let now = SystemTime::now();
         let mut state = shared.lock_state();
-        let (template, entry) = handle(shared, &mut state, request, now);
-        for e in &mut state.expectations {
-            e.count(&entry);
-        }
-        if let Some(log) = &shared.log {
-            log(&entry);
-        }
-        state.journal.push(entry);
-        state.received += 1;
+        let template = if shared.admin && admin::is_admin_path(request.url.path()) {
+            // Not a request to the double: no journal entry, no count, no fault.
+            admin::respond(shared, &mut state, request)
+        } else {
+            let (template, entry) = handle(shared, &mut state, request, now);
+            for e in &mut state.expectations {
+                e.count(&entry);
+            }
+            if let Some(log) = &shared.log {
+                log(&entry);
+            }
+            state.journal.push(entry);
+            state.received += 1;
+            template
+        };
         state.since_mount += 1;
         let remount = state.since_mount >= shared.recycle_every;
         if remount {
@@ -163,6 +175,16 @@ impl Respond for Responder {
 }
 
 impl Shared {
+    /// The licenses and seats as configured: no seat taken but the configured ones, no request
+    /// id handled.
+    pub(crate) fn configured_model(&self) -> Model {
+        let mut model = Model::new(&self.configured_products);
+        for license in &self.configured_licenses {
+            model.add(license.clone());
+        }
+        model
+    }
+
     fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()
