@@ -1,0 +1,474 @@
+//! `lsconform proxy` between real clients and real servers: the official Python SDK through the
+//! proxy to the reference server (both sides conform, the bytes go through unchanged), a client
+//! signing with a wrong shared key (the client flagged, the server's 401 conforming), a reference
+//! server with a named fault (the server flagged at the fault's rule), the case files it writes
+//! (they replay to the same verdict), forwarding byte for byte, and an upstream that is dead or
+//! never answers (502 / 504 with SPEC §7's error body).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use lsconform::protocol::{
+    format_http_date, rules, AuthorizationHeader, ErrorBody, RequestBuilder, RequestKind, Style,
+};
+use lsconform::server::{Fault, ReferenceServer, RunningServer};
+use lsconform::suite::proxy::{Exchange, Proxy, ProxyOptions, RunningProxy, SideVerdict};
+use lsconform::suite::{Profile, RunOptions, Verdict};
+use serde_json::Value;
+
+const API_KEY: &str = "lsconform-test-api-key";
+const SHARED_KEY: &str = "lsconform-test-shared-key";
+const PRODUCT: &str = "TP";
+/// The reference seed's `perpetual` license.
+const PERPETUAL: &str = "PERP-0000-0000-0001";
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// A fresh directory under target/ for the case files of one test.
+fn out_dir(name: &str) -> PathBuf {
+    let dir = repo("target/proxy-tests").join(format!("{name}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("target/ is writable");
+    dir
+}
+
+async fn reference(fault: Option<Fault>) -> RunningServer {
+    let mut builder = ReferenceServer::builder();
+    if let Some(fault) = fault {
+        builder = builder.fault(fault);
+    }
+    builder.start().await.expect("the reference server starts")
+}
+
+/// A proxy in front of `upstream`, knowing the reference seed's keys.
+async fn proxy(upstream: &str, out: Option<PathBuf>) -> RunningProxy {
+    let mut options = ProxyOptions::new(upstream, Profile::reference(upstream));
+    options.out = out;
+    options.timeout = Duration::from_secs(5);
+    Proxy::start(options).await.expect("the proxy starts")
+}
+
+/// An activation file in the Python SDK's layout, signed with the right keys.
+fn activation(hardware_id: &str) -> String {
+    RequestBuilder::activation()
+        .style(Style::Python)
+        .license_key(PERPETUAL)
+        .hardware_id(hardware_id)
+        .product(PRODUCT)
+        .date(&format_http_date(SystemTime::now()))
+        .request_id(&uuid::Uuid::new_v4().to_string())
+        .sign(API_KEY, SHARED_KEY)
+        .text
+}
+
+/// POSTs a request file to `base` + the activation path, its header signed with `header_key`.
+async fn post(base: &str, file: String, header_key: &str) -> reqwest::Response {
+    lsconform::install_crypto_provider();
+    let date = format_http_date(SystemTime::now());
+    reqwest::Client::new()
+        .post(format!("{base}{}", RequestKind::Activation.path()))
+        .header("Date", &date)
+        .header(
+            "Authorization",
+            AuthorizationHeader::signed(API_KEY, header_key, &date).to_string(),
+        )
+        .header("Content-Type", "text/plain")
+        .body(file)
+        .send()
+        .await
+        .expect("the proxy answers")
+}
+
+/// The exchanges once every one is judged.
+async fn judged(proxy: &RunningProxy) -> Vec<Exchange> {
+    proxy.settled().await;
+    proxy.exchanges()
+}
+
+fn rule_of(v: &SideVerdict) -> Option<&'static str> {
+    v.finding().map(|f| f.rule.id)
+}
+
+// ------------------------------------------------------------------ the official Python SDK
+
+/// The venv's interpreter (`scripts/python-sdk-venv.sh` creates it when missing, as for
+/// tests/python_sdk.rs).
+fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let out = Command::new(repo("scripts/python-sdk-venv.sh"))
+            .output()
+            .expect("bash runs scripts/python-sdk-venv.sh");
+        assert!(
+            out.status.success(),
+            "scripts/python-sdk-venv.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8(out.stdout).expect("a UTF-8 path").trim())
+    })
+}
+
+#[tokio::test]
+async fn the_python_sdk_through_the_proxy_conforms_on_both_sides_and_its_signature_check_passes() {
+    let server = reference(None).await;
+    let out = out_dir("sdk");
+    let proxy = proxy(&server.uri(), Some(out.clone())).await;
+    let python = tokio::task::spawn_blocking(python)
+        .await
+        .expect("the venv is ready");
+    let hardware_id = format!("proxy-sdk-{}", uuid::Uuid::new_v4());
+    let mut command = Command::new(python);
+    command
+        .arg(repo("tests/python_sdk/interop.py"))
+        .args(["--url", &proxy.uri()])
+        .arg("--public-key")
+        .arg(repo("fixtures/keys/reference-public.pem"))
+        .args([
+            "--api-key",
+            API_KEY,
+            "--shared-key",
+            SHARED_KEY,
+            "--product",
+            PRODUCT,
+        ])
+        .args(["--license-key", PERPETUAL, "--hardware-id", &hardware_id])
+        .args(["--hostname", "büro-пк-😀", "--mode", "roundtrip"])
+        .env("PYTHONUTF8", "1")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    let output = tokio::time::timeout(
+        Duration::from_secs(180),
+        tokio::task::spawn_blocking(move || command.output()),
+    )
+    .await
+    .expect("interop.py finishes within 180 s")
+    .expect("the waiting task does not panic")
+    .expect("the venv's python starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "interop.py printed no JSON line: {stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    assert!(
+        output.status.success() && report.get("error").is_none(),
+        "the SDK failed through the proxy: {report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The SDK checked license_signature_v2 over the answer's bytes as they came through.
+    assert_eq!(report["license_signature_v2_verified"], 1, "{report}");
+    assert_eq!(report["deactivation_answer"], "license_deactivated");
+
+    let exchanges = judged(&proxy).await;
+    let summary = proxy.stop().await;
+    server.shutdown().await;
+    let kinds: Vec<_> = exchanges.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [Some(RequestKind::Activation), Some(RequestKind::Deactivation)],
+        "{exchanges:#?}"
+    );
+    for e in &exchanges {
+        assert_eq!(e.client, SideVerdict::Conforming, "{}", e.line());
+        assert_eq!(e.server, SideVerdict::Conforming, "{}", e.line());
+        assert_eq!(e.style, Some(Style::Python), "{}", e.line());
+        assert_eq!(e.status, 200, "{}", e.line());
+        assert!(e.case_file.is_none());
+    }
+    assert!(e_lines_hold_no_secret(&exchanges));
+    assert_eq!(summary.report.count(Verdict::Pass), 2);
+    assert_eq!(summary.report.exit_code(), 0);
+    assert_eq!(
+        std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0),
+        0,
+        "no case file"
+    );
+}
+
+/// The log lines name no key and no signature.
+fn e_lines_hold_no_secret(exchanges: &[Exchange]) -> bool {
+    exchanges.iter().all(|e| {
+        let line = e.line();
+        !line.contains(SHARED_KEY) && !line.contains(API_KEY) && !line.contains("signature=")
+    })
+}
+
+// ------------------------------------------------------------------ each side flagged
+
+#[tokio::test]
+async fn a_client_signing_with_a_wrong_shared_key_is_flagged_and_the_servers_401_judged_conforming() {
+    let server = reference(None).await;
+    let out = out_dir("wrong-key");
+    let proxy = proxy(&server.uri(), Some(out.clone())).await;
+    let answer = post(&proxy.uri(), activation("proxy-wrong-key"), "not-the-shared-key").await;
+    assert_eq!(answer.status(), 401);
+    let exchanges = judged(&proxy).await;
+    let [e] = exchanges.as_slice() else {
+        panic!("one exchange: {exchanges:#?}")
+    };
+    assert!(matches!(e.client, SideVerdict::Nonconforming(_)), "{}", e.line());
+    assert_eq!(
+        rule_of(&e.client),
+        Some(rules::AUTH_HEADER_HMAC.id),
+        "{}",
+        e.line()
+    );
+    assert_eq!(e.server, SideVerdict::Conforming, "{}", e.line());
+    assert_eq!(e.code.as_deref(), Some("signature_mismatch"));
+    assert!(
+        e.line().contains("client: nonconforming auth.header-hmac"),
+        "{}",
+        e.line()
+    );
+
+    // Its case file sends the request again: the server still answers as SPEC says (a pass).
+    let path = e
+        .case_file
+        .clone()
+        .expect("a case file for a nonconforming exchange");
+    let case = lsconform::suite::case_file(&path).expect("the proxy's case file reads back");
+    let results = lsconform::suite::run(
+        vec![case],
+        &Profile::reference(server.uri()),
+        &RunOptions::default(),
+        |_| {},
+    )
+    .await;
+    proxy.stop().await;
+    server.shutdown().await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].verdict, Verdict::Pass, "{:#?}", results[0]);
+}
+
+#[tokio::test]
+async fn a_server_with_a_named_fault_is_flagged_at_the_faults_rule_and_its_case_file_replays_alike() {
+    for fault in [
+        Fault::OfflineSignatureTrailingNewline,
+        Fault::DropRequestId,
+        Fault::AnswerTextPlain,
+    ] {
+        let server = reference(Some(fault)).await;
+        let out = out_dir("fault");
+        let proxy = proxy(&server.uri(), Some(out.clone())).await;
+        let answer = post(
+            &proxy.uri(),
+            activation(&format!("proxy-fault-{}", uuid::Uuid::new_v4())),
+            SHARED_KEY,
+        )
+        .await;
+        assert_eq!(answer.status(), 200, "{fault:?}");
+        let exchanges = judged(&proxy).await;
+        let [e] = exchanges.as_slice() else {
+            panic!("one exchange: {exchanges:#?}")
+        };
+        assert_eq!(e.client, SideVerdict::Conforming, "{fault:?}: {}", e.line());
+        assert!(
+            matches!(e.server, SideVerdict::Nonconforming(_)),
+            "{fault:?}: {}",
+            e.line()
+        );
+        assert_eq!(
+            rule_of(&e.server),
+            Some(fault.rule().id),
+            "{fault:?}: {}",
+            e.line()
+        );
+        let summary = proxy.stop().await;
+        assert_eq!(summary.report.exit_code(), 1, "{fault:?}");
+        assert_eq!(summary.report.results[0].departs_from, Some(fault.rule().id));
+
+        let path = e
+            .case_file
+            .clone()
+            .expect("a case file for a nonconforming exchange");
+        let case = lsconform::suite::case_file(&path).expect("the proxy's case file reads back");
+        let results = lsconform::suite::run(
+            vec![case],
+            &Profile::reference(server.uri()),
+            &RunOptions::default(),
+            |_| {},
+        )
+        .await;
+        server.shutdown().await;
+        assert_eq!(results[0].verdict, Verdict::Fail, "{fault:?}: {:#?}", results[0]);
+        assert_eq!(
+            results[0].departs_from,
+            Some(fault.rule().id),
+            "{fault:?}: {:#?}",
+            results[0]
+        );
+
+        // And against the same server without the fault, the same file passes.
+        let clean = reference(None).await;
+        let case = lsconform::suite::case_file(&path).expect("the proxy's case file reads back");
+        let results = lsconform::suite::run(
+            vec![case],
+            &Profile::reference(clean.uri()),
+            &RunOptions::default(),
+            |_| {},
+        )
+        .await;
+        clean.shutdown().await;
+        assert_eq!(results[0].verdict, Verdict::Pass, "{fault:?}: {:#?}", results[0]);
+    }
+}
+
+#[tokio::test]
+async fn an_exchange_with_an_api_key_the_profile_lacks_is_unjudged_never_a_pass() {
+    let server = reference(None).await;
+    let mut options = ProxyOptions::new(server.uri(), Profile::bare(server.uri()));
+    options.timeout = Duration::from_secs(5);
+    let proxy = Proxy::start(options).await.expect("the proxy starts");
+    let answer = post(&proxy.uri(), activation("proxy-no-keys"), SHARED_KEY).await;
+    assert_eq!(answer.status(), 200);
+    let exchanges = judged(&proxy).await;
+    let summary = proxy.stop().await;
+    server.shutdown().await;
+    assert!(
+        matches!(exchanges[0].server, SideVerdict::Unjudged(_)),
+        "{}",
+        exchanges[0].line()
+    );
+    assert_eq!(summary.report.results[0].verdict, Verdict::Skipped);
+}
+
+// ------------------------------------------------------------------ forwarding
+
+/// An upstream that answers with what it received: method, path, headers and the body in Base64.
+async fn echo_upstream() -> (String, tokio::task::JoinHandle<()>) {
+    use base64::Engine as _;
+    let app = axum::Router::new().fallback(|request: axum::extract::Request| async move {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+        let headers: Vec<(String, String)> = parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let echo = serde_json::json!({
+            "method": parts.method.as_str(),
+            "path": parts.uri.path_and_query().map(|p| p.as_str()),
+            "headers": headers,
+            "body": base64::engine::general_purpose::STANDARD.encode(&body),
+        });
+        (
+            [("x-upstream", "1"), ("content-type", "application/json")],
+            echo.to_string(),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn requests_and_answers_go_through_byte_for_byte_without_hop_by_hop_headers() {
+    use base64::Engine as _;
+    let (upstream, task) = echo_upstream().await;
+    let proxy = proxy(&upstream, None).await;
+    lsconform::install_crypto_provider();
+    // Every byte value, and more than one read's worth.
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let answer = reqwest::Client::new()
+        .put(format!("{}/some/where?x=1&y=%20", proxy.uri()))
+        .header("X-Custom", "  spaced value  ")
+        .header("Connection", "keep-alive, X-Hop")
+        .header("X-Hop", "only for the next hop")
+        .header("Keep-Alive", "timeout=5")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("the proxy answers");
+    assert_eq!(
+        answer.headers().get("x-upstream").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    let echo: Value =
+        serde_json::from_slice(&answer.bytes().await.expect("a body")).expect("the upstream's echo");
+    proxy.stop().await;
+    task.abort();
+    assert_eq!(echo["method"], "PUT");
+    assert_eq!(echo["path"], "/some/where?x=1&y=%20");
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(echo["body"].as_str().expect("a body"))
+        .expect("Base64");
+    assert!(
+        sent == body,
+        "the body changed on its way ({} bytes came)",
+        sent.len()
+    );
+    let headers: Vec<(String, String)> = serde_json::from_value(echo["headers"].clone()).expect("pairs");
+    let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    // RFC 9110 §5.5: the whitespace around a field value is not part of it.
+    assert_eq!(get("x-custom"), Some("spaced value"));
+    assert_eq!(get("x-hop"), None, "a header Connection names is hop-by-hop");
+    assert_eq!(get("keep-alive"), None);
+    assert!(get("via").is_some_and(|v| v.contains("lsconform")), "{headers:?}");
+    assert_eq!(get("host"), upstream.strip_prefix("http://"));
+}
+
+#[tokio::test]
+async fn a_dead_upstream_gets_a_502_whose_error_body_has_the_shape_of_spec_7() {
+    // A port nothing listens on: bind one, then free it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let dead = format!("http://{}", listener.local_addr().expect("an address"));
+    drop(listener);
+    let proxy = proxy(&dead, None).await;
+    let answer = post(&proxy.uri(), activation("proxy-dead"), SHARED_KEY).await;
+    assert_eq!(answer.status(), 502);
+    let body = answer.bytes().await.expect("a body");
+    let error = ErrorBody::parse(&body, 502).expect("the error body of SPEC §7");
+    assert_eq!(error.code, "upstream_unreachable");
+    let exchanges = judged(&proxy).await;
+    let summary = proxy.stop().await;
+    assert!(
+        matches!(exchanges[0].server, SideVerdict::Unjudged(_)),
+        "{}",
+        exchanges[0].line()
+    );
+    assert_eq!(
+        summary.report.results[0].verdict,
+        Verdict::Error,
+        "no answer is never a pass"
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_answers_gets_a_504_after_the_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let silent = format!("http://{}", listener.local_addr().expect("an address"));
+    // Accepts connections and never writes a byte.
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut options = ProxyOptions::new(silent.clone(), Profile::reference(silent));
+    options.timeout = Duration::from_millis(500);
+    let proxy = Proxy::start(options).await.expect("the proxy starts");
+    let answer = post(&proxy.uri(), activation("proxy-silent"), SHARED_KEY).await;
+    assert_eq!(answer.status(), 504);
+    let body = answer.bytes().await.expect("a body");
+    assert_eq!(
+        ErrorBody::parse(&body, 504).expect("SPEC §7's shape").code,
+        "upstream_timeout"
+    );
+    proxy.stop().await;
+    task.abort();
+}
