@@ -10,7 +10,7 @@
 //! | `POST /__lsconform/faults` | adds a fault (the configuration's `[[faults]]` shape, as JSON) |
 //! | `DELETE /__lsconform/faults` | clears every fault |
 //! | `GET /__lsconform/expectations` | the expectations, with their counts so far |
-//! | `POST /__lsconform/expectations` | adds an expectation (`times` and the faults' filter) |
+//! | `POST /__lsconform/expectations` | adds an expectation (`times` and the faults' filter), counting from then on |
 //! | `DELETE /__lsconform/expectations` | clears every expectation |
 //! | `POST /__lsconform/expectations/verify` | 200 when all are met, 409 listing the unmet |
 //! | `POST /__lsconform/reset` | licenses, seats and handled request ids as configured |

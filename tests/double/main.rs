@@ -1,6 +1,7 @@
 //! The activation double (`lsconform::double`) tested as a client would use it: a small client
 //! (reqwest and the protocol's request builder) against a double on loopback.
 
+mod admin;
 mod answers;
 #[path = "../common/mod.rs"]
 mod common;
