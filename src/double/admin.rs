@@ -27,7 +27,16 @@ use wiremock::{Request, ResponseTemplate};
 use super::config::{ConfigError, ExpectationEntry, FaultEntry};
 use super::respond::{Shared, State};
 
-/// The prefix of every admin call; the endpoints live under `/api/v4/`.
+/// The prefix of every admin call (`lsconform mock --admin`); the endpoints live under
+/// `/api/v4/`, so no request a client means for them is ever taken for an admin call.
+///
+/// ```
+/// use lsconform::double::ADMIN_PREFIX;
+/// use lsconform::protocol::RequestKind;
+/// let journal = format!("http://127.0.0.1:8080{ADMIN_PREFIX}journal");
+/// assert_eq!(journal, "http://127.0.0.1:8080/__lsconform/journal");
+/// assert!(!RequestKind::Activation.path().starts_with(ADMIN_PREFIX));
+/// ```
 pub const ADMIN_PREFIX: &str = "/__lsconform/";
 
 /// Every call, for the answer to an unknown one.
@@ -39,81 +48,89 @@ pub(crate) fn is_admin_path(path: &str) -> bool {
     path.starts_with(ADMIN_PREFIX)
 }
 
+/// An admin call that cannot be answered: its status and what was wrong.
+struct Failure {
+    status: u16,
+    message: String,
+}
+
+/// An admin call's answer: its status and JSON body.
+type Answer = Result<(u16, Value), Failure>;
+
 /// Answers an admin call.
 pub(crate) fn respond(shared: &Shared, state: &mut State, request: &Request) -> ResponseTemplate {
+    let (status, body) =
+        answer(shared, state, request).unwrap_or_else(|f| (f.status, json!({ "error": f.message })));
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+fn answer(shared: &Shared, state: &mut State, request: &Request) -> Answer {
     let call = &request.url.path()[ADMIN_PREFIX.len()..];
     let method = &request.method;
-    let result = match (call.trim_end_matches('/'), method) {
-        ("journal", &Method::GET) => Ok(ok(json!({
-            "received": state.received,
-            "journal_cap": state.journal.cap(),
-            "entries": state.journal.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
-        }))),
-        ("journal", &Method::DELETE) => Ok(ok(json!({ "cleared": state.journal.clear() }))),
-        ("faults", &Method::GET) => Ok(ok(faults(state))),
-        ("faults", &Method::POST) => body::<FaultEntry>(request)
-            .and_then(|entry| entry.fault().map_err(invalid))
-            .map(|fault| {
-                state.faults.push(fault);
-                created(faults(state))
+    match (call.trim_end_matches('/'), method) {
+        ("journal", &Method::GET) => Ok((
+            200,
+            json!({
+                "received": state.received,
+                "journal_cap": state.journal.cap(),
+                "entries": state.journal.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
             }),
+        )),
+        ("journal", &Method::DELETE) => Ok((200, json!({ "cleared": state.journal.clear() }))),
+        ("faults", &Method::GET) => Ok((200, faults(state))),
+        ("faults", &Method::POST) => {
+            let fault = body::<FaultEntry>(request)?.fault().map_err(invalid)?;
+            state.faults.push(fault);
+            Ok((201, faults(state)))
+        }
         ("faults", &Method::DELETE) => {
             let cleared = state.faults.len();
             state.faults.clear();
-            Ok(ok(json!({ "cleared": cleared })))
+            Ok((200, json!({ "cleared": cleared })))
         }
-        ("expectations", &Method::GET) => Ok(ok(expectations(state))),
-        ("expectations", &Method::POST) => body::<ExpectationEntry>(request)
-            .and_then(|entry| entry.expectation().map_err(invalid))
-            .map(|(requests, times)| {
-                state.add_expectation(requests, times);
-                created(expectations(state))
-            }),
+        ("expectations", &Method::GET) => Ok((200, expectations(state))),
+        ("expectations", &Method::POST) => {
+            let (requests, times) = body::<ExpectationEntry>(request)?
+                .expectation()
+                .map_err(invalid)?;
+            state.add_expectation(requests, times);
+            Ok((201, expectations(state)))
+        }
         ("expectations", &Method::DELETE) => {
             let cleared = state.expectations.len();
             state.expectations.clear();
-            Ok(ok(json!({ "cleared": cleared })))
+            Ok((200, json!({ "cleared": cleared })))
         }
         ("expectations/verify", &Method::POST) => verify(state),
         ("reset", &Method::POST) => {
             state.model = shared.configured_model();
-            Ok(ok(json!({ "licenses": shared.configured_licenses.len() })))
+            Ok((200, json!({ "licenses": shared.configured_licenses.len() })))
         }
-        ("journal" | "faults" | "expectations" | "expectations/verify" | "reset", _) => Err(error(
-            405,
-            format!("{method} is not a method of {ADMIN_PREFIX}{call}; the calls are: {CALLS}"),
-        )),
-        _ => Err(error(
-            404,
-            format!("no admin call {method} {ADMIN_PREFIX}{call}; the calls are: {CALLS}"),
-        )),
-    };
-    result.unwrap_or_else(|e| e)
+        ("journal" | "faults" | "expectations" | "expectations/verify" | "reset", _) => Err(Failure {
+            status: 405,
+            message: format!("{method} is not a method of {ADMIN_PREFIX}{call}; the calls are: {CALLS}"),
+        }),
+        _ => Err(Failure {
+            status: 404,
+            message: format!("no admin call {method} {ADMIN_PREFIX}{call}; the calls are: {CALLS}"),
+        }),
+    }
 }
 
-fn ok(body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(body)
-}
-
-fn created(body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(201).set_body_json(body)
-}
-
-fn error(status: u16, message: String) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({ "error": message }))
-}
-
-fn invalid(e: ConfigError) -> ResponseTemplate {
+fn invalid(e: ConfigError) -> Failure {
     let message = match e {
         ConfigError::Invalid(message) => message,
         other => other.to_string(),
     };
-    error(400, message)
+    Failure { status: 400, message }
 }
 
 /// The request's body as one JSON value of `T`'s shape, or a 400 that says why not.
-fn body<T: DeserializeOwned>(request: &Request) -> Result<T, ResponseTemplate> {
-    serde_json::from_slice(&request.body).map_err(|e| error(400, format!("the body: {e}")))
+fn body<T: DeserializeOwned>(request: &Request) -> Result<T, Failure> {
+    serde_json::from_slice(&request.body).map_err(|e| Failure {
+        status: 400,
+        message: format!("the body: {e}"),
+    })
 }
 
 fn faults(state: &State) -> Value {
@@ -127,16 +144,16 @@ fn expectations(state: &State) -> Value {
 /// 200 with every expectation when all are met; 409 with the unmet ones and the report the
 /// in-process double panics with. With no expectation there is nothing to verify: a 400, so that
 /// a test that forgot to add its expectations does not pass.
-fn verify(state: &State) -> Result<ResponseTemplate, ResponseTemplate> {
+fn verify(state: &State) -> Answer {
     if state.expectations.is_empty() {
-        return Err(error(
-            400,
-            format!("no expectation to verify: add one with POST {ADMIN_PREFIX}expectations"),
-        ));
+        return Err(Failure {
+            status: 400,
+            message: format!("no expectation to verify: add one with POST {ADMIN_PREFIX}expectations"),
+        });
     }
     let all = expectations(state)["expectations"].clone();
     match state.unmet_expectations() {
-        None => Ok(ok(json!({ "met": true, "expectations": all }))),
+        None => Ok((200, json!({ "met": true, "expectations": all }))),
         Some(report) => {
             let unmet: Vec<Value> = state
                 .expectations
@@ -144,12 +161,10 @@ fn verify(state: &State) -> Result<ResponseTemplate, ResponseTemplate> {
                 .filter(|e| !e.is_met())
                 .map(|e| e.to_json())
                 .collect();
-            Ok(ResponseTemplate::new(409).set_body_json(json!({
-                "met": false,
-                "unmet": unmet,
-                "expectations": all,
-                "report": report,
-            })))
+            Ok((
+                409,
+                json!({ "met": false, "unmet": unmet, "expectations": all, "report": report }),
+            ))
         }
     }
 }
