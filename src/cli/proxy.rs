@@ -34,6 +34,9 @@ pub struct Args {
     /// At exit, write a JUnit XML report here.
     #[arg(long)]
     report_junit: Option<PathBuf>,
+    /// At exit, write the HTML report here: one self-contained page, with filters.
+    #[arg(long)]
+    report_html: Option<PathBuf>,
     /// Bound, in seconds, on the wait for the upstream's answer and on any gap in either body.
     #[arg(long, default_value_t = 30.0)]
     timeout: f64,
@@ -101,6 +104,18 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     if let Some(path) = &args.report_junit {
         write(path, report::junit(&summary.report, args.show_secrets))?;
+    }
+    if let Some(path) = &args.report_html {
+        let notes = [format!(
+            "{} -> {}: {}",
+            args.listen,
+            args.upstream,
+            summary.tally.summary()
+        )];
+        write(
+            path,
+            report::html(&summary.report, "lsconform proxy", &notes, args.show_secrets),
+        )?;
     }
     Ok(ExitCode::from(summary.report.exit_code()))
 }
