@@ -484,7 +484,11 @@ impl RequestBuilder {
                 ("api_key", api_key),
             ])
             .collect(),
-            // @licensespring/node-sdk, createOfflineActivationPayload: no inner signature.
+            // @licensespring/node-sdk, createOfflineActivationPayload: no inner signature. It
+            // writes the application's members in the order given (here: an application that
+            // passes hardware_id, license_key, product, then the rest), then sdk_ver, app_name,
+            // app_ver (as fields), request_id, request, schema_version, api_key, date
+            // (tests/node_sdk.rs rebuilds its files byte for byte).
             Style::JavaScript => [
                 ("hardware_id", s(&self.hardware_id)),
                 ("license_key", s(&self.license_key)),
