@@ -36,7 +36,8 @@
 //! mock keeps is dropped regularly by remounting the double's mock (see `respond.rs`).
 //!
 //! `lsconform mock` runs the same double on a port for clients in other languages, configured by a
-//! TOML file ([`ActivationDoubleBuilder::from_toml`]).
+//! TOML file ([`ActivationDoubleBuilder::from_toml`]); with `--admin`, their tests read its journal,
+//! script faults, verify expectations and reset it over HTTP, under [`ADMIN_PREFIX`].
 //!
 //! Where it differs from the reference server (`tests/double/parity.rs` checks the rest):
 //! - it keeps its state in memory: nothing survives the double (SPEC §5.6 is out of its scope),
