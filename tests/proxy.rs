@@ -472,3 +472,90 @@ async fn an_upstream_that_never_answers_gets_a_504_after_the_timeout() {
     proxy.stop().await;
     task.abort();
 }
+
+// ------------------------------------------------------------------ the suite's traffic
+
+/// The suite's cases and `generated` generated requests through a proxy to a reference server
+/// with `variants`: the run's failures and errors, and the exchanges the proxy judged.
+async fn suite_through_the_proxy(
+    variants: &[lsconform::server::Variant],
+    generated: usize,
+) -> (Vec<String>, Vec<Exchange>, RunningProxy) {
+    let mut builder = ReferenceServer::builder();
+    for v in variants {
+        builder = builder.variant(*v);
+    }
+    let server = builder.start().await.expect("the reference server starts");
+    let mut options = ProxyOptions::new(server.uri(), Profile::reference(server.uri()));
+    options.journal = 100_000;
+    let proxy = Proxy::start(options).await.expect("the proxy starts");
+    let via = Profile::reference(proxy.uri());
+    let run_options = RunOptions::default();
+    let mut results = lsconform::suite::run(
+        lsconform::suite::cases().expect("the case files are valid"),
+        &via,
+        &run_options,
+        |_| {},
+    )
+    .await;
+    let generate = lsconform::suite::generate::GenerateOptions::new(generated, 13);
+    results.extend(lsconform::suite::generate::run(&via, &generate, &run_options, |_| {}).await);
+    let exchanges = judged(&proxy).await;
+    server.shutdown().await;
+    let bad = results
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
+        .map(|r| {
+            format!(
+                "{} {:?}: expected {:?}, got {:?}",
+                r.id, r.verdict, r.expected, r.actual
+            )
+        })
+        .collect();
+    (bad, exchanges, proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_suite_through_the_proxy_passes_and_the_reference_is_judged_conforming_on_every_exchange() {
+    let (bad, exchanges, proxy) = suite_through_the_proxy(&[], 300).await;
+    let summary = proxy.stop().await;
+    assert!(bad.is_empty(), "the proxy changed what the suite sees: {bad:#?}");
+    let judged = exchanges.iter().filter(|e| e.kind.is_some()).count();
+    assert!(judged > 500, "only {judged} exchanges with the endpoints");
+    assert_eq!(summary.tally.exchanges as usize, exchanges.len());
+    let flagged: Vec<String> = exchanges
+        .iter()
+        .filter(|e| matches!(e.server, SideVerdict::Nonconforming(_) | SideVerdict::Warning(_)))
+        .map(Exchange::line)
+        .collect();
+    assert!(flagged.is_empty(), "the reference flagged: {flagged:#?}");
+    // The suite's deliberately broken requests: the client side is flagged on many of them.
+    let clients = exchanges
+        .iter()
+        .filter(|e| matches!(e.client, SideVerdict::Nonconforming(_)))
+        .count();
+    assert!(clients > 100, "only {clients} broken requests flagged");
+}
+
+/// SPEC §10: a server that answers otherwise where SPEC allows it (every conforming variant at
+/// once) is never nonconforming in the proxy's eyes; a few of its answers are warnings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_with_every_conforming_variant_is_never_judged_nonconforming() {
+    let (bad, exchanges, proxy) = suite_through_the_proxy(lsconform::server::Variant::ALL, 300).await;
+    proxy.stop().await;
+    assert!(bad.is_empty(), "the proxy changed what the suite sees: {bad:#?}");
+    let flagged: Vec<String> = exchanges
+        .iter()
+        .filter(|e| matches!(e.server, SideVerdict::Nonconforming(_)))
+        .map(Exchange::line)
+        .collect();
+    assert!(flagged.is_empty(), "a conforming server flagged: {flagged:#?}");
+    let warnings = exchanges
+        .iter()
+        .filter(|e| matches!(e.server, SideVerdict::Warning(_)))
+        .count();
+    assert!(
+        warnings > 0,
+        "the variants' answers differ from the reference's: some are warnings"
+    );
+}

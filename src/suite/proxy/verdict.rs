@@ -155,7 +155,10 @@ pub(super) fn judge(seen: &Seen, upstream: &Upstream, profile: &Profile, base: &
     let Some(kind) = kind else {
         return unjudged("not an endpoint of SPEC");
     };
-    if let Some(why) = &seen.cut {
+    // A body cut after the cap of SPEC §3 is judged on what was kept: over the cap is what
+    // decides its answer.
+    let over_cap = seen.body.len() > profile.max_body;
+    if let Some(why) = seen.cut.as_ref().filter(|_| !over_cap) {
         let mut judged = unjudged(&format!("the request's body did not come whole: {why}"));
         judged.server = answer.map_or_else(SideVerdict::Unjudged, |r| {
             form_only(r, "the request is not whole")
@@ -329,7 +332,9 @@ fn server_side(
             RequestKind::Deactivation => judge::judge_deactivated(response),
         }
     } else if allowed.is_acceptance(response.status, code.as_deref()) {
-        judge::judge_error(ErrorCode::business(kind), response)
+        // A refusal of SPEC §5: its status and code fit (the oracle said so, with the latitude
+        // SPEC gives some business statuses); its body is SPEC §7's.
+        error_shape(response)
     } else if code
         .as_deref()
         .is_some_and(|c| refusals.iter().any(|r| r.accepted_codes().contains(&c)))
@@ -418,6 +423,8 @@ fn prepared(seen: &Seen, decoded: Option<&DecodedRequest>, base: &str) -> Prepar
         }
     }
     let payload = decoded.map(|d| &d.payload);
+    // SPEC §10: an empty optional member may be taken as absent (the suite's requests read alike).
+    let present = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     Prepared {
         method: seen.method.clone(),
         url: format!("{base}{}", seen.path),
@@ -425,8 +432,8 @@ fn prepared(seen: &Seen, decoded: Option<&DecodedRequest>, base: &str) -> Prepar
         body: Some(seen.body.clone()),
         payload: decoded.map(|d| for_people(&d.json)),
         seat: None,
-        request_id: payload.and_then(|p| p.request_id.clone()),
-        hardware_id: payload.and_then(|p| p.hardware_id.clone()),
-        licensee: payload.and_then(|p| p.license_key.clone().or_else(|| p.username.clone())),
+        request_id: payload.and_then(|p| present(&p.request_id)),
+        hardware_id: payload.and_then(|p| present(&p.hardware_id)),
+        licensee: payload.and_then(|p| present(&p.license_key).or_else(|| present(&p.username))),
     }
 }
