@@ -1,8 +1,11 @@
 //! Decode + both signature checks of a typical schema-2 request file, against its unavoidable
-//! parts timed in the same run: Base64 decode of the same body, one JSON parse of the decoded
-//! bytes, and two HMACs over the same inputs. A benchmark, never a test: it prints figures and the
+//! parts timed in the same run: Base64 decode of the same body, one borrowed JSON parse of the
+//! decoded bytes (each object's members read as `&RawValue`, the envelope's then the `request`
+//! member's, no `Value` built), and two HMACs over the same inputs. The parse into a `Value`, the
+//! slower yardstick, is printed beside it. A benchmark, never a test: it prints figures and the
 //! ratio, and fails nothing. `cargo bench --bench decode`.
 
+use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -10,6 +13,7 @@ use base64::Engine as _;
 use lsconform::protocol::{
     decode_request, hmac_sha256, inner_signing_string, RequestBuilder, RequestKind, Style,
 };
+use serde_json::value::RawValue;
 
 const SHARED_KEY: &str = "kw4qSnpSwXzgiv5yxYpZZmFEd9QAeiKTQ6OuyMja";
 
@@ -70,8 +74,17 @@ fn main() {
                 .expect("valid"),
         );
     };
-    let json_part = || {
+    let value_parse = || {
         black_box(serde_json::from_slice::<serde_json::Value>(black_box(&json)).expect("valid"));
+    };
+    // What any decoder must do with the JSON: read each member of the envelope, then each member
+    // of the signed `request` object, without building values.
+    let json_part = || {
+        type Members<'a> = BTreeMap<&'a str, &'a RawValue>;
+        let envelope: Members = serde_json::from_slice(black_box(&json)).expect("valid");
+        let request = envelope.get("request").expect("schema 2");
+        black_box(serde_json::from_str::<Members>(request.get()).expect("an object"));
+        black_box(envelope);
     };
     let hmac_part = || {
         black_box(hmac_sha256(black_box(SHARED_KEY), black_box(&request_bytes)));
@@ -83,15 +96,17 @@ fn main() {
     for _ in 0..3 {
         time(3, iters, whole);
     }
-    let mut figures = [Duration::ZERO; 4];
+    let mut figures = [Duration::ZERO; 5];
     for _ in 0..3 {
         figures[0] += time(rounds, iters, whole);
         figures[1] += time(rounds, iters, base64_part);
         figures[2] += time(rounds, iters, json_part);
         figures[3] += time(rounds, iters, hmac_part);
+        figures[4] += time(rounds, iters, value_parse);
     }
-    let [whole_t, b64_t, json_t, hmac_t] = figures.map(|d| d / 3);
+    let [whole_t, b64_t, json_t, hmac_t, value_t] = figures.map(|d| d / 3);
     let parts = b64_t + json_t + hmac_t;
+    let value_parts = b64_t + value_t + hmac_t;
     println!(
         "request file: {} bytes of Base64, {} bytes of JSON",
         body.len(),
@@ -99,11 +114,13 @@ fn main() {
     );
     println!("decode + check + both signatures: {:>8.2?}", whole_t);
     println!("  Base64 decode alone:            {:>8.2?}", b64_t);
-    println!("  one JSON parse (Value) alone:   {:>8.2?}", json_t);
+    println!("  one borrowed JSON parse alone:  {:>8.2?}", json_t);
     println!("  two HMAC-SHA256 alone:          {:>8.2?}", hmac_t);
     println!("  sum of the parts:               {:>8.2?}", parts);
+    println!("  (one JSON parse into a Value:   {:>8.2?})", value_t);
     println!(
-        "ratio whole / sum of parts: {:.2} (goal: at most 1.50)",
-        whole_t.as_secs_f64() / parts.as_secs_f64()
+        "ratio whole / sum of parts: {:.2} (goal: at most 1.20); with a Value parse as the JSON part: {:.2}",
+        whole_t.as_secs_f64() / parts.as_secs_f64(),
+        whole_t.as_secs_f64() / value_parts.as_secs_f64()
     );
 }

@@ -15,8 +15,8 @@ cd "$(dirname "$0")"
 target=${1:?usage: fuzz/minimise.sh TARGET [DIR...]}
 shift
 budget=${BUDGET:-50}
-if [ "$target" = base64_baseline ]; then
-    echo "base64_baseline runs on decode_request's corpus: minimise that one" >&2
+if [ "$target" = base64_baseline ] || [ "$target" = decode_baseline ]; then
+    echo "$target runs on decode_request's corpus: minimise that one" >&2
     exit 2
 fi
 seeds=seeds/$target

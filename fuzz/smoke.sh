@@ -9,15 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 runs=${1:-20000}
-targets=(decode_request verify_request base64_baseline auth_header multipart_body handler roundtrip)
+targets=(decode_request verify_request base64_baseline decode_baseline auth_header multipart_body handler roundtrip)
 cargo fuzz build --sanitizer none
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for t in "${targets[@]}"; do
-    # base64_baseline runs on decode_request's inputs; verify_request on decode_request's seeds.
+    # base64_baseline and decode_baseline run on decode_request's inputs; verify_request on decode_request's seeds.
     seeds=$t corpus=$t dict=$t
     case $t in
-        base64_baseline) seeds=decode_request corpus=decode_request dict=decode_request ;;
+        base64_baseline | decode_baseline) seeds=decode_request corpus=decode_request dict=decode_request ;;
         verify_request) seeds=decode_request ;;
     esac
     mkdir "$scratch/$t"

@@ -8,6 +8,7 @@
 //! | `decode_request` | Content-Type line, `\n`, body | [`decode_request_target`] |
 //! | `verify_request` | the same inputs, and their signatures | [`verify_request_target`] |
 //! | `base64_baseline` | the same inputs, Base64 only (a speed yardstick) | [`base64_baseline_target`] |
+//! | `decode_baseline` | the same inputs, what any decoder must do (the fair yardstick) | [`decode_baseline_target`] |
 //! | `auth_header` | Authorization line, `\n`, Date text | [`auth_header_target`] |
 //! | `multipart_body` | Content-Type line, `\n`, body | [`multipart_body_target`] |
 //! | `handler` | a whole HTTP request ([`split_http_input`]) | `handler_target` (feature `fuzzing`) |
@@ -306,6 +307,23 @@ pub fn base64_baseline_target(data: &[u8]) {
     let (_, body) = split_decode_input(data);
     let decoded = base64::engine::general_purpose::STANDARD.decode(body);
     std::hint::black_box(decoded.map(|d| d.len()).ok());
+}
+
+/// The whole body of the `decode_baseline` fuzz target, the fair speed yardstick for
+/// `decode_request`: what any decoder of a request file must do, and nothing more, on the same
+/// inputs: find the file text (the body, or the file part of a multipart body), Base64-decode it
+/// (the standard alphabet, as it stands) and make one validating JSON pass over the bytes with
+/// [`serde::de::IgnoredAny`] (no value built). `base64_baseline` stops at Base64, and at the
+/// first byte outside the alphabet; this one goes on into the JSON of every file that decodes.
+pub fn decode_baseline_target(data: &[u8]) {
+    let (content_type, body) = split_decode_input(data);
+    let Ok((_, text)) = request_file_text(content_type, body) else {
+        return;
+    };
+    let Ok(json) = base64::engine::general_purpose::STANDARD.decode(&*text) else {
+        return;
+    };
+    std::hint::black_box(serde_json::from_slice::<serde::de::IgnoredAny>(&json).is_ok());
 }
 
 /// Splits an `auth_header` input into (Authorization, Date) at the first newline. An input

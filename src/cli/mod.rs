@@ -9,6 +9,7 @@ pub mod fuzz;
 pub mod headers;
 pub mod inspect;
 pub mod list;
+pub mod log;
 pub mod mock;
 pub mod progress;
 pub mod proxy;

@@ -64,19 +64,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // The request log is written by a thread of its own, so that answering never waits for
-    // stderr; it blocks rather than drops lines when it falls behind, and `_log` flushes it on exit.
-    let (log_writer, _log) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(log_writer)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    // One line a request, gathered and written in batches (src/cli/log.rs); flushed at the end.
+    let _log = super::log::init();
     let mut builder = ReferenceServer::builder()
         .listen(args.listen)
         .max_body(args.max_body);

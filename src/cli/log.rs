@@ -1,0 +1,101 @@
+//! The log of `lsconform serve` and `lsconform mock`: one line a request, on stderr.
+//!
+//! Under load, the line's cost is mostly in getting it out, not in formatting it: a writer
+//! thread fed line by line (a copy and a wake-up a request) cost the error path about a fifth of
+//! its rate. Here each line is formatted once, straight into a shared buffer (no allocation a
+//! line, no other thread woken), and the buffer goes to stderr when it fills and at least every
+//! [`FLUSH_EVERY`], and when the command ends. On a terminal each line goes out at once.
+
+use std::io::{self, BufWriter, IsTerminal, Stderr, Write};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tracing_subscriber::fmt::MakeWriter;
+
+/// How long a line may wait in the buffer: what someone following the log sees at worst.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// How much is gathered before it is written.
+const CAPACITY: usize = 64 * 1024;
+
+/// stderr behind a buffer that a background thread flushes every [`FLUSH_EVERY`] (unbuffered on a
+/// terminal). Lines are never dropped: a full buffer is written by the thread that fills it.
+#[derive(Clone)]
+pub struct LogWriter {
+    out: Arc<Mutex<BufWriter<Stderr>>>,
+}
+
+/// Flushes what is left when dropped (at the end of the command).
+pub struct Flush(LogWriter);
+
+impl LogWriter {
+    /// The writer, and the guard that flushes it at the end.
+    pub fn stderr() -> (LogWriter, Flush) {
+        let capacity = if io::stderr().is_terminal() { 0 } else { CAPACITY };
+        let writer = LogWriter {
+            out: Arc::new(Mutex::new(BufWriter::with_capacity(capacity, io::stderr()))),
+        };
+        if capacity > 0 {
+            let weak = Arc::downgrade(&writer.out);
+            std::thread::Builder::new()
+                .name("log-flush".into())
+                .spawn(move || loop {
+                    std::thread::sleep(FLUSH_EVERY);
+                    let Some(out) = weak.upgrade() else { return };
+                    let _ = out.lock().unwrap_or_else(PoisonError::into_inner).flush();
+                })
+                .ok();
+        }
+        (writer.clone(), Flush(writer))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BufWriter<Stderr>> {
+        self.out.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Flush {
+    fn drop(&mut self) {
+        let _ = self.0.lock().flush();
+    }
+}
+
+/// One event's writer: the buffer, locked while the event's line is written (lines stay whole).
+pub struct Line<'a>(MutexGuard<'a, BufWriter<Stderr>>);
+
+impl Write for Line<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogWriter {
+    type Writer = Line<'a>;
+
+    fn make_writer(&'a self) -> Line<'a> {
+        Line(self.lock())
+    }
+}
+
+/// Sets up the log: `RUST_LOG` (default `info`), colours on a terminal, through a [`LogWriter`].
+/// Keep the returned guard until the command ends.
+pub fn init() -> Flush {
+    let (writer, flush) = LogWriter::stderr();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(writer)
+        .with_ansi(io::stderr().is_terminal())
+        .init();
+    flush
+}
