@@ -36,18 +36,24 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// The verdicts in the order the page lists them, with their names in the reports (the JSON
-/// report's `verdict`, the filters' values).
-const VERDICTS: [(Verdict, &str); 5] = [
-    (Verdict::Fail, "fail"),
-    (Verdict::Error, "error"),
-    (Verdict::Warning, "warning"),
-    (Verdict::Skipped, "skipped"),
-    (Verdict::Pass, "pass"),
+/// The verdicts in the order the page lists them.
+const VERDICTS: [Verdict; 5] = [
+    Verdict::Fail,
+    Verdict::Error,
+    Verdict::Warning,
+    Verdict::Skipped,
+    Verdict::Pass,
 ];
 
+/// A verdict's name, as the JSON report and the filters write it.
 fn verdict_name(v: Verdict) -> &'static str {
-    VERDICTS.iter().find(|(w, _)| *w == v).map_or("error", |(_, n)| n)
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Warning => "warning",
+        Verdict::Skipped => "skipped",
+        Verdict::Error => "error",
+    }
 }
 
 fn tag_name(t: Tag) -> &'static str {
@@ -112,7 +118,8 @@ pub fn html(report: &Report, heading: &str, notes: &[String], show_secrets: bool
         "<span class=\"total\"><b id=\"count-total\">{}</b> results</span>",
         report.results.len()
     );
-    for (v, name) in VERDICTS {
+    for v in VERDICTS {
+        let name = verdict_name(v);
         let _ = write!(
             out,
             " <span class=\"badge {name}\"><b id=\"count-{name}\">{}</b> {name}</span>",
@@ -150,9 +157,10 @@ pub fn html(report: &Report, heading: &str, notes: &[String], show_secrets: bool
             results.len(),
             g = escape_html(group)
         );
-        for (v, name) in VERDICTS {
+        for v in VERDICTS {
             let n = count(v);
             if n > 0 {
+                let name = verdict_name(v);
                 let _ = write!(out, " <span class=\"badge {name}\">{n} {name}</span>");
             }
         }
