@@ -1,9 +1,10 @@
 //! `lsconform proxy`: forwards a real client's traffic to a real server, unchanged, and judges
 //! both sides of every exchange; one log line each; the reports at SIGINT or SIGTERM.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lsconform::suite::proxy::{Proxy, ProxyOptions};
@@ -70,13 +71,42 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     options.out = args.out.clone();
     options.timeout = Duration::from_secs_f64(args.timeout);
     options.journal = args.journal;
-    options.on_exchange = Some(Box::new(|exchange| {
-        // One line an exchange, as it is judged; a closed stdout loses the log, not the proxy.
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", exchange.line());
+    // One line an exchange, as it is judged. On a terminal each line shows at once; into a file
+    // or a pipe the lines are buffered and flushed every 200 ms (a write a line costs the proxy a
+    // system call per exchange). A closed stdout loses the log, not the proxy.
+    let terminal = std::io::stdout().is_terminal();
+    let log = Arc::new(Mutex::new(std::io::BufWriter::with_capacity(
+        64 * 1024,
+        std::io::stdout(),
+    )));
+    let lines = log.clone();
+    options.on_exchange = Some(Box::new(move |exchange| {
+        if let Ok(mut out) = lines.lock() {
+            let _ = writeln!(out, "{}", exchange.line());
+            if terminal {
+                let _ = out.flush();
+            }
+        }
     }));
+    let flush = || {
+        if let Ok(mut out) = log.lock() {
+            let _ = out.flush();
+        }
+    };
     let summary = runtime()?.block_on(async {
         let proxy = Proxy::start(options).await.map_err(|e| usage(e.to_string()))?;
+        let flusher = tokio::spawn({
+            let log = log.clone();
+            async move {
+                let mut every = tokio::time::interval(Duration::from_millis(200));
+                loop {
+                    every.tick().await;
+                    if let Ok(mut out) = log.lock() {
+                        let _ = out.flush();
+                    }
+                }
+            }
+        });
         eprintln!(
             "lsconform proxy: {} -> {} ({keys}); SIGINT or SIGTERM stops it and writes the reports",
             proxy.uri(),
@@ -84,9 +114,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         );
         shutdown_signal().await;
         eprintln!("lsconform proxy: stopping (the exchanges in flight end first)");
-        Ok::<_, CliError>(proxy.stop().await)
+        let summary = proxy.stop().await;
+        flusher.abort();
+        Ok::<_, CliError>(summary)
     })?;
-    let _ = std::io::stdout().flush();
+    flush();
     eprintln!("lsconform proxy: {}", summary.tally.summary());
     if summary.report.results.len() as u64 != summary.tally.exchanges {
         eprintln!(

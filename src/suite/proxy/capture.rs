@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use tokio::sync::oneshot;
 
 /// Errors of a forwarded body.
 pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -42,6 +41,9 @@ pub(super) struct Captured {
     pub(super) at: Instant,
 }
 
+/// Where the copy goes when the body has ended (called once, on the task that saw the end).
+pub(super) type Delivery = Box<dyn FnOnce(Captured) + Send + Sync>;
+
 /// A body passed through unchanged, its first `keep` bytes copied.
 pub(super) struct Tee<B: Body> {
     inner: B,
@@ -50,13 +52,13 @@ pub(super) struct Tee<B: Body> {
     total: u64,
     idle: Duration,
     stall: Pin<Box<tokio::time::Sleep>>,
-    done: Option<oneshot::Sender<Captured>>,
+    done: Option<Delivery>,
 }
 
 impl<B: Body> Tee<B> {
     /// `inner` streamed through; at most `keep` bytes copied; a gap of `idle` between frames cuts
-    /// the body (never a hang). The copy is sent on `done` when the body ends.
-    pub(super) fn new(inner: B, keep: usize, idle: Duration, done: oneshot::Sender<Captured>) -> Tee<B> {
+    /// the body (never a hang). The copy goes to `done` when the body ends.
+    pub(super) fn new(inner: B, keep: usize, idle: Duration, done: Delivery) -> Tee<B> {
         Tee {
             inner,
             kept: Vec::new(),
@@ -70,8 +72,7 @@ impl<B: Body> Tee<B> {
 
     fn finish(&mut self, end: End) {
         if let Some(done) = self.done.take() {
-            // The judge may have gone (the proxy is stopping): nothing is owed to anyone then.
-            let _ = done.send(Captured {
+            done(Captured {
                 bytes: std::mem::take(&mut self.kept),
                 total: self.total,
                 end,

@@ -360,18 +360,56 @@ fn gateway_answer(status: StatusCode, code: &str, message: String) -> Response<B
     response
 }
 
-/// The upstream's answer, on its way.
+/// What came back from the upstream, besides the answer's body.
 enum Coming {
+    /// An answer, whose body is on its way.
     Answer {
         status: u16,
         content_type: Option<String>,
-        body: oneshot::Receiver<Captured>,
     },
+    /// No answer: why, and the status the proxy answered instead.
     None(String, u16),
 }
 
+/// One exchange in flight: its parts as they end. Whichever part ends last (the request's body,
+/// the upstream's head, the answer's body) judges the exchange, on the task that saw it end.
+struct Slot {
+    shared: Arc<Shared>,
+    seq: u64,
+    started: Instant,
+    seen: Option<Seen>,
+    request: Option<Captured>,
+    coming: Option<Coming>,
+    answer: Option<Captured>,
+}
+
+impl Slot {
+    /// Records a part; judges the exchange when it is whole.
+    fn with(slot: &Mutex<Slot>, part: impl FnOnce(&mut Slot)) {
+        let ready = {
+            let Ok(mut s) = slot.lock() else { return };
+            part(&mut s);
+            let answered = match &s.coming {
+                Some(Coming::Answer { .. }) => s.answer.is_some(),
+                Some(Coming::None(..)) => true,
+                None => false,
+            };
+            if s.request.is_some() && answered && s.seen.is_some() {
+                let (seen, request, coming, answer) =
+                    (s.seen.take(), s.request.take(), s.coming.take(), s.answer.take());
+                Some((s.shared.clone(), s.seq, s.started, seen, request, coming, answer))
+            } else {
+                None
+            }
+        };
+        if let Some((shared, seq, started, Some(seen), Some(request), Some(coming), answer)) = ready {
+            conclude(&shared, seq, seen, request, coming, answer, started);
+        }
+    }
+}
+
 /// One exchange: forwards the request, answers with the upstream's answer as it streams, and
-/// leaves the judging to a task that runs once both bodies have ended.
+/// judges the exchange once both bodies have ended.
 async fn forward(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
     request: Request<Body>,
@@ -383,7 +421,7 @@ async fn forward(
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
-    let head = Seen {
+    let seen = Seen {
         method: parts.method.as_str().to_owned(),
         path: path.clone(),
         authorization: header_bytes(header::AUTHORIZATION),
@@ -394,13 +432,35 @@ async fn forward(
         arrived,
     };
     shared.pending.fetch_add(1, Ordering::AcqRel);
-    let seq = shared.seq.fetch_add(1, Ordering::AcqRel) + 1;
-    let (sent, request_body) = oneshot::channel();
+    let slot = Arc::new(Mutex::new(Slot {
+        shared: shared.clone(),
+        seq: shared.seq.fetch_add(1, Ordering::AcqRel) + 1,
+        started,
+        seen: Some(seen),
+        request: None,
+        coming: None,
+        answer: None,
+    }));
+    let delivery = |slot: &Arc<Mutex<Slot>>, answer: bool| -> capture::Delivery {
+        let slot = slot.clone();
+        Box::new(move |captured| {
+            Slot::with(&slot, |s| match answer {
+                true => s.answer = Some(captured),
+                false => s.request = Some(captured),
+            })
+        })
+    };
     // SPEC §3: what is kept for judging stops one byte past the cap (enough to see it is over).
-    let body = Tee::new(body, shared.profile.max_body + 1, shared.timeout, sent);
+    let body = Tee::new(
+        body,
+        shared.profile.max_body + 1,
+        shared.timeout,
+        delivery(&slot, false),
+    );
     let uri = format!("{}{}{path}", shared.target.origin, shared.target.base);
-    let coming = match uri.parse::<Uri>() {
+    let (response, coming) = match uri.parse::<Uri>() {
         Err(e) => {
+            drop(body);
             let why = format!("the upstream URL {uri:?} does not parse: {e}");
             (
                 gateway_answer(StatusCode::BAD_GATEWAY, "upstream_unreachable", why.clone()),
@@ -427,16 +487,14 @@ async fn forward(
                 Ok(Ok(response)) => {
                     let (mut parts, body) = response.into_parts();
                     drop_hop_by_hop(&mut parts.headers);
-                    let (done, answered) = oneshot::channel();
                     let coming = Coming::Answer {
                         status: parts.status.as_u16(),
                         content_type: parts
                             .headers
                             .get(header::CONTENT_TYPE)
                             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-                        body: answered,
                     };
-                    let body = Tee::new(body, MAX_ANSWER + 1, shared.timeout, done);
+                    let body = Tee::new(body, MAX_ANSWER + 1, shared.timeout, delivery(&slot, true));
                     (Response::from_parts(parts, Body::new(body)), coming)
                 }
                 Ok(Err(e)) => {
@@ -466,8 +524,7 @@ async fn forward(
             }
         }
     };
-    let (response, coming) = coming;
-    tokio::spawn(conclude(shared, seq, head, request_body, coming, started));
+    Slot::with(&slot, |s| s.coming = Some(coming));
     response
 }
 
@@ -492,33 +549,20 @@ fn describe(end: &End) -> Option<String> {
     }
 }
 
-/// Judges an exchange once both bodies have ended, writes its case file, logs and records it.
-async fn conclude(
-    shared: Arc<Shared>,
+/// Judges a whole exchange, writes its case file, logs and records it.
+fn conclude(
+    shared: &Shared,
     seq: u64,
     mut seen: Seen,
-    request_body: oneshot::Receiver<Captured>,
+    body: Captured,
     coming: Coming,
+    answer: Option<Captured>,
     started: Instant,
 ) {
-    let lost = |why: &str| Captured {
-        bytes: Vec::new(),
-        total: 0,
-        end: End::Failed(why.into()),
-        at: Instant::now(),
-    };
-    let body = request_body
-        .await
-        .unwrap_or_else(|_| lost("the body was never read"));
     seen.body = body.bytes;
     seen.cut = describe(&body.end);
-    let (upstream, status, ended) = match coming {
-        Coming::Answer {
-            status,
-            content_type,
-            body,
-        } => {
-            let body = body.await.unwrap_or_else(|_| lost("the answer was never read"));
+    let (upstream, status, ended) = match (coming, answer) {
+        (Coming::Answer { status, content_type }, Some(body)) => {
             let cut = match describe(&body.end) {
                 None if body.total > MAX_ANSWER as u64 => Some(format!("larger than {MAX_ANSWER} bytes")),
                 cut => cut,
@@ -531,7 +575,12 @@ async fn conclude(
             };
             (Upstream::Answered { response, cut }, status, body.at)
         }
-        Coming::None(why, status) => (Upstream::None(why), status, Instant::now()),
+        (Coming::Answer { status, .. }, None) => (
+            Upstream::None("the answer was lost".into()),
+            status,
+            Instant::now(),
+        ),
+        (Coming::None(why, status), _) => (Upstream::None(why), status, Instant::now()),
     };
     let judged = verdict::judge(&seen, &upstream, &shared.profile, &shared.target.url());
     let (answer, code) = match &upstream {
@@ -543,7 +592,7 @@ async fn conclude(
     };
     let case_file = match (&shared.out, judged.kind, &judged.allowed) {
         (Some(dir), Some(kind), Some(allowed)) => write_case_file(
-            &shared,
+            shared,
             dir,
             &seen,
             kind,
