@@ -26,7 +26,10 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<String>) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cases");
+    // Read at run time, not baked in when the script is compiled: a build script compiled for one
+    // checkout may be reused (same target directory) by another one.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("fixtures/cases");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
@@ -45,7 +48,7 @@ fn main() {
     code.push_str("];\n");
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     std::fs::write(Path::new(&out_dir).join("cases.rs"), code).expect("OUT_DIR is writable");
-    let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules.toml");
+    let catalogue = Path::new(&manifest_dir).join("fixtures/rules.toml");
     println!("cargo:rerun-if-changed={}", catalogue.display());
     let text = std::fs::read_to_string(&catalogue).expect("fixtures/rules.toml is readable");
     let code = rules(&text).unwrap_or_else(|e| panic!("fixtures/rules.toml: {e}"));

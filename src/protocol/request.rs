@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::error::{ErrorCode, Rejection};
 use super::payload::{parse_payload, DuplicateKeys, OddMember, Oddity, Payload, Schema};
-use super::signature::{verify_inner_signature, verify_outer_signature, MacEncoding};
+use super::signature::{MacEncoding, SharedKey};
 use super::transport::{decode_request_file, request_file_text, Transport};
 
 /// Which endpoint a request file is for: the payload's `request` member (SPEC §4).
@@ -420,15 +420,20 @@ impl CheckedRequest<'_> {
     /// the payload's `api_key` (or the client secret of its `client_id`). Any mismatch →
     /// `signature_mismatch`.
     pub fn verify(&self, shared_key: &str) -> Result<(), Rejection> {
-        self.verify_inner(shared_key)?;
-        self.verify_outer(shared_key)
+        // One key set-up for both MACs.
+        let key = SharedKey::new(shared_key);
+        self.verify_inner_with(&key)?;
+        self.verify_outer_with(&key)
     }
 
     /// SPEC §4: the inner signature alone, when the file carries one.
     pub fn verify_inner(&self, shared_key: &str) -> Result<(), Rejection> {
+        self.verify_inner_with(&SharedKey::new(shared_key))
+    }
+
+    fn verify_inner_with(&self, key: &SharedKey) -> Result<(), Rejection> {
         let ok = self.inner_signature.is_none_or(|given| {
-            verify_inner_signature(
-                shared_key,
+            key.verify_inner(
                 self.date,
                 self.licensee.signing_value(),
                 self.hardware_id,
@@ -445,8 +450,12 @@ impl CheckedRequest<'_> {
 
     /// SPEC §4: the schema-2 outer MAC alone, over the raw `request` bytes.
     pub fn verify_outer(&self, shared_key: &str) -> Result<(), Rejection> {
+        self.verify_outer_with(&SharedKey::new(shared_key))
+    }
+
+    fn verify_outer_with(&self, key: &SharedKey) -> Result<(), Rejection> {
         match self.outer {
-            Some((bytes, given)) if !verify_outer_signature(shared_key, bytes, given) => {
+            Some((bytes, given)) if !key.verify_outer(bytes, given) => {
                 Err(Rejection::new(ErrorCode::SignatureMismatch, "outer signature"))
             }
             _ => Ok(()),

@@ -24,15 +24,28 @@ pub fn hmac_sha256(shared_key: &str, message: &[u8]) -> [u8; 32] {
 /// Verifies a Base64-written MAC over `message`, in constant time. Anything that is not canonical
 /// Base64 of 32 bytes is a mismatch.
 pub(crate) fn verify_base64_mac(shared_key: &str, message: &[u8], given: &str) -> bool {
-    match BASE64.decode(given) {
-        Ok(tag) => verify_mac(shared_key, message, &tag),
-        Err(_) => false,
+    base64_tag(given).is_some_and(|tag| verify_mac(keyed(shared_key), &[message], &tag))
+}
+
+/// A Base64-written MAC decoded, without an allocation: `None` unless it is canonical Base64 of
+/// exactly 32 bytes (a longer text cannot be one: 44 characters hold 32 bytes).
+fn base64_tag(given: &str) -> Option<[u8; 32]> {
+    if given.len() != 44 {
+        return None;
+    }
+    // Canonical padded Base64 of 32 bytes decodes to 32 bytes; the decoder needs room for 33.
+    let mut buf = [0u8; 33];
+    match BASE64.decode_slice(given, &mut buf) {
+        Ok(32) => buf[..32].try_into().ok(),
+        _ => None,
     }
 }
 
-fn verify_mac(shared_key: &str, message: &[u8], tag: &[u8]) -> bool {
-    let mut mac = keyed(shared_key);
-    mac.update(message);
+/// Whether `tag` is the MAC of the concatenated `parts`, in constant time.
+fn verify_mac(mut mac: HmacSha256, parts: &[&[u8]], tag: &[u8]) -> bool {
+    for part in parts {
+        mac.update(part);
+    }
     mac.verify_slice(tag).is_ok()
 }
 
@@ -77,8 +90,33 @@ pub fn verify_inner_signature(
     api_key: &str,
     given: &str,
 ) -> bool {
-    let text = inner_signing_string(date, licensee, hardware_id, api_key);
-    verify_base64_mac(shared_key, text.as_bytes(), given)
+    verify_inner_keyed(keyed(shared_key), date, licensee, hardware_id, api_key, given)
+}
+
+/// [`verify_inner_signature`] with the key already set up: the signing string is fed to the MAC
+/// piece by piece (the same bytes as [`inner_signing_string`], never written out).
+fn verify_inner_keyed(
+    mac: HmacSha256,
+    date: &str,
+    licensee: &str,
+    hardware_id: &str,
+    api_key: &str,
+    given: &str,
+) -> bool {
+    let Some(tag) = base64_tag(given) else {
+        return false;
+    };
+    let parts: [&[u8]; 8] = [
+        b"licenseSpring\ndate: ",
+        date.as_bytes(),
+        b"\n",
+        licensee.as_bytes(),
+        b"\n",
+        hardware_id.as_bytes(),
+        b"\n",
+        api_key.as_bytes(),
+    ];
+    verify_mac(mac, &parts, &tag)
 }
 
 /// How a schema-2 outer MAC is written (SPEC §4).
@@ -107,13 +145,7 @@ impl MacEncoding {
         if written.len() == 64 && lowercase_hex && hex::decode_to_slice(written, &mut tag).is_ok() {
             return Some((MacEncoding::Hex, tag));
         }
-        match BASE64.decode(written) {
-            Ok(bytes) if bytes.len() == 32 => {
-                tag.copy_from_slice(&bytes);
-                Some((MacEncoding::Base64, tag))
-            }
-            _ => None,
-        }
+        base64_tag(written).map(|tag| (MacEncoding::Base64, tag))
     }
 }
 
@@ -132,8 +164,40 @@ pub fn outer_signature(shared_key: &str, request_bytes: &[u8], encoding: MacEnco
 /// Verifies a schema-2 outer MAC, written in hex or Base64, over the raw `request` bytes, in
 /// constant time.
 pub fn verify_outer_signature(shared_key: &str, request_bytes: &[u8], given: &str) -> bool {
+    verify_outer_keyed(keyed(shared_key), request_bytes, given)
+}
+
+fn verify_outer_keyed(mac: HmacSha256, request_bytes: &[u8], given: &str) -> bool {
     match MacEncoding::decode(given) {
-        Some((_, tag)) => verify_mac(shared_key, request_bytes, &tag),
+        Some((_, tag)) => verify_mac(mac, &[request_bytes], &tag),
         None => false,
+    }
+}
+
+/// The shared key set up once for the MACs of one request file (its key block hashed once, not
+/// once a MAC).
+#[derive(Clone)]
+pub(crate) struct SharedKey(HmacSha256);
+
+impl SharedKey {
+    pub(crate) fn new(shared_key: &str) -> SharedKey {
+        SharedKey(keyed(shared_key))
+    }
+
+    /// [`verify_inner_signature`] under this key.
+    pub(crate) fn verify_inner(
+        &self,
+        date: &str,
+        licensee: &str,
+        hardware_id: &str,
+        api_key: &str,
+        given: &str,
+    ) -> bool {
+        verify_inner_keyed(self.0.clone(), date, licensee, hardware_id, api_key, given)
+    }
+
+    /// [`verify_outer_signature`] under this key.
+    pub(crate) fn verify_outer(&self, request_bytes: &[u8], given: &str) -> bool {
+        verify_outer_keyed(self.0.clone(), request_bytes, given)
     }
 }
