@@ -117,10 +117,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         return Err(harness(e.clone()));
     }
     println!(
-        "sent {} requests ({} answered) in {:.1} s from seed {seed}: {} finding(s){}",
+        "sent {} requests ({} answered) in {:.1} s ({:.0} requests/s) from seed {seed}: {} finding(s){}",
         report.sent,
         report.answered,
         report.elapsed.as_secs_f64(),
+        report.rate(),
         report.findings.len() + report.not_shrunk,
         if report.gave_up {
             "; stopped early: requests in a row got no answer"
@@ -165,10 +166,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     if let Some(path) = &args.report_html {
         let mut notes = vec![format!(
-            "sent {} requests ({} answered) in {:.1} s from seed {seed}: {} finding(s); `lsconform fuzz --seed {seed}` sends the same requests again",
+            "sent {} requests ({} answered) in {:.1} s ({:.0} requests/s) from seed {seed}: {} finding(s); `lsconform fuzz --seed {seed}` sends the same requests again",
             report.sent,
             report.answered,
             report.elapsed.as_secs_f64(),
+            report.rate(),
             report.findings.len() + report.not_shrunk
         )];
         if report.not_shrunk > 0 {

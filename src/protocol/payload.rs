@@ -408,6 +408,8 @@ impl<'de> KeySet<'de> {
 
     /// Whether `key` is one of `members`' keys, noting it (an object whose members are kept: the
     /// short list is the members themselves, no copy of the keys).
+    // A `Cow`, not a `&str`: a key borrowed from the text goes into the set without a copy.
+    #[allow(clippy::ptr_arg)]
     fn holds(&mut self, members: &[(Cow<'de, str>, &'de RawValue)], key: &Cow<'de, str>) -> bool {
         if self.keys.is_empty() && members.len() < Self::SHORT {
             return members.iter().any(|(k, _)| k == key);

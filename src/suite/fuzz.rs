@@ -183,6 +183,11 @@ pub struct FuzzReport {
 }
 
 impl FuzzReport {
+    /// Requests sent a second, shrinking aside.
+    pub fn rate(&self) -> f64 {
+        self.sent as f64 / self.elapsed.as_secs_f64().max(1e-3)
+    }
+
     /// 0 when no finding fails the run, 1 when one does (a MUST finding, or any when `strict`),
     /// 3 when the harness broke.
     pub fn exit_code(&self, strict: bool) -> u8 {
