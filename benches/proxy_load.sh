@@ -141,6 +141,9 @@ run_wrk() { # port seconds
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$PROXY/status"; }
 
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$PROXY/status"; }
+START_RSS=$(rss_kib)
+
 say "(1) rate, error path (400 missing_headers): $ROUNDS rounds of ${DURATION}s, -t$THREADS -c$CONNECTIONS"
 best_direct=0
 best_proxy=0
@@ -157,14 +160,12 @@ done
 
 say "(2) memory: $EXCHANGES exchanges through the proxy"
 printf '%12s %12s\n' exchanges "VmRSS (KiB)"
-printf '%12d %12d\n' "$THROUGH" "$(rss_kib)"
-first_rss=
+first_rss=$(rss_kib)
+printf '%12d %12d\n' "$THROUGH" "$first_rss"
 while [ "$THROUGH" -lt "$EXCHANGES" ]; do
     run_wrk "$PROXY_PORT" "$DURATION"
     THROUGH=$((THROUGH + LAST_REQUESTS))
-    rss=$(rss_kib)
-    first_rss=${first_rss:-$rss}
-    printf '%12d %12d\n' "$THROUGH" "$rss"
+    printf '%12d %12d\n' "$THROUGH" "$(rss_kib)"
 done
 last_rss=$(rss_kib)
 
@@ -180,6 +181,6 @@ say "summary ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf 'best (a) straight at the server: %8.0f requests/s\n' "$best_direct"
 printf 'best (b) through the proxy:      %8.0f requests/s\n' "$best_proxy"
 printf 'ratio: %.2f of the direct rate (goal >= 0.5)\n' "$(echo "$best_proxy / $best_direct" | bc -l)"
-printf 'memory: %d exchanges through the proxy; VmRSS %d KiB after the first memory step, %d KiB at the end\n' \
-    "$THROUGH" "$first_rss" "$last_rss"
+printf 'memory: %d exchanges through the proxy; VmRSS %d KiB at the start, %d KiB after the rate rounds, %d KiB at the end\n' \
+    "$THROUGH" "$START_RSS" "$first_rss" "$last_rss"
 echo "the proxy at exit: $summary"

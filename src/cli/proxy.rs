@@ -10,7 +10,7 @@ use std::time::Duration;
 use lsconform::suite::proxy::{Proxy, ProxyOptions};
 use lsconform::suite::{report, Profile};
 
-use super::{load_profile, runtime, shutdown_signal, usage, CliError};
+use super::{harness, load_profile, shutdown_signal, usage, CliError};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,6 +45,9 @@ pub struct Args {
     /// 100 nonconforming ones are kept besides). Every exchange is counted whatever this is.
     #[arg(long, default_value_t = 10_000)]
     journal: usize,
+    /// Threads that forward and judge (1: all on one, the cheapest per exchange).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Show signatures and request bodies in full in the reports instead of redacted.
     #[arg(long)]
     show_secrets: bool,
@@ -53,6 +56,9 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         return Err(usage("--timeout takes a positive number of seconds".into()));
+    }
+    if args.threads == 0 {
+        return Err(usage("--threads takes at least 1".into()));
     }
     if args.journal == 0 {
         return Err(usage("--journal takes at least 1".into()));
@@ -93,7 +99,17 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             let _ = out.flush();
         }
     };
-    let summary = runtime()?.block_on(async {
+    let runtime = match args.threads {
+        // One thread: each exchange's parts stay on it (no wake-up crosses threads), which is
+        // the cheapest on a small machine; more for a busy upstream on a large one.
+        1 => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+    };
+    let runtime = runtime.map_err(|e| harness(format!("cannot start tokio: {e}")))?;
+    let summary = runtime.block_on(async {
         let proxy = Proxy::start(options).await.map_err(|e| usage(e.to_string()))?;
         let flusher = tokio::spawn({
             let log = log.clone();
