@@ -140,8 +140,6 @@ run_wrk() { # port seconds
     LAST_P99=$(field p99_ms)
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$PROXY/status"; }
-
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$PROXY/status"; }
 START_RSS=$(rss_kib)
 
 say "(1) rate, error path (400 missing_headers): $ROUNDS rounds of ${DURATION}s, -t$THREADS -c$CONNECTIONS"
