@@ -17,16 +17,17 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 use std::sync::mpsc::Receiver;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use common::process::{launch, Running};
+use common::sdk::SdkRun;
 use lsconform::protocol::{
-    decode_request, format_http_date, AuthorizationHeader, DecodedRequest, ErrorCode, RequestBuilder,
-    RequestFile, RequestKind, Style,
+    format_http_date, AuthorizationHeader, DecodedRequest, ErrorCode, RequestBuilder, RequestFile,
+    RequestKind, Style,
 };
 use lsconform::server::{ReferenceServer, RunningServer};
 use serde_json::{json, Value};
@@ -140,44 +141,6 @@ fn fresh_hardware_id(label: &str) -> String {
     format!("node-sdk-{label}-{}", uuid::Uuid::new_v4())
 }
 
-/// What `interop.js` reported.
-struct SdkRun {
-    status: ExitStatus,
-    out: Value,
-    stderr: String,
-}
-
-impl SdkRun {
-    fn describe(&self) -> String {
-        format!(
-            "exit {}\nstdout: {}\nstderr:\n{}",
-            self.status, self.out, self.stderr
-        )
-    }
-
-    /// A string member of the output, which must be there.
-    fn text(&self, name: &str) -> &str {
-        self.out[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("no string {name:?} in the SDK's output\n{}", self.describe()))
-    }
-
-    /// A request file the SDK wrote, decoded as the server decodes it.
-    fn request_file(&self, name: &str) -> DecodedRequest {
-        decode_request(Some("text/plain"), self.text(name).as_bytes())
-            .unwrap_or_else(|e| panic!("our decoder refuses the SDK's {name}: {e:?}\n{}", self.describe()))
-    }
-
-    fn assert_success(&self) {
-        assert!(
-            self.status.success() && self.out.get("error").is_none(),
-            "an SDK call failed\n{}",
-            self.describe()
-        );
-        assert_eq!(self.out["sdk_version"], SDK_VERSION, "{}", self.describe());
-    }
-}
-
 /// Runs `interop.js` in `mode` against `uri` on the perpetual license; `extra` are more options.
 async fn run_sdk(
     uri: &str,
@@ -245,6 +208,7 @@ async fn run_sdk(
         status: output.status,
         out,
         stderr,
+        sdk_version: SDK_VERSION,
     }
 }
 

@@ -4,4 +4,5 @@
 
 pub mod process;
 pub mod requests;
+pub mod sdk;
 pub mod strategies;
