@@ -16,15 +16,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::mpsc::Receiver;
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use common::process::{launch, Running};
-use common::sdk::SdkRun;
+use common::sdk::{node_modules, repo, SdkRun};
 use lsconform::protocol::{
     format_http_date, AuthorizationHeader, DecodedRequest, ErrorCode, RequestBuilder, RequestFile,
     RequestKind, Style,
@@ -44,34 +43,6 @@ const OTHER_PUBLIC_KEY: &str = "fixtures/keys/other-public.pem";
 const NON_ASCII_HOSTNAME: &str = "büro-пк-😀";
 /// What serialisers escape differently: quotes, backslash, slash, tab, DEL, a C0 control, U+2028.
 const ESCAPES_HOSTNAME: &str = "pc \"7\" \\ / tab\t del\u{7f} ctl\u{1} ls\u{2028} é";
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// The SDK's `node_modules`. `scripts/node-sdk.sh` installs it when it is missing (once per test
-/// binary) and only checks it otherwise.
-fn node_modules() -> &'static Path {
-    static MODULES: OnceLock<PathBuf> = OnceLock::new();
-    MODULES.get_or_init(|| {
-        let out = Command::new(repo("scripts/node-sdk.sh"))
-            .output()
-            .expect("bash runs scripts/node-sdk.sh");
-        assert!(
-            out.status.success(),
-            "scripts/node-sdk.sh failed ({}); it needs Node.js and npm (or apt-get to install them) \
-             and the npm registry:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let path = PathBuf::from(String::from_utf8(out.stdout).expect("a UTF-8 path").trim());
-        assert!(
-            path.join("@licensespring/node-sdk").is_dir(),
-            "scripts/node-sdk.sh printed {path:?}, which holds no @licensespring/node-sdk"
-        );
-        path
-    })
-}
 
 /// A server the SDK talks to: the reference server in-process, or `lsconform mock` as a process
 /// (whose log lines are the double's journal).

@@ -10,12 +10,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::sdk::SdkRun;
+use common::sdk::{python, repo, SdkRun};
 use lsconform::protocol::{DecodedRequest, ErrorCode, RequestBuilder, RequestFile, RequestKind, Style};
 use lsconform::server::{ReferenceServer, RunningServer};
 use serde_json::{json, Value};
@@ -32,33 +30,6 @@ const OTHER_PUBLIC_KEY: &str = "fixtures/keys/other-public.pem";
 const NON_ASCII_HOSTNAME: &str = "büro-пк-😀";
 /// What serialisers escape differently: quotes, backslash, slash, tab, DEL, a C0 control, U+2028.
 const ESCAPES_HOSTNAME: &str = "pc \"7\" \\ / tab\t del\u{7f} ctl\u{1} ls\u{2028} é";
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// The virtualenv's interpreter. `scripts/python-sdk-venv.sh` creates the venv when it is missing
-/// (once per test binary) and only checks it otherwise.
-fn python() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let out = Command::new(repo("scripts/python-sdk-venv.sh"))
-            .output()
-            .expect("bash runs scripts/python-sdk-venv.sh");
-        assert!(
-            out.status.success(),
-            "scripts/python-sdk-venv.sh failed ({}); it needs python3 with venv and pip, and PyPI:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let path = PathBuf::from(String::from_utf8(out.stdout).expect("a UTF-8 path").trim());
-        assert!(
-            path.is_file(),
-            "scripts/python-sdk-venv.sh printed {path:?}, not a file"
-        );
-        path
-    })
-}
 
 fn fresh_hardware_id(label: &str) -> String {
     format!("python-sdk-{label}-{}", uuid::Uuid::new_v4())

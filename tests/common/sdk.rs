@@ -1,7 +1,9 @@
 //! What a driver script of an official SDK (`tests/python_sdk/interop.py`,
 //! `tests/node_sdk/interop.js`, …) reported: its exit status, the JSON it printed, its stderr.
 
-use std::process::ExitStatus;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::OnceLock;
 
 use lsconform::protocol::{decode_request, DecodedRequest};
 use serde_json::Value;
@@ -46,4 +48,55 @@ impl SdkRun {
         );
         assert_eq!(self.out["sdk_version"], self.sdk_version, "{}", self.describe());
     }
+}
+
+/// A path in the repository.
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Runs a set-up script of `scripts/` (it installs what is missing and only checks it otherwise)
+/// and returns the path it prints, once `ready` holds for it. `needs` says what the script needs,
+/// for the failure message.
+fn set_up(script: &str, needs: &str, ready: impl Fn(&Path) -> bool) -> PathBuf {
+    let out = Command::new(repo(script))
+        .output()
+        .unwrap_or_else(|e| panic!("bash runs {script}: {e}"));
+    assert!(
+        out.status.success(),
+        "{script} failed ({}); it needs {needs}:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = PathBuf::from(String::from_utf8(out.stdout).expect("a UTF-8 path").trim());
+    assert!(
+        ready(&path),
+        "{script} printed {path:?}, which is not what it sets up"
+    );
+    path
+}
+
+/// The official Python SDK's virtualenv interpreter (`scripts/python-sdk-venv.sh`, once per test
+/// binary).
+pub fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        set_up(
+            "scripts/python-sdk-venv.sh",
+            "python3 with venv and pip, and PyPI",
+            |p| p.is_file(),
+        )
+    })
+}
+
+/// The official Node SDK's `node_modules` (`scripts/node-sdk.sh`, once per test binary).
+pub fn node_modules() -> &'static Path {
+    static MODULES: OnceLock<PathBuf> = OnceLock::new();
+    MODULES.get_or_init(|| {
+        set_up(
+            "scripts/node-sdk.sh",
+            "Node.js and npm (or apt-get to install them) and the npm registry",
+            |p| p.join("@licensespring/node-sdk").is_dir(),
+        )
+    })
 }

@@ -2,37 +2,15 @@
 //! Python (`tests/python_sdk/admin_api.py`, the official Python SDK's own calls, in the virtualenv
 //! of `scripts/python-sdk-venv.sh`) and by reqwest for what the Python test does not show.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use lsconform::double::ADMIN_PREFIX;
 use serde_json::{json, Value};
 
 use crate::common::process::{launch, Running};
+use crate::common::sdk::{python, repo};
 use crate::support::{device, Client, API_KEY, LICENSE, SHARED_KEY};
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// The Python SDK's virtualenv interpreter (created by the script when missing).
-fn python() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let out = Command::new(repo("scripts/python-sdk-venv.sh"))
-            .output()
-            .expect("bash runs scripts/python-sdk-venv.sh");
-        assert!(
-            out.status.success(),
-            "scripts/python-sdk-venv.sh failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8(out.stdout).expect("a UTF-8 path").trim())
-    })
-}
 
 /// An admin call: its status and JSON body.
 async fn admin(uri: &str, method: &str, call: &str, body: Option<Value>) -> (u16, Value) {
