@@ -253,8 +253,16 @@ fn client_side(allowed: &Allowed, unknown_key: Option<&str>) -> SideVerdict {
         rule: b.rule,
         expected: format!("a request within SPEC {}: {}", b.rule.spec, b.rule.what),
         actual: match b.detail.as_str() {
-            "" => format!("one a server refuses with {}", b.code.code()),
-            detail => format!("{detail} (a server refuses it with {})", b.code.code()),
+            "" => format!(
+                "a request that breaks it (the reference answers {} {})",
+                b.code.status(),
+                b.code.code()
+            ),
+            detail => format!(
+                "a request that breaks it: {detail} (the reference answers {} {})",
+                b.code.status(),
+                b.code.code()
+            ),
         },
     };
     let must = broken
