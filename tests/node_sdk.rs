@@ -149,38 +149,8 @@ async fn run_sdk(
         ])
         .args(["--mode", mode])
         .args(extra)
-        .env("NODE_PATH", modules)
-        // axios must not send 127.0.0.1 to a proxy.
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
-    // The server may run on this test's runtime: wait for the child off it. interop.js times its
-    // requests out after 60 s; this is the backstop.
-    let output = tokio::time::timeout(
-        Duration::from_secs(180),
-        tokio::task::spawn_blocking(move || command.output()),
-    )
-    .await
-    .expect("interop.js finishes within 180 s")
-    .expect("the waiting task does not panic")
-    .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let out = stdout
-        .lines()
-        .last()
-        .and_then(|line| serde_json::from_str(line).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "interop.js printed no JSON line (exit {})\nstdout: {stdout}\nstderr:\n{stderr}",
-                output.status
-            )
-        });
-    SdkRun {
-        status: output.status,
-        out,
-        stderr,
-        sdk_version: SDK_VERSION,
-    }
+        .env("NODE_PATH", modules);
+    SdkRun::of(command, "interop.js", SDK_VERSION).await
 }
 
 /// Checks a request file the SDK wrote: its layout is `Style::JavaScript`, both signatures hold

@@ -11,7 +11,6 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use common::sdk::{python, repo, SdkRun};
 use lsconform::protocol::{DecodedRequest, ErrorCode, RequestBuilder, RequestFile, RequestKind, Style};
@@ -71,38 +70,9 @@ async fn run_sdk(
             hostname,
         ])
         .args(["--mode", mode])
-        // argv and stdout in UTF-8 whatever the locale; requests must not send 127.0.0.1 to a proxy.
-        .env("PYTHONUTF8", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
-    // The server runs on this test's runtime: wait for the child off it. interop.py times its
-    // sockets out after 60 s; this is the backstop.
-    let output = tokio::time::timeout(
-        Duration::from_secs(180),
-        tokio::task::spawn_blocking(move || command.output()),
-    )
-    .await
-    .expect("interop.py finishes within 180 s")
-    .expect("the waiting task does not panic")
-    .expect("the venv's python starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let out = stdout
-        .lines()
-        .last()
-        .and_then(|line| serde_json::from_str(line).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "interop.py printed no JSON line (exit {})\nstdout: {stdout}\nstderr:\n{stderr}",
-                output.status
-            )
-        });
-    SdkRun {
-        status: output.status,
-        out,
-        stderr,
-        sdk_version: SDK_VERSION,
-    }
+        // argv and stdout in UTF-8 whatever the locale.
+        .env("PYTHONUTF8", "1");
+    SdkRun::of(command, "interop.py", SDK_VERSION).await
 }
 
 /// A full SDK round trip on a fresh server, checked end to end.

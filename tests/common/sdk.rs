@@ -19,6 +19,42 @@ pub struct SdkRun {
 }
 
 impl SdkRun {
+    /// Runs a driver script's `command` off the test's runtime (the server under test may run on
+    /// it), with a 180 s backstop (the scripts time their own requests out after 60 s), and reads
+    /// the JSON object it prints last. `script` names it in failures.
+    pub async fn of(mut command: Command, script: &str, sdk_version: &'static str) -> SdkRun {
+        // Requests from the SDKs must not send 127.0.0.1 to a proxy.
+        command
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("no_proxy", "127.0.0.1,localhost");
+        let output = tokio::time::timeout(
+            std::time::Duration::from_secs(180),
+            tokio::task::spawn_blocking(move || command.output()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{script} finishes within 180 s"))
+        .expect("the waiting task does not panic")
+        .unwrap_or_else(|e| panic!("{script}'s interpreter starts: {e}"));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let out = stdout
+            .lines()
+            .last()
+            .and_then(|line| serde_json::from_str(line).ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "{script} printed no JSON line (exit {})\nstdout: {stdout}\nstderr:\n{stderr}",
+                    output.status
+                )
+            });
+        SdkRun {
+            status: output.status,
+            out,
+            stderr,
+            sdk_version,
+        }
+    }
+
     pub fn describe(&self) -> String {
         format!(
             "exit {}\nstdout: {}\nstderr:\n{}",
