@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::verdict::SideVerdict;
-use crate::protocol::{RequestKind, Style};
+use crate::protocol::{rules, RequestKind, Style};
 use crate::suite::render::Prepared;
 use crate::suite::runner::{Answer, CaseResult, Verdict};
 
@@ -123,7 +123,13 @@ impl Exchange {
             }
             None => Verdict::Pass,
         };
-        let rule = worst.map_or(crate::protocol::rules::ANY_NO_SERVER_ERROR, |(_, f)| f.rule);
+        // A result with no finding stands for the endpoint's exchange as a whole.
+        let route = match self.kind {
+            Some(RequestKind::Activation) => rules::ROUTE_ACTIVATE,
+            Some(RequestKind::Deactivation) => rules::ROUTE_DEACTIVATE,
+            None => rules::ROUTE_UNKNOWN_PATH,
+        };
+        let rule = worst.map_or(route, |(_, f)| f.rule);
         let side = |v: &SideVerdict| match v {
             SideVerdict::Unjudged(why) => format!("unjudged ({why})"),
             v => v.to_string(),
@@ -320,7 +326,6 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::rules;
     use crate::suite::proxy::Finding;
 
     fn exchange(seq: u64, server: SideVerdict) -> Exchange {
