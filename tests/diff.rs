@@ -7,50 +7,30 @@
 mod process;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::Output;
 
 use lsconform::server::{Fault, ReferenceServer};
 use lsconform::suite::diff::{diff, Kind};
 use lsconform::suite::generate::GenerateOptions;
 use lsconform::suite::{cases, Profile, RunOptions, Verdict};
-use process::{launch, Running};
+use process::{fixture, launch, lsconform, reference_profile, Running};
 
-/// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lsconform-diff-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir
-}
-
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+    process::scratch("diff", name)
 }
 
 /// The reference profile for a server at `url`; with `other_keys`, for the server started by
 /// [`serve_with_other_keys`] (another API key, shared key and signing key, the same licenses).
 fn profile(dir: &Path, name: &str, url: &str, other_keys: bool) -> String {
-    let text = std::fs::read_to_string(fixture("fixtures/targets/reference.toml")).expect("the profile");
     let public_key = match other_keys {
         true => fixture("tests/diff/other-public.pem"),
         false => fixture("fixtures/keys/reference-public.pem"),
     };
-    let mut text: String = text
-        .lines()
-        .map(|line| match line.split_whitespace().next() {
-            Some("base_url") => format!("base_url = \"{url}\""),
-            Some("public_key") => format!("public_key = \"{}\"", public_key.display()),
-            _ => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    if other_keys {
-        text = other(&text);
-    }
     let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).expect("a profile written");
-    path.display().to_string()
+    reference_profile(&path, url, &public_key, |text| match other_keys {
+        true => other(&text),
+        false => text,
+    })
 }
 
 /// The reference seed's credentials replaced by others.
@@ -79,29 +59,6 @@ fn serve_with_other_keys(dir: &Path, name: &str) -> (Running, String) {
     let seed_file = seed_file.display().to_string();
     let key = fixture("tests/diff/other-private.pem").display().to_string();
     serve(dir, name, &["--seed", &seed_file, "--private-key", &key])
-}
-
-/// Runs `lsconform ARGS`; a run that has not ended after two minutes is killed and the test fails
-/// (a hang guard, not a timing). The output is read while it runs, so a long one never blocks it.
-fn lsconform(args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_lsconform"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lsconform starts");
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(out) => out.expect("its output"),
-        Err(_) => {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-            panic!("lsconform {args:?} did not end within two minutes");
-        }
-    }
 }
 
 fn stdout(out: &Output) -> String {

@@ -11,63 +11,19 @@
 mod process;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
-use process::launch;
+use process::{fixture, launch, lsconform, reference_profile};
 use serde_json::Value;
 
-/// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lsconform-html-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir
-}
-
-fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+    process::scratch("html", name)
 }
 
 /// The reference profile for a server at `url`, written under `dir`.
 fn profile(dir: &Path, url: &str) -> String {
-    let text = std::fs::read_to_string(fixture("fixtures/targets/reference.toml")).expect("the profile");
     let public_key = fixture("fixtures/keys/reference-public.pem");
-    let text = text
-        .lines()
-        .map(|line| match line.split_whitespace().next() {
-            Some("base_url") => format!("base_url = \"{url}\""),
-            Some("public_key") => format!("public_key = \"{}\"", public_key.display()),
-            _ => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let path = dir.join("target.toml");
-    std::fs::write(&path, text).expect("a profile written");
-    path.display().to_string()
-}
-
-/// Runs `lsconform ARGS`; one that has not ended after three minutes is killed and the test fails
-/// (a hang guard, not a timing).
-fn lsconform(args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_lsconform"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lsconform starts");
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(180)) {
-        Ok(out) => out.expect("its output"),
-        Err(_) => {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-            panic!("lsconform {args:?} did not end within three minutes");
-        }
-    }
+    reference_profile(&dir.join("target.toml"), url, &public_key, |text| text)
 }
 
 /// The failing case the baseline of [`run_with_failures`] knows.
