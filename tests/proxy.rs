@@ -617,3 +617,67 @@ async fn every_fault_of_the_answers_form_is_flagged_at_its_rule() {
     );
     assert!(missed.is_empty(), "{missed:#?}");
 }
+
+#[tokio::test]
+async fn a_client_that_goes_away_before_the_answer_is_recorded_unjudged_and_nothing_waits() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let silent = format!("http://{}", listener.local_addr().expect("an address"));
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut options = ProxyOptions::new(silent.clone(), Profile::reference(silent));
+    options.timeout = Duration::from_secs(30);
+    let proxy = Proxy::start(options).await.expect("the proxy starts");
+    lsconform::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("a client");
+    let date = format_http_date(SystemTime::now());
+    let gone = client
+        .post(format!("{}{}", proxy.uri(), RequestKind::Activation.path()))
+        .header("Date", &date)
+        .header(
+            "Authorization",
+            AuthorizationHeader::signed(API_KEY, SHARED_KEY, &date).to_string(),
+        )
+        .header("Content-Type", "text/plain")
+        .body(activation("proxy-gone"))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client gave up first");
+    // The exchange is judged as soon as the client's connection closes, not after the proxy's
+    // 30 s timeout.
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while proxy.tally().exchanges == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "the exchange was never recorded");
+    let exchanges = proxy.exchanges();
+    let summary = proxy.stop().await;
+    task.abort();
+    assert_eq!(exchanges[0].status, 499, "{}", exchanges[0].line());
+    assert_eq!(
+        exchanges[0].client,
+        SideVerdict::Conforming,
+        "{}",
+        exchanges[0].line()
+    );
+    assert!(
+        matches!(exchanges[0].server, SideVerdict::Unjudged(_)),
+        "{}",
+        exchanges[0].line()
+    );
+    assert_eq!(
+        summary.report.results[0].verdict,
+        Verdict::Skipped,
+        "nobody's fault, and not a pass"
+    );
+}

@@ -408,6 +408,20 @@ impl Slot {
     }
 }
 
+/// Makes sure an exchange is judged when its handler ends before the upstream's answer came: the
+/// client went away (its connection closed) and the handler's future was dropped.
+struct Unanswered(Option<Arc<Mutex<Slot>>>);
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some(slot) = self.0.take() {
+            // 499: what proxies log for a client that closed the request (nothing was answered).
+            let why = "the client went away before the upstream answered".to_owned();
+            Slot::with(&slot, |s| s.coming = Some(Coming::None(why, 499)));
+        }
+    }
+}
+
 /// One exchange: forwards the request, answers with the upstream's answer as it streams, and
 /// judges the exchange once both bodies have ended.
 async fn forward(
@@ -441,6 +455,7 @@ async fn forward(
         coming: None,
         answer: None,
     }));
+    let mut unanswered = Unanswered(Some(slot.clone()));
     let delivery = |slot: &Arc<Mutex<Slot>>, answer: bool| -> capture::Delivery {
         let slot = slot.clone();
         Box::new(move |captured| {
@@ -524,6 +539,7 @@ async fn forward(
             }
         }
     };
+    unanswered.0 = None;
     Slot::with(&slot, |s| s.coming = Some(coming));
     response
 }
@@ -580,6 +596,7 @@ fn conclude(
             status,
             Instant::now(),
         ),
+        (Coming::None(why, 499), _) => (Upstream::Abandoned(why), 499, Instant::now()),
         (Coming::None(why, status), _) => (Upstream::None(why), status, Instant::now()),
     };
     let judged = verdict::judge(&seen, &upstream, &shared.profile, &shared.target.url());
@@ -588,7 +605,7 @@ fn conclude(
             Some(super::runner::Answer::from(response)),
             super::judge::error_code(response),
         ),
-        Upstream::None(_) => (None, None),
+        Upstream::None(_) | Upstream::Abandoned(_) => (None, None),
     };
     let case_file = match (&shared.out, judged.kind, &judged.allowed) {
         (Some(dir), Some(kind), Some(allowed)) => write_case_file(

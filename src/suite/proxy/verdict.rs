@@ -113,6 +113,8 @@ pub(super) enum Upstream {
     Answered { response: Response, cut: Option<String> },
     /// No answer: why.
     None(String),
+    /// The client went away before the upstream answered: nothing to judge, nobody's fault.
+    Abandoned(String),
 }
 
 /// Both sides of one exchange, judged.
@@ -143,6 +145,7 @@ pub(super) fn judge(seen: &Seen, upstream: &Upstream, profile: &Profile, base: &
         Upstream::Answered { response, cut: None } => Ok(response),
         Upstream::Answered { cut: Some(why), .. } => Err(format!("the answer did not come whole: {why}")),
         Upstream::None(why) => Err(format!("no answer: {why}")),
+        Upstream::Abandoned(why) => Err(why.clone()),
     };
     let unjudged = |why: &str| Judged {
         kind,
