@@ -58,8 +58,8 @@ fn activation(hardware_id: &str) -> String {
         .license_key(PERPETUAL)
         .hardware_id(hardware_id)
         .product(PRODUCT)
-        .date(&format_http_date(SystemTime::now()))
-        .request_id(&uuid::Uuid::new_v4().to_string())
+        .date(format_http_date(SystemTime::now()))
+        .request_id(uuid::Uuid::new_v4().to_string())
         .sign(API_KEY, SHARED_KEY)
         .text
 }

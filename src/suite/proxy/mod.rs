@@ -65,6 +65,9 @@ use crate::protocol::ErrorBody;
 /// fills no disk.
 pub const CASES_PER_RULE: usize = 20;
 
+/// What is called with each exchange once it is judged.
+pub type OnExchange = Box<dyn Fn(&Exchange) + Send + Sync>;
+
 /// How to run a proxy.
 pub struct ProxyOptions {
     /// Where to listen (port 0: any free port).
@@ -81,7 +84,7 @@ pub struct ProxyOptions {
     /// How many exchanges the journal keeps whole (the first nonconforming ones are kept besides).
     pub journal: usize,
     /// Called with each exchange once it is judged (the CLI prints its log line).
-    pub on_exchange: Option<Box<dyn Fn(&Exchange) + Send + Sync>>,
+    pub on_exchange: Option<OnExchange>,
 }
 
 impl ProxyOptions {
@@ -183,7 +186,7 @@ struct Shared {
     pending: AtomicUsize,
     journal: Mutex<Journal>,
     cases: Mutex<HashMap<(&'static str, &'static str), usize>>,
-    on_exchange: Option<Box<dyn Fn(&Exchange) + Send + Sync>>,
+    on_exchange: Option<OnExchange>,
 }
 
 /// Starts proxies.
