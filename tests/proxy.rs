@@ -681,3 +681,103 @@ async fn a_client_that_goes_away_before_the_answer_is_recorded_unjudged_and_noth
         "nobody's fault, and not a pass"
     );
 }
+
+// ------------------------------------------------------------------ the command line
+
+fn lsconform() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lsconform"))
+}
+
+#[test]
+fn the_command_refuses_an_upstream_it_cannot_forward_to_with_a_clear_error() {
+    for (upstream, says) in [
+        (
+            "https://licensing.example.com",
+            "https upstreams are not supported",
+        ),
+        ("ftp://host", "must start with http://"),
+        ("not a url", "not a URL"),
+    ] {
+        let out = lsconform()
+            .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
+            .output()
+            .expect("lsconform runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{upstream}: {stderr}");
+        assert!(stderr.contains(says), "{upstream}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn the_command_logs_each_exchange_and_writes_the_reports_and_case_files_at_sigint() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let server = reference(None).await;
+    let out = out_dir("cli");
+    let mut proxy = lsconform()
+        .args(["proxy", "--listen", "127.0.0.1:0", "--upstream", &server.uri()])
+        .arg("--profile")
+        .arg(repo("fixtures/targets/reference.toml"))
+        .arg("--out")
+        .arg(out.join("cases"))
+        .arg("--report-json")
+        .arg(out.join("report.json"))
+        .arg("--report-junit")
+        .arg(out.join("report.xml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lsconform proxy starts");
+    // The first line on stderr names the address it listens on.
+    let mut stderr = BufReader::new(proxy.stderr.take().expect("stderr"));
+    let first = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        stderr.read_line(&mut line).expect("a line");
+        (line, stderr)
+    });
+    let (line, mut stderr) = first.await.expect("the reader");
+    let uri = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    let answer = post(&uri, activation("proxy-cli"), "not-the-shared-key").await;
+    assert_eq!(answer.status(), 401);
+    // SIGINT: the reports are written and the exit code says an exchange was nonconforming.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The shell's own kill: no procps needed.
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", proxy.id())])
+        .status()
+        .expect("sh runs");
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || proxy.wait_with_output())
+        .await
+        .expect("the waiter")
+        .expect("the proxy ends");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("stderr");
+    server.shutdown().await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{rest}");
+    assert!(
+        stdout.starts_with("#1 POST /api/v4/activate_offline [python] client: nonconforming auth.header-hmac | server: conforming | 401 signature_mismatch"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(SHARED_KEY) && !stdout.contains("signature=\""),
+        "{stdout}"
+    );
+    assert!(rest.contains("1 exchanges"), "{rest}");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).expect("the JSON report"))
+            .expect("JSON");
+    assert_eq!(report["cases"][0]["verdict"], "fail", "{report}");
+    assert_eq!(report["cases"][0]["departs_from"], "auth.header-hmac", "{report}");
+    let junit = std::fs::read_to_string(out.join("report.xml")).expect("the JUnit report");
+    assert!(junit.contains("<failure"), "{junit}");
+    let cases = std::fs::read_dir(out.join("cases/proxy"))
+        .expect("the case files")
+        .count();
+    assert_eq!(cases, 1);
+}
