@@ -10,6 +10,12 @@ use std::io::{self, BufWriter, IsTerminal, Stderr, Write};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use std::cell::RefCell;
+use std::fmt;
+use std::time::SystemTime;
+
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// How long a line may wait in the buffer: what someone following the log sees at worst.
@@ -95,7 +101,45 @@ pub fn init() -> Flush {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(writer)
+        .with_timer(Utc)
         .with_ansi(io::stderr().is_terminal())
         .init();
     flush
+}
+
+/// The time of a line as tracing's default timer writes it (`2026-11-29T03:59:23.121698Z`, RFC 3339
+/// in UTC with microseconds), with the date and time of the current second kept per thread: under
+/// load most lines share their second, and only the microseconds are written afresh.
+struct Utc;
+
+impl FormatTime for Utc {
+    fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
+        thread_local! {
+            static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+        }
+        let since = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = since.as_secs();
+        SECOND.with_borrow_mut(|(second, text)| {
+            if *second != secs {
+                let t = time::OffsetDateTime::from_unix_timestamp(secs as i64)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                text.clear();
+                use fmt::Write as _;
+                let _ = write!(
+                    text,
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                    t.year(),
+                    u8::from(t.month()),
+                    t.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second()
+                );
+                *second = secs;
+            }
+            write!(w, "{text}.{:06}Z", since.subsec_micros())
+        })
+    }
 }
