@@ -680,7 +680,11 @@ fn write_case_file(
     match written {
         Ok(path) => Some(path),
         Err(e) => {
-            tracing::warn!("lsconform proxy: no case file for an exchange: {e}");
+            // Said where the log lines go to: a case file lost silently would be a finding lost.
+            eprintln!(
+                "lsconform proxy: no case file for an exchange to {}: {e}",
+                seen.path
+            );
             None
         }
     }
