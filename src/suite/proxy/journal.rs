@@ -13,8 +13,9 @@ use crate::suite::render::Prepared;
 use crate::suite::runner::{Answer, CaseResult, Verdict};
 
 /// A request kept for the report is at most this large (its curl line holds the body); a larger
-/// one is kept without it (its case file holds it whole).
-const KEPT_BODY: usize = 16 * 1024;
+/// one is kept without it (its case file holds it whole). With the answer's 4 KiB, an exchange
+/// kept whole costs at most about 12 KiB.
+const KEPT_BODY: usize = 8 * 1024;
 
 /// How many of the first nonconforming exchanges are kept whatever comes after.
 const FIRST_NONCONFORMING: usize = 100;
@@ -44,7 +45,7 @@ pub struct Exchange {
     pub latency: Duration,
     /// The case file written for it (`--out`), if one was.
     pub case_file: Option<PathBuf>,
-    /// The request, when kept (warnings and worse, bodies up to 16 KiB).
+    /// The request, when kept (warnings and worse, bodies up to 8 KiB).
     pub request: Option<Prepared>,
     /// The answer, when kept (with the request).
     pub answer: Option<Answer>,
