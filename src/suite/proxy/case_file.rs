@@ -138,3 +138,70 @@ pub(super) fn case_file(
     case.expect.validate()?;
     Ok(CaseFile { id, text })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::protocol::format_http_date;
+
+    fn seen(date: &str, authorization: String) -> Seen {
+        Seen {
+            method: "POST".into(),
+            path: RequestKind::Activation.path().into(),
+            authorization: Some(authorization.into_bytes()),
+            date: Some(date.as_bytes().to_vec()),
+            content_type: Some("text/plain".into()),
+            body: Vec::new(),
+            cut: None,
+            arrived: SystemTime::now(),
+        }
+    }
+
+    #[test]
+    fn a_date_within_the_window_is_sent_fresh_and_one_outside_keeps_its_distance_and_form() {
+        let now = SystemTime::now();
+        let fresh = format_http_date(now - Duration::from_secs(30));
+        assert_eq!(
+            date_template(Some(fresh.as_bytes()), now),
+            DateTemplate::Now {
+                offset_seconds: 0,
+                form: None
+            }
+        );
+        let stale = http_date(now - Duration::from_secs(3600), Some("rfc850")).expect("a date");
+        match date_template(Some(stale.as_bytes()), now) {
+            DateTemplate::Now { offset_seconds, form } => {
+                assert!((-3601..=-3599).contains(&offset_seconds), "{offset_seconds}");
+                assert_eq!(form.as_deref(), Some("rfc850"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            date_template(Some(b"yesterday"), now),
+            DateTemplate::Literal("yesterday".into())
+        );
+        assert_eq!(date_template(None, now), DateTemplate::Omit);
+    }
+
+    #[test]
+    fn a_right_authorization_header_is_signed_afresh_and_a_wrong_one_is_sent_as_it_was() {
+        let profile = Profile::reference("http://127.0.0.1:9");
+        let keys = profile.credentials.clone().expect("the reference profile's keys");
+        let date = format_http_date(SystemTime::now());
+        let right = AuthorizationHeader::signed(&keys.api_key, &keys.shared_key, &date).to_string();
+        match authorization_template(&seen(&date, right.clone()), &profile) {
+            AuthorizationTemplate::Template(t) => {
+                assert!(t.contains("signature=\"{signature}\""), "{t}");
+                assert!(!t.contains(&AuthorizationHeader::parse(&right).expect("parses").signature));
+            }
+            other => panic!("{other:?}"),
+        }
+        let wrong = AuthorizationHeader::signed(&keys.api_key, "another key", &date).to_string();
+        assert_eq!(
+            authorization_template(&seen(&date, wrong.clone()), &profile),
+            AuthorizationTemplate::Template(wrong)
+        );
+    }
+}
