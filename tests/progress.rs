@@ -158,3 +158,41 @@ fn run_shows_cases_done_of_the_total_on_a_terminal_and_nothing_when_piped() {
     );
     assert_eq!(stderr.lines().count(), 1, "only the first line:\n{stderr}");
 }
+
+#[test]
+fn run_shows_how_many_generated_requests_were_sent_and_judged_on_a_terminal() {
+    // Each request waits out the 2 s timeout; after three in a row the rest are not sent: the run
+    // lasts about 6 s, past the 2 s after which the line is drawn.
+    let (_listener, url) = silent_target();
+    // The generated requests are signed: a profile with credentials, at the silent target.
+    let profile = std::env::temp_dir().join(format!("lsconform-progress-{}.toml", std::process::id()));
+    std::fs::write(
+        &profile,
+        format!(
+            "base_url = \"{url}\"\napi_key = \"k\"\nshared_key = \"s\"\nproduct = \"TP\"\n\
+             [licenses]\nperpetual = \"PERP-0000-0000-0001\"\n"
+        ),
+    )
+    .expect("a profile written");
+    let screen = on_a_terminal(&[
+        "run",
+        "--target",
+        &profile.display().to_string(),
+        "--only",
+        "generated/*",
+        "--generated",
+        "50",
+        "--seed",
+        "1",
+        "--jobs",
+        "1",
+        "--timeout",
+        "2",
+    ]);
+    assert!(
+        screen.contains("generated requests: ")
+            && screen.contains("/50 sent and judged by 4 properties (--seed 1)"),
+        "the generated requests' count:\n{screen}"
+    );
+    let _ = std::fs::remove_file(&profile);
+}

@@ -107,16 +107,19 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         let shown = progress.clone();
         let show = move |r: &lsconform::suite::CaseResult| shown.step(&r.id);
         let mut results = run(selected, &profile, &options, show.clone()).await;
-        if !generated.properties.is_empty() {
-            progress.say(format!(
-                "{} generated requests (--seed {}), judged by {} properties",
-                generated.requests,
-                generated.seed,
-                generated.properties.len()
-            ));
-        }
+        let (requests, seed, properties) = (generated.requests, generated.seed, generated.properties.len());
+        let counting = progress.clone();
+        let answered = move |n: usize| {
+            // Each of the first hundred, then one a hundred (the line is redrawn four times a
+            // second anyway).
+            if n <= 100 || n % 100 == 0 || n == requests {
+                counting.say(format!(
+                    "generated requests: {n}/{requests} sent and judged by {properties} properties (--seed {seed})"
+                ));
+            }
+        };
         // After the cases, so that the generated requests never compete with the seat race.
-        results.extend(generate::run(&profile, &generated, &options, show).await);
+        results.extend(generate::run_telling(&profile, &generated, &options, show, answered).await);
         results.sort_by(|a, b| a.id.cmp(&b.id));
         progress.clear();
         if let Some(server) = server {

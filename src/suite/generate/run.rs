@@ -398,7 +398,20 @@ pub async fn run(
     options: &RunOptions,
     progress: impl Fn(&CaseResult),
 ) -> Vec<CaseResult> {
+    run_telling(profile, generate, options, progress, |_| {}).await
+}
+
+/// [`run`], and `answered` hears how many requests have been sent and judged so far as each one
+/// ends (a progress line's count; shrinking comes after).
+pub async fn run_telling(
+    profile: &Profile,
+    generate: &GenerateOptions,
+    options: &RunOptions,
+    progress: impl Fn(&CaseResult),
+    answered: impl Fn(usize),
+) -> Vec<CaseResult> {
     let started = Instant::now();
+    let mut ended = 0usize;
     let properties = generate.properties.clone();
     if generate.requests == 0 || properties.is_empty() {
         return Vec::new();
@@ -432,6 +445,8 @@ pub async fn run(
         &properties,
         payload_time,
         |ex| {
+            ended += 1;
+            answered(ended);
             for (i, p) in properties.iter().enumerate() {
                 tallies[i].judged += usize::from(judges(*p, &ex));
             }
