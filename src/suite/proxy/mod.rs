@@ -232,6 +232,10 @@ impl Proxy {
         });
         let app = axum::Router::new().fallback(forward).with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
+        // A proxy adds no Nagle delay to what it streams back.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
