@@ -360,7 +360,8 @@ fn speed_of_decode_request_against_its_yardsticks_on_the_same_inputs() {
         std::hint::black_box(lsconform::protocol::decode_request(content_type, body).is_ok());
     }
     let runs = passes * inputs.len();
-    let targets: [(&str, fn(&[u8])); 5] = [
+    type Body = fn(&[u8]);
+    let targets: [(&str, Body); 5] = [
         ("base64_baseline", base64_baseline_target),
         ("decode_baseline", decode_baseline_target),
         ("decode_request (the decoder alone)", decoder_alone),
