@@ -1,4 +1,5 @@
-//! The log of `lsconform serve` and `lsconform mock`: one line a request, on stderr.
+//! The logs of the long-running commands: `lsconform serve`'s line a request on stderr,
+//! `lsconform proxy`'s line an exchange on stdout.
 //!
 //! Under load, the line's cost is mostly in getting it out, not in formatting it: a writer
 //! thread fed line by line (a copy and a wake-up a request) cost the error path about a fifth of
@@ -6,7 +7,7 @@
 //! line, no other thread woken), and the buffer goes to stderr when it fills and at least every
 //! [`FLUSH_EVERY`], and when the command ends. On a terminal each line goes out at once.
 
-use std::io::{self, BufWriter, IsTerminal, Stderr, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -24,24 +25,34 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// How much is gathered before it is written.
 const CAPACITY: usize = 64 * 1024;
 
-/// stderr behind a buffer that a background thread flushes every [`FLUSH_EVERY`] (unbuffered on a
-/// terminal). Lines are never dropped: a full buffer is written by the thread that fills it.
+/// A log's output (stderr, stdout) behind a buffer that a background thread flushes every
+/// [`FLUSH_EVERY`] (unbuffered on a terminal). Lines are never dropped: a full buffer is written
+/// by the thread that fills it.
 #[derive(Clone)]
 pub struct LogWriter {
-    out: Arc<Mutex<BufWriter<Stderr>>>,
+    out: Arc<Mutex<BufWriter<Box<dyn Write + Send>>>>,
 }
 
 /// Flushes what is left when dropped (at the end of the command).
 pub struct Flush(LogWriter);
 
 impl LogWriter {
-    /// The writer, and the guard that flushes it at the end.
+    /// The log on stderr, and the guard that flushes it at the end.
     pub fn stderr() -> (LogWriter, Flush) {
-        let capacity = if io::stderr().is_terminal() { 0 } else { CAPACITY };
+        LogWriter::over(Box::new(io::stderr()), io::stderr().is_terminal())
+    }
+
+    /// The log on stdout (`lsconform proxy`'s line an exchange), and the guard that flushes it.
+    pub fn stdout() -> (LogWriter, Flush) {
+        LogWriter::over(Box::new(io::stdout()), io::stdout().is_terminal())
+    }
+
+    fn over(out: Box<dyn Write + Send>, terminal: bool) -> (LogWriter, Flush) {
+        let capacity = if terminal { 0 } else { CAPACITY };
         let writer = LogWriter {
-            out: Arc::new(Mutex::new(BufWriter::with_capacity(capacity, io::stderr()))),
+            out: Arc::new(Mutex::new(BufWriter::with_capacity(capacity, out))),
         };
-        if capacity > 0 {
+        if !terminal {
             let weak = Arc::downgrade(&writer.out);
             std::thread::Builder::new()
                 .name("log-flush".into())
@@ -55,19 +66,20 @@ impl LogWriter {
         (writer.clone(), Flush(writer))
     }
 
-    fn lock(&self) -> MutexGuard<'_, BufWriter<Stderr>> {
-        self.out.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The buffer, locked while one line is written into it (lines stay whole).
+    pub fn line(&self) -> Line<'_> {
+        Line(self.out.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
 impl Drop for Flush {
     fn drop(&mut self) {
-        let _ = self.0.lock().flush();
+        let _ = self.0.line().flush();
     }
 }
 
-/// One event's writer: the buffer, locked while the event's line is written (lines stay whole).
-pub struct Line<'a>(MutexGuard<'a, BufWriter<Stderr>>);
+/// One line's writer: the buffer, locked.
+pub struct Line<'a>(MutexGuard<'a, BufWriter<Box<dyn Write + Send>>>);
 
 impl Write for Line<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -87,7 +99,7 @@ impl<'a> MakeWriter<'a> for LogWriter {
     type Writer = Line<'a>;
 
     fn make_writer(&'a self) -> Line<'a> {
-        Line(self.lock())
+        self.line()
     }
 }
 

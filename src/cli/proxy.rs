@@ -1,10 +1,9 @@
 //! `lsconform proxy`: forwards a real client's traffic to a real server, unchanged, and judges
 //! both sides of every exchange; one log line each; the reports at SIGINT or SIGTERM.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lsconform::suite::proxy::{Proxy, ProxyOptions};
@@ -77,28 +76,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     options.out = args.out.clone();
     options.timeout = Duration::from_secs_f64(args.timeout);
     options.journal = args.journal;
-    // One line an exchange, as it is judged. On a terminal each line shows at once; into a file
-    // or a pipe the lines are buffered and flushed every 200 ms (a write a line costs the proxy a
-    // system call per exchange). A closed stdout loses the log, not the proxy.
-    let terminal = std::io::stdout().is_terminal();
-    let log = Arc::new(Mutex::new(std::io::BufWriter::with_capacity(
-        64 * 1024,
-        std::io::stdout(),
-    )));
-    let lines = log.clone();
+    // One line an exchange, as it is judged, through the log's buffer (src/cli/log.rs: at once
+    // on a terminal; into a file or a pipe flushed every 100 ms, a write a line costing a system
+    // call per exchange). A closed stdout loses the log, not the proxy.
+    let (log, flush) = super::log::LogWriter::stdout();
     options.on_exchange = Some(Box::new(move |exchange| {
-        if let Ok(mut out) = lines.lock() {
-            let _ = writeln!(out, "{}", exchange.line());
-            if terminal {
-                let _ = out.flush();
-            }
-        }
+        let _ = writeln!(log.line(), "{}", exchange.line());
     }));
-    let flush = || {
-        if let Ok(mut out) = log.lock() {
-            let _ = out.flush();
-        }
-    };
     let runtime = match args.threads {
         // One thread: each exchange's parts stay on it (no wake-up crosses threads), which is
         // the cheapest on a small machine; more for a busy upstream on a large one.
@@ -111,18 +95,6 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let runtime = runtime.map_err(|e| harness(format!("cannot start tokio: {e}")))?;
     let summary = runtime.block_on(async {
         let proxy = Proxy::start(options).await.map_err(|e| usage(e.to_string()))?;
-        let flusher = tokio::spawn({
-            let log = log.clone();
-            async move {
-                let mut every = tokio::time::interval(Duration::from_millis(200));
-                loop {
-                    every.tick().await;
-                    if let Ok(mut out) = log.lock() {
-                        let _ = out.flush();
-                    }
-                }
-            }
-        });
         eprintln!(
             "lsconform proxy: {} -> {} ({keys}); SIGINT or SIGTERM stops it and writes the reports",
             proxy.uri(),
@@ -131,10 +103,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         shutdown_signal().await;
         eprintln!("lsconform proxy: stopping (the exchanges in flight end first)");
         let summary = proxy.stop().await;
-        flusher.abort();
         Ok::<_, CliError>(summary)
     })?;
-    flush();
+    // Every exchange's line out before the summary.
+    drop(flush);
     eprintln!("lsconform proxy: {}", summary.tally.summary());
     if summary.report.results.len() as u64 != summary.tally.exchanges {
         eprintln!(
