@@ -356,14 +356,8 @@ fn shortened(payload: &str) -> String {
 /// The JSON report (its schema: `docs/report.md`).
 pub fn json(report: &Report, show_secrets: bool) -> String {
     let mut summary = BTreeMap::new();
-    for (name, v) in [
-        ("pass", Verdict::Pass),
-        ("fail", Verdict::Fail),
-        ("warning", Verdict::Warning),
-        ("skipped", Verdict::Skipped),
-        ("error", Verdict::Error),
-    ] {
-        summary.insert(name, report.count(v));
+    for v in Verdict::ALL {
+        summary.insert(v.name(), report.count(v));
     }
     let cases = report
         .results
@@ -422,15 +416,21 @@ fn xml(text: &str) -> String {
         .collect()
 }
 
-/// The JUnit XML report: one testsuite per group, one testcase per case.
-pub fn junit(report: &Report, show_secrets: bool) -> String {
+/// The results by group (the part of the id before `/`), in the groups' order.
+pub(crate) fn by_group(results: &[CaseResult]) -> BTreeMap<&str, Vec<&CaseResult>> {
     let mut groups: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
-    for r in &report.results {
+    for r in results {
         groups
             .entry(r.id.split('/').next().unwrap_or_default())
             .or_default()
             .push(r);
     }
+    groups
+}
+
+/// The JUnit XML report: one testsuite per group, one testcase per case.
+pub fn junit(report: &Report, show_secrets: bool) -> String {
+    let groups = by_group(&report.results);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
         "<testsuites name=\"lsconform\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">\n",

@@ -28,6 +28,32 @@ pub enum Verdict {
     Error,
 }
 
+impl Verdict {
+    /// Every verdict, worst first.
+    pub const ALL: [Verdict; 5] = [
+        Verdict::Fail,
+        Verdict::Error,
+        Verdict::Warning,
+        Verdict::Skipped,
+        Verdict::Pass,
+    ];
+
+    /// Its name, as the reports write it.
+    ///
+    /// ```
+    /// assert_eq!(lsconform::suite::Verdict::Warning.name(), "warning");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Warning => "warning",
+            Verdict::Skipped => "skipped",
+            Verdict::Error => "error",
+        }
+    }
+}
+
 /// One case's result.
 #[derive(Debug, Clone)]
 pub struct CaseResult {

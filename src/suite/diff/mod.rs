@@ -183,16 +183,6 @@ enum Outcome {
     Differs(Kind, Vec<usize>, Vec<String>),
 }
 
-fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Warning => "warning",
-        Verdict::Skipped => "skipped",
-        Verdict::Error => "error",
-    }
-}
-
 /// The normalised form of a case's result: its verdict, and its normalised answer when it has one
 /// (a check has none: its verdict is what is compared).
 fn normalised(
@@ -202,7 +192,7 @@ fn normalised(
     profile: &Profile,
 ) -> Value {
     let mut out = serde_json::Map::new();
-    out.insert("verdict".into(), json!(verdict_name(verdict)));
+    out.insert("verdict".into(), json!(verdict.name()));
     if let Some(a) = answer {
         if let Value::Object(members) = normalise_answer(a, sent, profile) {
             out.extend(members);
@@ -296,7 +286,7 @@ fn by_fit(ex: &Exchange, verdict: Verdict) -> Value {
             Fit::Outside => "outside what SPEC allows to this side's request",
         }
     });
-    json!({"verdict": verdict_name(verdict), "fit": fit})
+    json!({"verdict": verdict.name(), "fit": fit})
 }
 
 fn not_sent(label: &str) -> Observed {
@@ -424,7 +414,7 @@ fn summary(o: &Observed) -> String {
         },
         _ => match (&o.verdict, &o.actual) {
             (Verdict::Error, Some(why)) => format!("no answer: {why}"),
-            (v, _) => format!("the check: {}", verdict_name(*v)),
+            (v, _) => format!("the check: {}", v.name()),
         },
     }
 }
@@ -993,8 +983,8 @@ fn difference(d: &Difference, c: &Comparison, show_secrets: bool) -> String {
         ("", names[0].to_owned(), names[1].to_owned()),
         (
             "verdict",
-            verdict_name(a.verdict).to_owned(),
-            verdict_name(b.verdict).to_owned(),
+            a.verdict.name().to_owned(),
+            b.verdict.name().to_owned(),
         ),
         ("status", status(a), status(b)),
         ("code", code(a), code(b)),

@@ -56,7 +56,7 @@ pub use verdict::{Finding, SideVerdict};
 use self::capture::{Captured, End, Tee};
 use self::journal::Journal;
 use self::verdict::{Seen, Upstream};
-use super::http::MAX_ANSWER;
+use super::http::{chain, MAX_ANSWER};
 use super::profile::Profile;
 use super::report::{Baseline, Report};
 use crate::protocol::ErrorBody;
@@ -549,18 +549,6 @@ async fn forward(
     unanswered.0 = None;
     Slot::with(&slot, |s| s.coming = Some(coming));
     response
-}
-
-/// An error and its causes, on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn describe(end: &End) -> Option<String> {

@@ -6,7 +6,6 @@
 //! URL's fragment (`report.html#verdict=fail&tag=pinned&severity=must&q=base64`), so a filtered
 //! view is a link.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{curl, redact, Report};
@@ -34,26 +33,6 @@ pub fn escape_html(text: &str) -> String {
         }
     }
     out
-}
-
-/// The verdicts in the order the page lists them.
-const VERDICTS: [Verdict; 5] = [
-    Verdict::Fail,
-    Verdict::Error,
-    Verdict::Warning,
-    Verdict::Skipped,
-    Verdict::Pass,
-];
-
-/// A verdict's name, as the JSON report and the filters write it.
-fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Warning => "warning",
-        Verdict::Skipped => "skipped",
-        Verdict::Error => "error",
-    }
 }
 
 fn tag_name(t: Tag) -> &'static str {
@@ -85,13 +64,7 @@ fn severity_name(s: Severity) -> &'static str {
 /// assert!(page.contains("seed &lt;1&gt;"));
 /// ```
 pub fn html(report: &Report, heading: &str, notes: &[String], show_secrets: bool) -> String {
-    let mut groups: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
-    for r in &report.results {
-        groups
-            .entry(r.id.split('/').next().unwrap_or_default())
-            .or_default()
-            .push(r);
-    }
+    let groups = super::by_group(&report.results);
     let mut out = String::with_capacity(64 * 1024);
     let title = format!("{heading}: {}", report.target);
     let _ = write!(
@@ -118,8 +91,8 @@ pub fn html(report: &Report, heading: &str, notes: &[String], show_secrets: bool
         "<span class=\"total\"><b id=\"count-total\">{}</b> results</span>",
         report.results.len()
     );
-    for v in VERDICTS {
-        let name = verdict_name(v);
+    for v in Verdict::ALL {
+        let name = v.name();
         let _ = write!(
             out,
             " <span class=\"badge {name}\"><b id=\"count-{name}\">{}</b> {name}</span>",
@@ -157,10 +130,10 @@ pub fn html(report: &Report, heading: &str, notes: &[String], show_secrets: bool
             results.len(),
             g = escape_html(group)
         );
-        for v in VERDICTS {
+        for v in Verdict::ALL {
             let n = count(v);
             if n > 0 {
-                let name = verdict_name(v);
+                let name = v.name();
                 let _ = write!(out, " <span class=\"badge {name}\">{n} {name}</span>");
             }
         }
@@ -178,7 +151,7 @@ pub fn html(report: &Report, heading: &str, notes: &[String], show_secrets: bool
 /// One result: a `<details>` element, open when it did not pass, its attributes what the filters
 /// read.
 fn result(out: &mut String, r: &CaseResult, report: &Report, show_secrets: bool) {
-    let verdict = verdict_name(r.verdict);
+    let verdict = r.verdict.name();
     let known = report.known.contains(&r.id);
     let strict_fail = report.strict && r.verdict == Verdict::Warning;
     let label = match (known, strict_fail) {
