@@ -53,7 +53,29 @@ fn verify_mac(mut mac: HmacSha256, parts: &[&[u8]], tag: &[u8]) -> bool {
 /// `licenseSpring\ndate: <date>\n<license_key or username>\n<hardware_id>\n<api_key or client_id>`,
 /// LF-separated, no trailing newline, every value verbatim.
 pub fn inner_signing_string(date: &str, licensee: &str, hardware_id: &str, api_key: &str) -> String {
-    format!("licenseSpring\ndate: {date}\n{licensee}\n{hardware_id}\n{api_key}")
+    let parts = inner_signing_parts(date, licensee, hardware_id, api_key);
+    let mut text = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    parts.iter().for_each(|p| text.extend_from_slice(p));
+    String::from_utf8(text).expect("UTF-8 pieces joined by ASCII")
+}
+
+/// The pieces of [`inner_signing_string`], in order (what the MAC is fed, never written out).
+fn inner_signing_parts<'a>(
+    date: &'a str,
+    licensee: &'a str,
+    hardware_id: &'a str,
+    api_key: &'a str,
+) -> [&'a [u8]; 8] {
+    [
+        b"licenseSpring\ndate: ",
+        date.as_bytes(),
+        b"\n",
+        licensee.as_bytes(),
+        b"\n",
+        hardware_id.as_bytes(),
+        b"\n",
+        api_key.as_bytes(),
+    ]
 }
 
 /// The inner signature (schema 1, optional in schema 2), and the answer's `offline_signature`
@@ -106,17 +128,11 @@ fn verify_inner_keyed(
     let Some(tag) = base64_tag(given) else {
         return false;
     };
-    let parts: [&[u8]; 8] = [
-        b"licenseSpring\ndate: ",
-        date.as_bytes(),
-        b"\n",
-        licensee.as_bytes(),
-        b"\n",
-        hardware_id.as_bytes(),
-        b"\n",
-        api_key.as_bytes(),
-    ];
-    verify_mac(mac, &parts, &tag)
+    verify_mac(
+        mac,
+        &inner_signing_parts(date, licensee, hardware_id, api_key),
+        &tag,
+    )
 }
 
 /// How a schema-2 outer MAC is written (SPEC §4).
