@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use lsconform::suite::diff::{against, diff, terminal};
 use lsconform::suite::generate::{self, GenerateOptions};
-use lsconform::suite::report;
 
 use super::{load_profile, run_options, runtime, selected_cases, usage, CliError};
 
@@ -58,20 +57,11 @@ pub struct Args {
     /// Which differences fail the run (exit code 1).
     #[arg(long, value_enum, default_value = "nonconforming")]
     fail_on: FailOn,
-    /// Write the JSON report here (the schema of docs/report.md: a nonconforming difference is a
-    /// fail, a divergence a warning).
-    #[arg(long)]
-    report_json: Option<PathBuf>,
-    /// Write a JUnit XML report here.
-    #[arg(long)]
-    report_junit: Option<PathBuf>,
-    /// Write the HTML report here: one self-contained page, with filters (a nonconforming
-    /// difference is a fail, a divergence a warning, as in the JSON report).
-    #[arg(long)]
-    report_html: Option<PathBuf>,
     /// Show signatures and request bodies in full instead of redacted.
     #[arg(long)]
     show_secrets: bool,
+    #[command(flatten)]
+    reports: super::ReportFiles,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
@@ -162,27 +152,17 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             generated.requests, generated.seed, generated.seed, generated.requests
         );
     }
-    if let Some(path) = &args.report_json {
-        std::fs::write(path, report::json(&comparison.report, args.show_secrets))
-            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+    let mut notes = vec![match &args.against {
+        Some(dir) => format!("{} against the snapshots under {}", args.target[0], dir.display()),
+        None => format!("A: {}, B: {}", args.target[0], args.target[1]),
+    }];
+    if !generated.properties.is_empty() {
+        notes.push(format!(
+            "generated: {} requests from seed {}; `--seed {} --generated {}` sends the same ones",
+            generated.requests, generated.seed, generated.seed, generated.requests
+        ));
     }
-    if let Some(path) = &args.report_junit {
-        std::fs::write(path, report::junit(&comparison.report, args.show_secrets))
-            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
-    }
-    if let Some(path) = &args.report_html {
-        let mut notes = vec![match &args.against {
-            Some(dir) => format!("{} against the snapshots under {}", args.target[0], dir.display()),
-            None => format!("A: {}, B: {}", args.target[0], args.target[1]),
-        }];
-        if !generated.properties.is_empty() {
-            notes.push(format!(
-                "generated: {} requests from seed {}; `--seed {} --generated {}` sends the same ones",
-                generated.requests, generated.seed, generated.seed, generated.requests
-            ));
-        }
-        let page = report::html(&comparison.report, "lsconform diff", &notes, args.show_secrets);
-        std::fs::write(path, page).map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
-    }
+    args.reports
+        .write(&comparison.report, "lsconform diff", &notes, args.show_secrets)?;
     Ok(ExitCode::from(comparison.exit_code()))
 }

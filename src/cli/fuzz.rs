@@ -33,12 +33,11 @@ pub struct Args {
     /// properties (always on against the in-process reference server).
     #[arg(long)]
     strict: bool,
-    /// Write the findings as an HTML report here: one self-contained page (docs/ci.md).
-    #[arg(long)]
-    report_html: Option<PathBuf>,
     /// No progress line on stderr (it is shown only on a terminal, for runs longer than 2 s).
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    reports: super::ReportFiles,
 }
 
 /// `90s`, `10m`, `1h`, `500ms`, or a number of seconds.
@@ -164,28 +163,29 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         println!("  written:  {}\n  again:    {}", file.display(), again(&file));
     }
-    if let Some(path) = &args.report_html {
-        let mut notes = vec![format!(
-            "sent {} requests ({} answered) in {:.1} s ({:.0} requests/s) from seed {seed}: {} finding(s); `lsconform fuzz --seed {seed}` sends the same requests again",
-            report.sent,
-            report.answered,
-            report.elapsed.as_secs_f64(),
-            report.rate(),
-            report.findings.len() + report.not_shrunk
-        )];
-        if report.not_shrunk > 0 {
-            notes.push(format!(
-                "{} more distinct finding(s) were not shrunk nor written (--max-findings {})",
-                report.not_shrunk, options.max_findings
-            ));
-        }
-        if report.gave_up {
-            notes.push("stopped early: requests in a row got no answer".into());
-        }
-        let page = report::Report::of_fuzz(&report, strict);
-        std::fs::write(path, report::html(&page, "lsconform fuzz", &notes, show_secrets))
-            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+    let mut notes = vec![format!(
+        "sent {} requests ({} answered) in {:.1} s ({:.0} requests/s) from seed {seed}: {} finding(s); `lsconform fuzz --seed {seed}` sends the same requests again",
+        report.sent,
+        report.answered,
+        report.elapsed.as_secs_f64(),
+        report.rate(),
+        report.findings.len() + report.not_shrunk
+    )];
+    if report.not_shrunk > 0 {
+        notes.push(format!(
+            "{} more distinct finding(s) were not shrunk nor written (--max-findings {})",
+            report.not_shrunk, options.max_findings
+        ));
     }
+    if report.gave_up {
+        notes.push("stopped early: requests in a row got no answer".into());
+    }
+    args.reports.write(
+        &report::Report::of_fuzz(&report, strict),
+        "lsconform fuzz",
+        &notes,
+        show_secrets,
+    )?;
     if report.not_shrunk > 0 {
         println!(
             "\n{} more distinct finding(s) were not shrunk nor written (--max-findings {})",

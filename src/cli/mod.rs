@@ -2,7 +2,7 @@
 //! several commands share (the error type and its exit codes, the target options, reading a file or
 //! stdin, the tokio runtime, the shutdown signal) lives in this file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub mod diff;
 pub mod fuzz;
@@ -60,6 +60,47 @@ pub struct TargetArgs {
     /// Show shared keys' signatures and request bodies in full instead of redacted.
     #[arg(long)]
     pub show_secrets: bool,
+}
+
+/// The report files of `run`, `diff`, `fuzz` and `proxy`: each written when asked for, from the
+/// same results (schema of the JSON: docs/report.md).
+#[derive(clap::Args)]
+pub struct ReportFiles {
+    /// Write the JSON report here (schema: docs/report.md).
+    #[arg(long)]
+    pub report_json: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    pub report_junit: Option<PathBuf>,
+    /// Write the HTML report here: one self-contained page, with filters (docs/ci.md).
+    #[arg(long)]
+    pub report_html: Option<PathBuf>,
+}
+
+impl ReportFiles {
+    /// Writes each report asked for; `heading` and `notes` head the HTML page.
+    pub fn write(
+        &self,
+        report: &lsconform::suite::Report,
+        heading: &str,
+        notes: &[String],
+        show_secrets: bool,
+    ) -> Result<(), CliError> {
+        use lsconform::suite::report;
+        let write = |path: &Path, text: String| {
+            std::fs::write(path, text).map_err(|e| usage(format!("cannot write {}: {e}", path.display())))
+        };
+        if let Some(path) = &self.report_json {
+            write(path, report::json(report, show_secrets))?;
+        }
+        if let Some(path) = &self.report_junit {
+            write(path, report::junit(report, show_secrets))?;
+        }
+        if let Some(path) = &self.report_html {
+            write(path, report::html(report, heading, notes, show_secrets))?;
+        }
+        Ok(())
+    }
 }
 
 /// A profile (TOML) or a bare URL, as `--target` takes it.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use lsconform::suite::proxy::{Proxy, ProxyOptions};
-use lsconform::suite::{report, Profile};
+use lsconform::suite::Profile;
 
 use super::{harness, load_profile, shutdown_signal, usage, CliError};
 
@@ -28,15 +28,6 @@ pub struct Args {
     /// `lsconform replay` and `run --cases DIR` send again (at most 20 per side and rule).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// At exit, write the JSON report here (one result per exchange kept).
-    #[arg(long)]
-    report_json: Option<PathBuf>,
-    /// At exit, write a JUnit XML report here.
-    #[arg(long)]
-    report_junit: Option<PathBuf>,
-    /// At exit, write the HTML report here: one self-contained page, with filters.
-    #[arg(long)]
-    report_html: Option<PathBuf>,
     /// Bound, in seconds, on the wait for the upstream's answer and on any gap in either body.
     #[arg(long, default_value_t = 30.0)]
     timeout: f64,
@@ -50,6 +41,8 @@ pub struct Args {
     /// Show signatures and request bodies in full in the reports instead of redacted.
     #[arg(long)]
     show_secrets: bool,
+    #[command(flatten)]
+    reports: super::ReportFiles,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
@@ -116,26 +109,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             args.journal
         );
     }
-    let write = |path: &PathBuf, text: String| {
-        std::fs::write(path, text).map_err(|e| usage(format!("cannot write {}: {e}", path.display())))
-    };
-    if let Some(path) = &args.report_json {
-        write(path, report::json(&summary.report, args.show_secrets))?;
-    }
-    if let Some(path) = &args.report_junit {
-        write(path, report::junit(&summary.report, args.show_secrets))?;
-    }
-    if let Some(path) = &args.report_html {
-        let notes = [format!(
-            "{} -> {}: {}",
-            args.listen,
-            args.upstream,
-            summary.tally.summary()
-        )];
-        write(
-            path,
-            report::html(&summary.report, "lsconform proxy", &notes, args.show_secrets),
-        )?;
-    }
+    let notes = [format!(
+        "{} -> {}: {}",
+        args.listen,
+        args.upstream,
+        summary.tally.summary()
+    )];
+    args.reports
+        .write(&summary.report, "lsconform proxy", &notes, args.show_secrets)?;
     Ok(ExitCode::from(summary.report.exit_code()))
 }

@@ -20,18 +20,11 @@ pub struct Args {
     /// now is stale and does.
     #[arg(long)]
     baseline: Option<PathBuf>,
-    /// Write the JSON report here (schema: docs/report.md).
-    #[arg(long)]
-    report_json: Option<PathBuf>,
-    /// Write a JUnit XML report here.
-    #[arg(long)]
-    report_junit: Option<PathBuf>,
-    /// Write the HTML report here: one self-contained page, with filters (docs/ci.md).
-    #[arg(long)]
-    report_html: Option<PathBuf>,
     /// No progress line on stderr (it is shown only on a terminal, for runs longer than 2 s).
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    reports: super::ReportFiles,
     /// Data cases in flight at once.
     #[arg(long, default_value_t = 4)]
     jobs: usize,
@@ -176,24 +169,14 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         ),
         (_, true) => {}
     }
-    if let Some(path) = &args.report_json {
-        std::fs::write(path, report::json(&report, show_secrets))
-            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+    let mut notes = Vec::new();
+    if !generated.properties.is_empty() {
+        notes.push(format!(
+            "generated: {} requests from seed {}; `lsconform run --seed {} --generated {}` sends the same ones",
+            generated.requests, generated.seed, generated.seed, generated.requests
+        ));
     }
-    if let Some(path) = &args.report_junit {
-        std::fs::write(path, report::junit(&report, show_secrets))
-            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
-    }
-    if let Some(path) = &args.report_html {
-        let mut notes = Vec::new();
-        if !generated.properties.is_empty() {
-            notes.push(format!(
-                "generated: {} requests from seed {}; `lsconform run --seed {} --generated {}` sends the same ones",
-                generated.requests, generated.seed, generated.seed, generated.requests
-            ));
-        }
-        std::fs::write(path, report::html(&report, "lsconform run", &notes, show_secrets))
-            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
-    }
+    args.reports
+        .write(&report, "lsconform run", &notes, show_secrets)?;
     Ok(ExitCode::from(report.exit_code()))
 }

@@ -284,6 +284,9 @@ async fn the_fuzz_command_exits_0_when_clean_1_with_findings_and_its_files_repla
         .unwrap();
     let target = profile_file(&dir, &server.uri());
     let target_arg = target.to_str().unwrap().to_owned();
+    let junit = dir.join("fuzz.xml");
+    let json = dir.join("fuzz.json");
+    let (junit_arg, json_arg) = (junit.display().to_string(), json.display().to_string());
     let (found, files, again, fixed, suite) = tokio::task::spawn_blocking(move || {
         let found = lsconform(&[
             "fuzz",
@@ -295,6 +298,10 @@ async fn the_fuzz_command_exits_0_when_clean_1_with_findings_and_its_files_repla
             "4",
             "--out",
             &out_arg,
+            "--report-json",
+            &json_arg,
+            "--report-junit",
+            &junit_arg,
         ]);
         let files = files_in(&out.join("fuzz"));
         let first = files
@@ -314,6 +321,19 @@ async fn the_fuzz_command_exits_0_when_clean_1_with_findings_and_its_files_repla
     assert!(!files.is_empty(), "{stdout}");
     assert!(stdout.contains("FAIL  fuzz/accepted-refused-"), "{stdout}");
     assert!(stdout.contains("lsconform replay "), "{stdout}");
+    // The findings in the report files too: each a failing result, the run's exit code.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report")).expect("JSON");
+    assert_eq!(report["exit_code"], 1, "{report}");
+    assert!(
+        report["summary"]["fail"].as_u64().is_some_and(|n| n > 0),
+        "{report}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit report");
+    assert!(
+        xml.contains("<failure") && xml.contains("fuzz/accepted-refused-"),
+        "{xml}"
+    );
     let text = String::from_utf8_lossy(&again.stdout);
     assert_eq!(again.status.code(), Some(1), "{text}");
     assert!(text.contains("verdict: Fail"), "{text}");
