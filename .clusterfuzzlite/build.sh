@@ -4,7 +4,9 @@
 # its dictionary ($OUT/<target>.dict, which libFuzzer is given by its name). The builder image sets
 # $SRC, $OUT and $SANITIZER; scripts/cflite-build-check.sh runs this script outside it, with
 # SANITIZER=none (stable Rust), and checks what lands in $OUT.
-cd "$SRC/lsconform"
+# -P: the physical directory (scripts/cflite-build-check.sh links $SRC/lsconform to the checkout;
+# cargo then sees the paths fuzz/smoke.sh built, and reuses that build).
+cd -P "$SRC/lsconform"
 
 # cargo-fuzz's own sanitizer flag, except in the image's address and coverage builds, whose flags
 # the image's cargo sets.
