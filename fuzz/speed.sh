@@ -26,7 +26,7 @@ rate() { python3 -c "import sys; print(round(float(sys.argv[1]) / (float(sys.arg
 
 declare -A fuzzed
 printf '%-16s %12s %10s %12s\n' target runs seconds exec/s
-for t in decode_request base64_baseline verify_request auth_header multipart_body handler roundtrip; do
+for t in decode_request decode_baseline base64_baseline verify_request auth_header multipart_body handler roundtrip; do
     # base64_baseline and decode_baseline run on decode_request's inputs; verify_request on decode_request's seeds.
     seeds=$t corpus=$t dict=$t
     case $t in
