@@ -5,11 +5,13 @@
 //! (they replay to the same verdict), forwarding byte for byte, and an upstream that is dead or
 //! never answers (502 / 504 with SPEC §7's error body).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
+use common::sdk::{python, repo, SdkRun};
 use lsconform::protocol::{
     format_http_date, rules, AuthorizationHeader, ErrorBody, RequestBuilder, RequestKind, Style,
 };
@@ -23,10 +25,6 @@ const SHARED_KEY: &str = "lsconform-test-shared-key";
 const PRODUCT: &str = "TP";
 /// The reference seed's `perpetual` license.
 const PERPETUAL: &str = "PERP-0000-0000-0001";
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
 
 /// A fresh directory under target/ for the case files of one test.
 fn out_dir(name: &str) -> PathBuf {
@@ -94,23 +92,6 @@ fn rule_of(v: &SideVerdict) -> Option<&'static str> {
 
 // ------------------------------------------------------------------ the official Python SDK
 
-/// The venv's interpreter (`scripts/python-sdk-venv.sh` creates it when missing, as for
-/// tests/python_sdk.rs).
-fn python() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let out = Command::new(repo("scripts/python-sdk-venv.sh"))
-            .output()
-            .expect("bash runs scripts/python-sdk-venv.sh");
-        assert!(
-            out.status.success(),
-            "scripts/python-sdk-venv.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8(out.stdout).expect("a UTF-8 path").trim())
-    })
-}
-
 #[tokio::test]
 async fn the_python_sdk_through_the_proxy_conforms_on_both_sides_and_its_signature_check_passes() {
     let server = reference(None).await;
@@ -136,33 +117,10 @@ async fn the_python_sdk_through_the_proxy_conforms_on_both_sides_and_its_signatu
         ])
         .args(["--license-key", PERPETUAL, "--hardware-id", &hardware_id])
         .args(["--hostname", "büro-пк-😀", "--mode", "roundtrip"])
-        .env("PYTHONUTF8", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
-    let output = tokio::time::timeout(
-        Duration::from_secs(180),
-        tokio::task::spawn_blocking(move || command.output()),
-    )
-    .await
-    .expect("interop.py finishes within 180 s")
-    .expect("the waiting task does not panic")
-    .expect("the venv's python starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: Value = stdout
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "interop.py printed no JSON line: {stdout}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-    assert!(
-        output.status.success() && report.get("error").is_none(),
-        "the SDK failed through the proxy: {report}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .env("PYTHONUTF8", "1");
+    let run = SdkRun::of(command, "interop.py", "4.0.0").await;
+    run.assert_success();
+    let report = &run.out;
     // The SDK checked license_signature_v2 over the answer's bytes as they came through.
     assert_eq!(report["license_signature_v2_verified"], 1, "{report}");
     assert_eq!(report["deactivation_answer"], "license_deactivated");
