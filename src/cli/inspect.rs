@@ -42,22 +42,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let style = Style::of(&decoded).map_or("no official client's", Style::name);
     println!("schema {schema}, {style} layout");
     let p = &decoded.payload;
-    let known = [
-        ("request", &p.request),
-        ("license_key", &p.license_key),
-        ("username", &p.username),
-        ("hardware_id", &p.hardware_id),
-        ("product", &p.product),
-        ("date", &p.date),
-        ("api_key", &p.api_key),
-        ("client_id", &p.client_id),
-        ("request_id", &p.request_id),
-        ("bundle_code", &p.bundle_code),
-    ];
-    for (name, value) in known {
-        if let Some(value) = value {
-            println!("  {name:<14} {value}");
-        }
+    // The signature is shown below as a verdict, never in full; the password not at all.
+    for (name, value) in p
+        .read_members()
+        .filter(|(name, _)| !matches!(*name, "password" | "signature"))
+    {
+        println!("  {name:<14} {value}");
     }
     for (name, value) in &p.other {
         println!("  {name:<14} {}", value.get());

@@ -205,24 +205,8 @@ impl fmt::Display for JournalEntry {
 /// A decoded payload as a JSON object: the members the protocol reads, then every other member.
 fn payload_json(p: &Payload) -> Value {
     let mut object = Map::new();
-    let read = [
-        ("request", &p.request),
-        ("license_key", &p.license_key),
-        ("username", &p.username),
-        ("password", &p.password),
-        ("hardware_id", &p.hardware_id),
-        ("product", &p.product),
-        ("date", &p.date),
-        ("api_key", &p.api_key),
-        ("client_id", &p.client_id),
-        ("request_id", &p.request_id),
-        ("signature", &p.signature),
-        ("bundle_code", &p.bundle_code),
-    ];
-    for (name, value) in read {
-        if let Some(value) = value {
-            object.insert(name.to_owned(), Value::from(value.as_str()));
-        }
+    for (name, value) in p.read_members() {
+        object.insert(name.to_owned(), Value::from(value));
     }
     for (name, raw) in &p.other {
         // A string with a lone surrogate escape is JSON the decoder kept but serde_json's `Value`

@@ -151,6 +151,34 @@ fn oddity(raw: &str, own: JsonType) -> Option<Oddity> {
 }
 
 impl Payload {
+    /// The members the protocol reads that the payload holds as strings, by name, in SPEC §4's
+    /// order (`request`, `license_key`, … `bundle_code`).
+    ///
+    /// ```
+    /// let file = lsconform::protocol::encode_request_file(br#"{"product":"TP","hardware_id":"h"}"#);
+    /// let decoded = lsconform::protocol::decode_request(None, file.as_bytes()).unwrap();
+    /// let read: Vec<_> = decoded.payload.read_members().collect();
+    /// assert_eq!(read, [("hardware_id", "h"), ("product", "TP")]);
+    /// ```
+    pub fn read_members(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("request", &self.request),
+            ("license_key", &self.license_key),
+            ("username", &self.username),
+            ("password", &self.password),
+            ("hardware_id", &self.hardware_id),
+            ("product", &self.product),
+            ("date", &self.date),
+            ("api_key", &self.api_key),
+            ("client_id", &self.client_id),
+            ("request_id", &self.request_id),
+            ("signature", &self.signature),
+            ("bundle_code", &self.bundle_code),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+    }
+
     /// Another member by name, as raw JSON text (e.g. `hostname` → `"\"my-pc\""`).
     pub fn other(&self, name: &str) -> Option<&str> {
         self.other.iter().find(|(k, _)| k == name).map(|(_, v)| v.get())
