@@ -12,7 +12,9 @@ cd -P "$SRC/lsconform"
 # the image's cargo sets.
 flags=()
 if [ "${SANITIZER:-address}" = none ]; then flags=(--sanitizer none); fi
-cargo fuzz build -O "${flags[@]}"
+# -a: debug assertions (overflow checks) on, as `cargo fuzz run` and fuzz/smoke.sh build by default:
+# they catch more while fuzzing, and the check below reuses smoke.sh's build instead of rebuilding.
+cargo fuzz build -O -a "${flags[@]}"
 built="${CARGO_TARGET_DIR:-fuzz/target}/x86_64-unknown-linux-gnu/release"
 
 # Each target's seeds, corpus and dictionary: its own (fuzz/seeds/<target>, fuzz/corpus/<target>,
