@@ -13,7 +13,7 @@ use lsconform::server::{Fault, ReferenceServer};
 use lsconform::suite::diff::{diff, Kind};
 use lsconform::suite::generate::GenerateOptions;
 use lsconform::suite::{cases, Profile, RunOptions, Verdict};
-use process::{fixture, launch, lsconform, reference_profile, Running};
+use process::{fixture, launch, lsconform, reference_profile, silent_target, Running};
 
 fn scratch(name: &str) -> PathBuf {
     process::scratch("diff", name)
@@ -241,15 +241,7 @@ fn a_conforming_variant_gives_divergences_only_and_exit_0_unless_they_fail_the_r
 
 #[test]
 fn a_target_that_stops_answering_gives_errors_never_a_hang() {
-    // Accepts connections and never answers.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-    let url = format!("http://{}", silent.local_addr().expect("an address"));
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in silent.incoming() {
-            held.push(stream);
-        }
-    });
+    let url = silent_target();
     let dir = scratch("silent");
     let (_a, url_a) = serve(&dir, "a", &[]);
     let (a, b) = (profile(&dir, "a", &url_a, false), profile(&dir, "b", &url, false));

@@ -5,8 +5,13 @@
 //! The runs here last well past the two seconds by construction (a `--duration` of seconds, a
 //! target that never answers within `--timeout`), so no timing decides a result.
 
-use std::net::TcpListener;
+#[path = "common/process.rs"]
+#[allow(dead_code)]
+mod process;
+
 use std::process::{Command, Output, Stdio};
+
+use process::silent_target;
 
 const LSCONFORM: &str = env!("CARGO_BIN_EXE_lsconform");
 
@@ -39,20 +44,6 @@ fn piped(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("lsconform runs")
-}
-
-/// A target that accepts connections and never answers: every exchange ends at `--timeout`.
-fn silent_target() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
-    let url = format!("http://{}", listener.local_addr().expect("its address"));
-    let held = listener.try_clone().expect("the listener");
-    std::thread::spawn(move || {
-        let mut open = Vec::new();
-        for stream in held.incoming().map_while(Result::ok) {
-            open.push(stream);
-        }
-    });
-    (listener, url)
 }
 
 /// What `fuzz`'s line says: requests sent, their rate, the findings so far and the time left.
@@ -126,7 +117,7 @@ fn fuzz_piped_prints_nothing_but_its_first_line_on_stderr() {
 
 #[test]
 fn run_shows_cases_done_of_the_total_on_a_terminal_and_nothing_when_piped() {
-    let (_listener, url) = silent_target();
+    let url = silent_target();
     let args = [
         "run",
         "--target",
@@ -163,7 +154,7 @@ fn run_shows_cases_done_of_the_total_on_a_terminal_and_nothing_when_piped() {
 fn run_shows_how_many_generated_requests_were_sent_and_judged_on_a_terminal() {
     // Each request waits out the 2 s timeout; after three in a row the rest are not sent: the run
     // lasts about 6 s, past the 2 s after which the line is drawn.
-    let (_listener, url) = silent_target();
+    let url = silent_target();
     // The generated requests are signed: a profile with credentials, at the silent target.
     let profile = std::env::temp_dir().join(format!("lsconform-progress-{}.toml", std::process::id()));
     std::fs::write(

@@ -406,17 +406,8 @@ async fn a_dead_upstream_gets_a_502_whose_error_body_has_the_shape_of_spec_7() {
 
 #[tokio::test]
 async fn an_upstream_that_never_answers_gets_a_504_after_the_timeout() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let silent = format!("http://{}", listener.local_addr().expect("an address"));
     // Accepts connections and never writes a byte.
-    let task = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let silent = common::process::silent_target();
     let mut options = ProxyOptions::new(silent.clone(), Profile::reference(silent));
     options.timeout = Duration::from_millis(500);
     let proxy = Proxy::start(options).await.expect("the proxy starts");
@@ -428,7 +419,6 @@ async fn an_upstream_that_never_answers_gets_a_504_after_the_timeout() {
         "upstream_timeout"
     );
     proxy.stop().await;
-    task.abort();
 }
 
 // ------------------------------------------------------------------ the suite's traffic
@@ -578,16 +568,8 @@ async fn every_fault_of_the_answers_form_is_flagged_at_its_rule() {
 
 #[tokio::test]
 async fn a_client_that_goes_away_before_the_answer_is_recorded_unjudged_and_nothing_waits() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let silent = format!("http://{}", listener.local_addr().expect("an address"));
-    let task = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    // Accepts connections and never writes a byte.
+    let silent = common::process::silent_target();
     let mut options = ProxyOptions::new(silent.clone(), Profile::reference(silent));
     options.timeout = Duration::from_secs(30);
     let proxy = Proxy::start(options).await.expect("the proxy starts");
@@ -620,7 +602,6 @@ async fn a_client_that_goes_away_before_the_answer_is_recorded_unjudged_and_noth
     assert!(waited.is_ok(), "the exchange was never recorded");
     let exchanges = proxy.exchanges();
     let summary = proxy.stop().await;
-    task.abort();
     assert_eq!(exchanges[0].status, 499, "{}", exchanges[0].line());
     assert_eq!(
         exchanges[0].client,

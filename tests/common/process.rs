@@ -129,3 +129,17 @@ pub fn reference_profile(
     std::fs::write(path, edit(text)).expect("a profile written");
     path.display().to_string()
 }
+
+/// A target that accepts connections and never answers (every exchange with it ends at its
+/// timeout); its URL. The listener lives as long as the test binary.
+pub fn silent_target() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().map_while(Result::ok) {
+            open.push(stream);
+        }
+    });
+    url
+}
