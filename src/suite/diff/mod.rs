@@ -333,10 +333,10 @@ struct DifferenceKey {
 }
 
 impl DifferenceKey {
-    /// The key of a unit that differs (nonconforming or divergent; a side without an answer is
+    /// The key of a request whose two answers differ (nonconforming or divergent; a side without an answer is
     /// not shrunk).
-    fn of(unit: &Unit) -> Option<DifferenceKey> {
-        let (kind, sides, changes) = match classify(unit) {
+    fn of(observed: &[Observed; 2]) -> Option<DifferenceKey> {
+        let (kind, sides, changes) = match classify(observed) {
             Outcome::Differs(kind @ (Kind::Nonconforming | Kind::Divergence), sides, changes) => {
                 (kind, sides, changes)
             }
@@ -345,7 +345,7 @@ impl DifferenceKey {
         let what = match kind {
             Kind::Nonconforming => sides
                 .iter()
-                .map(|s| unit.observed[*s].broken.map_or("", |r| r.id).to_owned())
+                .map(|s| observed[*s].broken.map_or("", |r| r.id).to_owned())
                 .collect(),
             _ => changes
                 .iter()
@@ -354,26 +354,13 @@ impl DifferenceKey {
         };
         Some(DifferenceKey { kind, sides, what })
     }
-
-    fn of_observed(observed: &[Observed; 2]) -> Option<DifferenceKey> {
-        let rule = Property::OracleAgreement.rule();
-        DifferenceKey::of(&Unit {
-            id: String::new(),
-            title: String::new(),
-            rule,
-            rules: Vec::new(),
-            spec: String::new(),
-            tag: rule.tag,
-            severity: rule.severity(),
-            observed: observed.clone(),
-        })
-    }
 }
 
-fn classify(unit: &Unit) -> Outcome {
-    let [a, b] = &unit.observed;
+/// What the two sides' parts in one request make of it.
+fn classify(observed: &[Observed; 2]) -> Outcome {
+    let [a, b] = observed;
     let sides_where = |f: &dyn Fn(&Observed) -> bool| -> Vec<usize> {
-        unit.observed
+        observed
             .iter()
             .enumerate()
             .filter(|(_, o)| f(o))
@@ -389,7 +376,7 @@ fn classify(unit: &Unit) -> Outcome {
     if !silent.is_empty() {
         return Outcome::Differs(Kind::Error, silent, changes);
     }
-    if let Some(o) = unit.observed.iter().find(|o| o.verdict == Verdict::Skipped) {
+    if let Some(o) = observed.iter().find(|o| o.verdict == Verdict::Skipped) {
         return Outcome::Skipped(o.actual.clone().unwrap_or_else(|| "skipped".into()));
     }
     if changes.is_empty() {
@@ -426,7 +413,7 @@ fn conclude(labels: [String; 2], units: Vec<Unit>, harness: Option<String>, star
     let (mut same, mut skipped) = (0, Vec::new());
     let compared = units.len();
     for unit in units {
-        let outcome = classify(&unit);
+        let outcome = classify(&unit.observed);
         let result = |verdict: Verdict| CaseResult {
             rules: unit.rules.clone(),
             ..CaseResult::new(
@@ -676,7 +663,7 @@ async fn generated(
             severity: rule.severity(),
             observed,
         };
-        if let Some(key) = DifferenceKey::of(&unit) {
+        if let Some(key) = DifferenceKey::of(&unit.observed) {
             if to_shrink.len() < MAX_SHRUNK && !to_shrink.iter().any(|(_, _, k)| *k == key) {
                 to_shrink.push((units.len(), i, key));
             }
@@ -687,7 +674,7 @@ async fn generated(
         let owned = [profiles[0].clone(), profiles[1].clone()];
         let keep = move |a: &Exchange, b: &Exchange| {
             let observed = observe_pair(a, b, [&owned[0], &owned[1]]);
-            DifferenceKey::of_observed(&observed).as_ref() == Some(&key)
+            DifferenceKey::of(&observed).as_ref() == Some(&key)
         };
         let Some(([a, b], how)) = generate::smallest_difference(
             profiles,
