@@ -4,16 +4,14 @@
 //! Under load, the line's cost is mostly in getting it out, not in formatting it: a writer
 //! thread fed line by line (a copy and a wake-up a request) cost the error path about a fifth of
 //! its rate. Here each line is formatted once, straight into a shared buffer (no allocation a
-//! line, no other thread woken), and the buffer goes to stderr when it fills and at least every
+//! line, no other thread woken), and the buffer goes out when it fills and at least every
 //! [`FLUSH_EVERY`], and when the command ends. On a terminal each line goes out at once.
-
-use std::io::{self, BufWriter, IsTerminal, Write};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use std::cell::RefCell;
 use std::fmt;
-use std::time::SystemTime;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
