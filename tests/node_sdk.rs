@@ -23,7 +23,10 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use common::process::{launch, Running};
-use common::sdk::{node_modules, repo, SdkRun};
+use common::sdk::{
+    driver_args, node_modules, repo, SdkRun, API_KEY, ESCAPES_HOSTNAME, NON_ASCII_HOSTNAME, OTHER_PUBLIC_KEY,
+    PERPETUAL, PRODUCT, REFERENCE_PUBLIC_KEY, SHARED_KEY,
+};
 use lsconform::protocol::{
     format_http_date, AuthorizationHeader, DecodedRequest, ErrorCode, RequestBuilder, RequestFile,
     RequestKind, Style,
@@ -31,18 +34,7 @@ use lsconform::protocol::{
 use lsconform::server::{ReferenceServer, RunningServer};
 use serde_json::{json, Value};
 
-const API_KEY: &str = "lsconform-test-api-key";
-const SHARED_KEY: &str = "lsconform-test-shared-key";
-const PRODUCT: &str = "TP";
-/// The reference seed's `perpetual` license (1,000,000 seats), in the server and in the mock.
-const PERPETUAL: &str = "PERP-0000-0000-0001";
 const SDK_VERSION: &str = "1.4.17";
-const REFERENCE_PUBLIC_KEY: &str = "fixtures/keys/reference-public.pem";
-/// The public half of a key that did not sign the answers.
-const OTHER_PUBLIC_KEY: &str = "fixtures/keys/other-public.pem";
-const NON_ASCII_HOSTNAME: &str = "büro-пк-😀";
-/// What serialisers escape differently: quotes, backslash, slash, tab, DEL, a C0 control, U+2028.
-const ESCAPES_HOSTNAME: &str = "pc \"7\" \\ / tab\t del\u{7f} ctl\u{1} ls\u{2028} é";
 
 /// A server the SDK talks to: the reference server in-process, or `lsconform mock` as a process
 /// (whose log lines are the double's journal).
@@ -128,26 +120,7 @@ async fn run_sdk(
     let mut command = Command::new("node");
     command
         .arg(repo("tests/node_sdk/interop.js"))
-        .args(["--url", uri])
-        .arg("--public-key")
-        .arg(repo(public_key))
-        .args([
-            "--api-key",
-            API_KEY,
-            "--shared-key",
-            SHARED_KEY,
-            "--product",
-            PRODUCT,
-        ])
-        .args([
-            "--license-key",
-            PERPETUAL,
-            "--hardware-id",
-            hardware_id,
-            "--hostname",
-            hostname,
-        ])
-        .args(["--mode", mode])
+        .args(driver_args(uri, public_key, hardware_id, hostname, mode))
         .args(extra)
         .env("NODE_PATH", modules);
     SdkRun::of(command, "interop.js", SDK_VERSION).await

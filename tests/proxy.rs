@@ -11,7 +11,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::sdk::{python, repo, SdkRun};
+use common::sdk::{
+    driver_args, python, repo, SdkRun, API_KEY, NON_ASCII_HOSTNAME, PERPETUAL, PRODUCT, REFERENCE_PUBLIC_KEY,
+    SHARED_KEY,
+};
 use lsconform::protocol::{
     format_http_date, rules, AuthorizationHeader, ErrorBody, RequestBuilder, RequestKind, Style,
 };
@@ -19,12 +22,6 @@ use lsconform::server::{Fault, ReferenceServer, RunningServer};
 use lsconform::suite::proxy::{Exchange, Proxy, ProxyOptions, RunningProxy, SideVerdict};
 use lsconform::suite::{Profile, RunOptions, Verdict};
 use serde_json::Value;
-
-const API_KEY: &str = "lsconform-test-api-key";
-const SHARED_KEY: &str = "lsconform-test-shared-key";
-const PRODUCT: &str = "TP";
-/// The reference seed's `perpetual` license.
-const PERPETUAL: &str = "PERP-0000-0000-0001";
 
 /// A fresh directory under target/ for the case files of one test.
 fn out_dir(name: &str) -> PathBuf {
@@ -104,19 +101,13 @@ async fn the_python_sdk_through_the_proxy_conforms_on_both_sides_and_its_signatu
     let mut command = Command::new(python);
     command
         .arg(repo("tests/python_sdk/interop.py"))
-        .args(["--url", &proxy.uri()])
-        .arg("--public-key")
-        .arg(repo("fixtures/keys/reference-public.pem"))
-        .args([
-            "--api-key",
-            API_KEY,
-            "--shared-key",
-            SHARED_KEY,
-            "--product",
-            PRODUCT,
-        ])
-        .args(["--license-key", PERPETUAL, "--hardware-id", &hardware_id])
-        .args(["--hostname", "büro-пк-😀", "--mode", "roundtrip"])
+        .args(driver_args(
+            &proxy.uri(),
+            REFERENCE_PUBLIC_KEY,
+            &hardware_id,
+            NON_ASCII_HOSTNAME,
+            "roundtrip",
+        ))
         .env("PYTHONUTF8", "1");
     let run = SdkRun::of(command, "interop.py", "4.0.0").await;
     run.assert_success();

@@ -12,23 +12,15 @@ mod common;
 
 use std::process::Command;
 
-use common::sdk::{python, repo, SdkRun};
+use common::sdk::{
+    driver_args, python, repo, SdkRun, API_KEY, ESCAPES_HOSTNAME, NON_ASCII_HOSTNAME, OTHER_PUBLIC_KEY,
+    PERPETUAL, PRODUCT, REFERENCE_PUBLIC_KEY, SHARED_KEY,
+};
 use lsconform::protocol::{DecodedRequest, ErrorCode, RequestBuilder, RequestFile, RequestKind, Style};
 use lsconform::server::{ReferenceServer, RunningServer};
 use serde_json::{json, Value};
 
-const API_KEY: &str = "lsconform-test-api-key";
-const SHARED_KEY: &str = "lsconform-test-shared-key";
-const PRODUCT: &str = "TP";
-/// The reference seed's `perpetual` license (1,000,000 seats).
-const PERPETUAL: &str = "PERP-0000-0000-0001";
 const SDK_VERSION: &str = "4.0.0";
-const REFERENCE_PUBLIC_KEY: &str = "fixtures/keys/reference-public.pem";
-/// The public half of a key that did not sign the reference server's answers.
-const OTHER_PUBLIC_KEY: &str = "fixtures/keys/other-public.pem";
-const NON_ASCII_HOSTNAME: &str = "büro-пк-😀";
-/// What serialisers escape differently: quotes, backslash, slash, tab, DEL, a C0 control, U+2028.
-const ESCAPES_HOSTNAME: &str = "pc \"7\" \\ / tab\t del\u{7f} ctl\u{1} ls\u{2028} é";
 
 fn fresh_hardware_id(label: &str) -> String {
     format!("python-sdk-{label}-{}", uuid::Uuid::new_v4())
@@ -49,27 +41,13 @@ async fn run_sdk(
     let mut command = Command::new(python);
     command
         .arg(repo("tests/python_sdk/interop.py"))
-        .arg("--url")
-        .arg(server.uri())
-        .arg("--public-key")
-        .arg(repo(public_key))
-        .args([
-            "--api-key",
-            API_KEY,
-            "--shared-key",
-            SHARED_KEY,
-            "--product",
-            PRODUCT,
-        ])
-        .args([
-            "--license-key",
-            PERPETUAL,
-            "--hardware-id",
+        .args(driver_args(
+            &server.uri(),
+            public_key,
             hardware_id,
-            "--hostname",
             hostname,
-        ])
-        .args(["--mode", mode])
+            mode,
+        ))
         // argv and stdout in UTF-8 whatever the locale.
         .env("PYTHONUTF8", "1");
     SdkRun::of(command, "interop.py", SDK_VERSION).await

@@ -8,6 +8,54 @@ use std::sync::OnceLock;
 use lsconform::protocol::{decode_request, DecodedRequest};
 use serde_json::Value;
 
+/// The reference seed's API key, shared key and product, as the SDK tests give them to the drivers.
+pub const API_KEY: &str = "lsconform-test-api-key";
+pub const SHARED_KEY: &str = "lsconform-test-shared-key";
+pub const PRODUCT: &str = "TP";
+/// The reference seed's `perpetual` license (1,000,000 seats), in the server and in the mock.
+pub const PERPETUAL: &str = "PERP-0000-0000-0001";
+pub const REFERENCE_PUBLIC_KEY: &str = "fixtures/keys/reference-public.pem";
+/// The public half of a key that did not sign the reference server's answers.
+pub const OTHER_PUBLIC_KEY: &str = "fixtures/keys/other-public.pem";
+pub const NON_ASCII_HOSTNAME: &str = "büro-пк-😀";
+/// What serialisers escape differently: quotes, backslash, slash, tab, DEL, a C0 control, U+2028.
+pub const ESCAPES_HOSTNAME: &str = "pc \"7\" \\ / tab\t del\u{7f} ctl\u{1} ls\u{2028} é";
+
+/// The options every driver script (`interop.py`, `interop.js`) takes: the server at `url`, the
+/// answers verified with `public_key` (a path in the repository), the reference seed's keys,
+/// product and `perpetual` license, this device and hostname, and the `mode` to run.
+pub fn driver_args(
+    url: &str,
+    public_key: &str,
+    hardware_id: &str,
+    hostname: &str,
+    mode: &str,
+) -> Vec<String> {
+    let public_key = repo(public_key).display().to_string();
+    [
+        "--url",
+        url,
+        "--public-key",
+        &public_key,
+        "--api-key",
+        API_KEY,
+        "--shared-key",
+        SHARED_KEY,
+        "--product",
+        PRODUCT,
+        "--license-key",
+        PERPETUAL,
+        "--hardware-id",
+        hardware_id,
+        "--hostname",
+        hostname,
+        "--mode",
+        mode,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// One run of an SDK's driver script.
 pub struct SdkRun {
     pub status: ExitStatus,
