@@ -24,8 +24,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use common::process::{launch, Running};
 use common::sdk::{
-    driver_args, node_modules, repo, SdkRun, API_KEY, ESCAPES_HOSTNAME, NON_ASCII_HOSTNAME, OTHER_PUBLIC_KEY,
-    PERPETUAL, PRODUCT, REFERENCE_PUBLIC_KEY, SHARED_KEY,
+    assert_same_bytes, driver_args, node_modules, repo, SdkRun, API_KEY, ESCAPES_HOSTNAME,
+    NON_ASCII_HOSTNAME, OTHER_PUBLIC_KEY, PERPETUAL, PRODUCT, REFERENCE_PUBLIC_KEY, SHARED_KEY,
 };
 use lsconform::protocol::{
     format_http_date, AuthorizationHeader, DecodedRequest, ErrorCode, RequestBuilder, RequestFile,
@@ -504,23 +504,6 @@ fn rebuild(kind: RequestKind, sdk_file: &DecodedRequest) -> RequestFile {
     builder.sign(API_KEY, SHARED_KEY)
 }
 
-/// Equal bytes, or a panic that shows where they part.
-fn assert_same_bytes(what: &str, ours: &[u8], sdk: &[u8]) {
-    if ours == sdk {
-        return;
-    }
-    let at = ours.iter().zip(sdk).take_while(|(a, b)| a == b).count();
-    panic!(
-        "{what}: RequestBuilder (Style::JavaScript) and the SDK differ at byte {at} (lengths {} and {})\n\
-         ours: {}\n\
-         SDK:  {}",
-        ours.len(),
-        sdk.len(),
-        String::from_utf8_lossy(ours),
-        String::from_utf8_lossy(sdk),
-    );
-}
-
 #[tokio::test]
 async fn javascript_style_builder_writes_the_sdks_request_files_byte_for_byte() {
     let server = Server::reference().await;
@@ -546,7 +529,7 @@ async fn javascript_style_builder_writes_the_sdks_request_files_byte_for_byte() 
             let sdk = run.request_file(name);
             let ours = rebuild(kind, &sdk);
             let what = format!("{name} with hostname {hostname:?}");
-            assert_same_bytes(&what, &ours.json, &sdk.json);
+            assert_same_bytes(Style::JavaScript, &what, &ours.json, &sdk.json);
             assert_eq!(ours.text, run.text(name), "{what}: the Base64 text");
         }
     }

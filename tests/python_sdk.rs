@@ -13,8 +13,8 @@ mod common;
 use std::process::Command;
 
 use common::sdk::{
-    driver_args, python, repo, SdkRun, API_KEY, ESCAPES_HOSTNAME, NON_ASCII_HOSTNAME, OTHER_PUBLIC_KEY,
-    PERPETUAL, PRODUCT, REFERENCE_PUBLIC_KEY, SHARED_KEY,
+    assert_same_bytes, driver_args, python, repo, SdkRun, API_KEY, ESCAPES_HOSTNAME, NON_ASCII_HOSTNAME,
+    OTHER_PUBLIC_KEY, PERPETUAL, PRODUCT, REFERENCE_PUBLIC_KEY, SHARED_KEY,
 };
 use lsconform::protocol::{DecodedRequest, ErrorCode, RequestBuilder, RequestFile, RequestKind, Style};
 use lsconform::server::{ReferenceServer, RunningServer};
@@ -250,30 +250,6 @@ fn rebuild(kind: RequestKind, sdk_file: &DecodedRequest) -> RequestFile {
     builder.sign(API_KEY, SHARED_KEY)
 }
 
-/// Equal bytes, or a panic that shows where they part.
-fn assert_same_bytes(what: &str, ours: &[u8], sdk: &[u8]) {
-    if ours == sdk {
-        return;
-    }
-    let at = ours.iter().zip(sdk).take_while(|(a, b)| a == b).count();
-    let around = |bytes: &[u8]| {
-        String::from_utf8_lossy(&bytes[at.saturating_sub(40)..bytes.len().min(at + 40)]).into_owned()
-    };
-    panic!(
-        "{what}: RequestBuilder (Style::Python) and the SDK differ at byte {at} (lengths {} and {})\n\
-         ours: …{}…\n\
-         SDK:  …{}…\n\
-         ours in full: {}\n\
-         SDK in full:  {}",
-        ours.len(),
-        sdk.len(),
-        around(ours),
-        around(sdk),
-        String::from_utf8_lossy(ours),
-        String::from_utf8_lossy(sdk),
-    );
-}
-
 #[tokio::test]
 async fn python_style_builder_writes_the_sdks_request_files_byte_for_byte() {
     let server = ReferenceServer::builder()
@@ -301,7 +277,7 @@ async fn python_style_builder_writes_the_sdks_request_files_byte_for_byte() {
             let sdk = run.request_file(name);
             let ours = rebuild(kind, &sdk);
             let what = format!("{name} with hostname {hostname:?}");
-            assert_same_bytes(&what, &ours.json, &sdk.json);
+            assert_same_bytes(Style::Python, &what, &ours.json, &sdk.json);
             assert_eq!(ours.text, run.text(name), "{what}: the Base64 text");
         }
     }

@@ -184,3 +184,27 @@ pub fn node_modules() -> &'static Path {
         )
     })
 }
+
+/// Equal bytes, or a panic that shows where `RequestBuilder` in `style` and the SDK's file part.
+pub fn assert_same_bytes(style: lsconform::protocol::Style, what: &str, ours: &[u8], sdk: &[u8]) {
+    if ours == sdk {
+        return;
+    }
+    let at = ours.iter().zip(sdk).take_while(|(a, b)| a == b).count();
+    let around = |bytes: &[u8]| {
+        String::from_utf8_lossy(&bytes[at.saturating_sub(40)..bytes.len().min(at + 40)]).into_owned()
+    };
+    panic!(
+        "{what}: RequestBuilder ({style:?}) and the SDK differ at byte {at} (lengths {} and {})\n\
+         ours: …{}…\n\
+         SDK:  …{}…\n\
+         ours in full: {}\n\
+         SDK in full:  {}",
+        ours.len(),
+        sdk.len(),
+        around(ours),
+        around(sdk),
+        String::from_utf8_lossy(ours),
+        String::from_utf8_lossy(sdk),
+    );
+}

@@ -36,21 +36,8 @@ import requests
 
 import licensespring
 from licensespring.api import APIClient
-from licensespring.api.signature import SignatureVerifier
 
-
-def verifier_for(public_key_pem):
-    """The verifier an application pins its server's key with; counts the checks that held."""
-
-    class PinnedVerifier(SignatureVerifier):
-        PUBLIC_KEY = public_key_pem
-        v2_verified = 0
-
-        def verify_license_signature_v2(self, message, signature_b64):
-            super().verify_license_signature_v2(message, signature_b64)
-            type(self).v2_verified += 1
-
-    return PinnedVerifier
+from interop import verifier_for  # the same pinned verifier as the interop driver, beside this file
 
 
 class Admin:
