@@ -10,7 +10,7 @@ use lsconform::protocol::{ErrorCode, Style};
 use lsconform::server::{Fault, ReferenceServer};
 use lsconform::suite::generate::strategies::generated_request;
 use lsconform::suite::generate::{
-    self, oracle, requests, GenerateOptions, GeneratedCase, LicenseChoice, Mutation, Property,
+    self, oracle, requests, Field, GenerateOptions, GeneratedCase, LicenseChoice, Mutation, Property,
     TransportChoice,
 };
 use lsconform::suite::{report, Baseline, CaseResult, Profile, Report, RunOptions, Verdict};
@@ -178,6 +178,39 @@ fn generated_requests_are_valid_and_hostile_in_every_layout() {
         })
         .count();
     assert!(semantic_past_signatures > 0);
+}
+
+#[test]
+fn every_duplicate_mutation_writes_a_key_twice_and_is_refused_for_it() {
+    // A "duplicate" of a member the request would not otherwise hold (a request id) must still be
+    // a duplicate: alone, it is an ordinary member, and its fixed value a request id shared by
+    // every such request (SPEC §5.5 then answers a replay or a conflict).
+    let cases = requests(&profile(), &GenerateOptions::new(3000, 5), SystemTime::now()).unwrap();
+    let duplicates: Vec<&GeneratedCase> = cases
+        .iter()
+        .filter(|c| matches!(c.value.mutation, Mutation::Duplicate { .. }))
+        .collect();
+    assert!(
+        duplicates.iter().any(|c| !c.value.request_id
+            && matches!(
+                c.value.mutation,
+                Mutation::Duplicate {
+                    field: Field::RequestId,
+                    ..
+                }
+            )),
+        "no duplicated request id in a request that had none among {} duplicates",
+        duplicates.len()
+    );
+    for c in duplicates {
+        assert_eq!(
+            c.oracle.as_ref().err().map(|r| r.code),
+            Some(ErrorCode::AuthorizationMissingParams),
+            "request #{} ({}) is not refused as a duplicated key",
+            c.index,
+            c.value.describe()
+        );
+    }
 }
 
 /// The faults generated mode catches, and the property that catches each.

@@ -60,7 +60,15 @@ impl GeneratedRequest {
                 Style::Schema1,
             ) => Style::CompactHex,
             (Mutation::Grammar(g), Style::Schema1) if g.in_envelope() => Style::CompactHex,
-            (Mutation::CorruptInner(_), Style::JavaScript) => Style::Python,
+            (
+                Mutation::CorruptInner(_)
+                | Mutation::Remove(Field::InnerSignature)
+                | Mutation::Duplicate {
+                    field: Field::InnerSignature,
+                    ..
+                },
+                Style::JavaScript,
+            ) => Style::Python,
             (_, style) => style,
         }
     }

@@ -157,8 +157,17 @@ impl GeneratedRequest {
             ),
             DateChoice::Text(text) => text.clone(),
         };
-        let request_id = self
-            .request_id
+        // A request id to duplicate is written even when the request would otherwise have none:
+        // a "duplicate" of an absent member is no duplicate, and a fixed value would be a request
+        // id shared by every such request of every run (SPEC §5.5: replays and conflicts).
+        let duplicates_request_id = matches!(
+            self.mutation,
+            Mutation::Duplicate {
+                field: Field::RequestId,
+                ..
+            }
+        );
+        let request_id = (self.request_id || duplicates_request_id)
             .then(|| self.request_id_for(seed, index, payload_time));
         let product = self.product.code();
         let licensee = self.license.value();
