@@ -12,8 +12,8 @@ use super::model::{
 };
 use super::{rules, Rule};
 use crate::protocol::{
-    decode_request, encode_request_file, inner_signature, Allowed, Answer, Fit, Rejection, RequestBuilder,
-    RequestKind, Tamper,
+    decode_request, encode_request_file, format_http_date, inner_signature, Allowed, Answer,
+    AuthorizationHeader, Fit, Rejection, RequestBuilder, RequestKind, Style, Tamper,
 };
 use crate::suite::profile::Profile;
 use crate::suite::render::{for_people, signed_headers, Prepared};
@@ -45,6 +45,87 @@ fn pinned(allowed: &Allowed) -> Result<(), Rejection> {
 }
 
 impl GeneratedCase {
+    /// The `deactivate_offline` request that gives back the seat this request took, written at
+    /// `now`: the device, license and product that `answer` (the success answer's body) names,
+    /// which is what the server activated, else what was sent. `None` when the profile has no
+    /// credentials or does not support deactivation, or nothing names a license.
+    ///
+    /// ```
+    /// use lsconform::suite::generate::{requests, GenerateOptions};
+    /// use lsconform::suite::Profile;
+    /// let profile = Profile::reference("http://127.0.0.1:8080");
+    /// let now = std::time::SystemTime::now();
+    /// let cases = requests(&profile, &GenerateOptions::new(20, 1), now).unwrap();
+    /// let accepted = cases.iter().find(|c| c.oracle.is_ok()).unwrap();
+    /// let back = accepted.give_back(&profile, None, now).unwrap();
+    /// assert!(back.url.ends_with("/api/v4/deactivate_offline"));
+    /// assert_eq!(back.hardware_id, accepted.request.hardware_id);
+    /// ```
+    pub fn give_back(&self, profile: &Profile, answer: Option<&[u8]>, now: SystemTime) -> Option<Prepared> {
+        if !profile.supports_deactivation {
+            return None;
+        }
+        let c = profile.credentials.as_ref()?;
+        let body: Value = answer
+            .and_then(|a| serde_json::from_slice(a).ok())
+            .unwrap_or(Value::Null);
+        let text_at = |path: &[&str]| {
+            path.iter()
+                .try_fold(&body, |v, k| v.get(k))
+                .and_then(Value::as_str)
+        };
+        let hw = text_at(&["hardware_id"])
+            .map(str::to_owned)
+            .or_else(|| self.request.hardware_id.clone())?;
+        let product = text_at(&["product_details", "short_code"]).unwrap_or(self.value.product.code());
+        let mut b = RequestBuilder::deactivation()
+            .style(Style::Python)
+            .hardware_id(&hw)
+            .product(product)
+            .date(Style::Python.date(now))
+            .request_id(uuid::Uuid::new_v4().to_string());
+        b = match (text_at(&["license_key"]), text_at(&["username"])) {
+            (Some(key), _) => b.license_key(key),
+            (None, Some(user)) => {
+                let b = b.username(user);
+                match &profile.user {
+                    Some((u, Some(password))) if u == user => b.password(password),
+                    _ => b,
+                }
+            }
+            (None, None) => match &self.value.license {
+                LicenseChoice::User { username, password } => {
+                    let b = b.username(username);
+                    match password {
+                        Some(p) => b.password(p),
+                        None => b,
+                    }
+                }
+                _ => b.license_key(self.request.licensee.clone()?),
+            },
+        };
+        let file = b.sign(&c.api_key, &c.shared_key);
+        let date = format_http_date(now);
+        Some(Prepared {
+            method: "POST".into(),
+            url: format!("{}{}", profile.base_url, RequestKind::Deactivation.path()),
+            headers: vec![
+                ("Date".into(), date.clone()),
+                (
+                    "Authorization".into(),
+                    AuthorizationHeader::signed(&c.api_key, &c.shared_key, &date).to_string(),
+                ),
+                ("Content-Type".into(), "text/plain".into()),
+            ],
+            body: Some(file.text.into_bytes()),
+            payload: Some(for_people(&file.json)),
+            seat: None,
+            request_id: None,
+            hardware_id: Some(hw),
+            licensee: None,
+        })
+    }
+
     /// The rule a server breaks when it answers this request otherwise than the oracle.
     pub fn rule(&self) -> Rule {
         let v = &self.value;

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::model::GeneratedRequest;
@@ -16,12 +15,11 @@ use super::shrink::smallest_breaking;
 use super::{
     rules, strategies, GenerateOptions, Property, Rule, MAX_NO_ANSWER, MAX_SHRINK_STEPS, MAX_SHRINK_TIME,
 };
-use crate::protocol::{format_http_date, AuthorizationHeader, RequestBuilder, RequestKind, Style};
+use crate::protocol::RequestKind;
 use crate::suite::case::Severity;
 use crate::suite::http::{Client, Response};
 use crate::suite::judge;
 use crate::suite::profile::Profile;
-use crate::suite::render::{for_people, Prepared};
 use crate::suite::runner::{Answer, CaseResult, RunOptions, Verdict};
 
 /// The RNG of request `index` of a run from `seed`.
@@ -89,69 +87,14 @@ pub fn requests(
 
 // ------------------------------------------------------------------ giving seats back
 
-fn text_at<'a>(answer: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(answer, |v, k| v.get(k))
-        .and_then(Value::as_str)
-}
-
-/// Gives back the seat an accepted request took: the device, license and product the answer
-/// names (what the server activated), else what was sent.
+/// Gives back the seat an accepted request took ([`GeneratedCase::give_back`]).
 async fn give_back(
     client: &Client,
     profile: &Profile,
     case: &GeneratedCase,
     answer: &Response,
 ) -> Option<String> {
-    if !profile.supports_deactivation {
-        return None;
-    }
-    let c = profile.credentials.as_ref()?;
-    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-    let hw = text_at(&body, &["hardware_id"])
-        .map(str::to_owned)
-        .or_else(|| case.request.hardware_id.clone())?;
-    let product = text_at(&body, &["product_details", "short_code"])
-        .unwrap_or(case.value.product.code())
-        .to_owned();
-    let now = SystemTime::now();
-    let mut b = RequestBuilder::deactivation()
-        .style(Style::Python)
-        .hardware_id(&hw)
-        .product(product)
-        .date(Style::Python.date(now))
-        .request_id(uuid::Uuid::new_v4().to_string());
-    b = match (text_at(&body, &["license_key"]), text_at(&body, &["username"])) {
-        (Some(key), _) => b.license_key(key),
-        (None, Some(user)) => {
-            let b = b.username(user);
-            match &profile.user {
-                Some((u, Some(password))) if u == user => b.password(password),
-                _ => b,
-            }
-        }
-        (None, None) => b.license_key(case.request.licensee.clone()?),
-    };
-    let file = b.sign(&c.api_key, &c.shared_key);
-    let date = format_http_date(now);
-    let request = Prepared {
-        method: "POST".into(),
-        url: format!("{}{}", profile.base_url, RequestKind::Deactivation.path()),
-        headers: vec![
-            ("Date".into(), date.clone()),
-            (
-                "Authorization".into(),
-                AuthorizationHeader::signed(&c.api_key, &c.shared_key, &date).to_string(),
-            ),
-            ("Content-Type".into(), "text/plain".into()),
-        ],
-        body: Some(file.text.into_bytes()),
-        payload: Some(for_people(&file.json)),
-        seat: None,
-        request_id: None,
-        hardware_id: Some(hw),
-        licensee: None,
-    };
+    let request = case.give_back(profile, Some(&answer.body), SystemTime::now())?;
     match client.send(&request).await {
         Ok(r) => judge::judge_deactivated(&r)
             .err()
