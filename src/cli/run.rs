@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use super::progress::Progress;
 use super::{read, run_options, runtime, target, usage, CliError, TargetArgs};
@@ -77,6 +78,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let options = run_options(args.target.timeout, args.jobs)?;
     let show_secrets = args.target.show_secrets;
     let runtime = runtime()?;
+    // How long the generated requests took to send and judge, when they all were.
+    let sent_in: Arc<Mutex<Option<std::time::Duration>>> = Arc::default();
     let (report, profile) = runtime.block_on(async {
         let (profile, server) = target(&args.target).await?;
         let total = selected.len() + generated.properties.len();
@@ -102,7 +105,14 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         let mut results = run(selected, &profile, &options, show.clone()).await;
         let (requests, seed, properties) = (generated.requests, generated.seed, generated.properties.len());
         let counting = progress.clone();
+        let generated_started = std::time::Instant::now();
+        let sending = Arc::clone(&sent_in);
         let answered = move |n: usize| {
+            if n == requests {
+                // From the first request made to the last answer judged: shrinking and the
+                // report aside, as a load generator times itself.
+                *sending.lock().unwrap_or_else(|e| e.into_inner()) = Some(generated_started.elapsed());
+            }
             // Each of the first hundred, then one a hundred (the line is redrawn four times a
             // second anyway).
             if n <= 100 || n % 100 == 0 || n == requests {
@@ -134,8 +144,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     print!("{}", report::terminal(&report, show_secrets));
     if !generated.properties.is_empty() {
+        let rate = match *sent_in.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(took) => format!(
+                " in {:.3}s ({:.0} requests/s)",
+                took.as_secs_f64(),
+                generated.requests as f64 / took.as_secs_f64().max(1e-3)
+            ),
+            None => String::new(),
+        };
         println!(
-            "generated: {} requests from seed {}; `lsconform run --seed {} --generated {}` sends the same ones",
+            "generated: {} requests from seed {}{rate}; `lsconform run --seed {} --generated {}` sends the same ones",
             generated.requests, generated.seed, generated.seed, generated.requests
         );
     }

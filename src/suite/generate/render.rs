@@ -145,6 +145,15 @@ impl GeneratedCase {
     }
 }
 
+/// Whether a request is written as generated or as a step of its shrinking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    /// Request `index` of a run, as its strategy made it.
+    Generated,
+    /// A simpler request tried in its place.
+    Shrinking,
+}
+
 const BOUNDARY: &str = "lsconform-generated-5e2a";
 
 fn multipart(text: &[u8]) -> Vec<u8> {
@@ -187,12 +196,15 @@ impl GeneratedRequest {
         seed: u64,
         now: SystemTime,
     ) -> Result<GeneratedCase, String> {
-        self.render_at(profile, index, seed, now, now)
+        self.render_at(profile, index, seed, now, now, Step::Generated)
     }
 
-    /// A request id derived from the seed, the index, the request and the payload time: the same
-    /// run writes the same one, another request (a shrinking step) another one.
-    fn request_id_for(&self, seed: u64, index: usize, payload_time: SystemTime) -> String {
+    /// A request id derived from the seed, the index and the payload time, and for a shrinking
+    /// step from the request too: the same run writes the same one, and a shrinking step that
+    /// changed the request another one (the same id with another payload is a conflict, SPEC §5.5).
+    /// Within a run, the seed, the index and the time alone tell the requests apart, and hashing
+    /// the request's every choice costs more than writing it.
+    fn request_id_for(&self, seed: u64, index: usize, payload_time: SystemTime, step: Step) -> String {
         let mut h = Sha256::new();
         h.update(b"lsconform generated request_id\n");
         h.update(seed.to_le_bytes());
@@ -201,15 +213,17 @@ impl GeneratedRequest {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         h.update(secs.to_le_bytes());
-        // The request's every choice, written straight into the hash (no string a request).
-        struct Hashing<'a>(&'a mut Sha256);
-        impl std::fmt::Write for Hashing<'_> {
-            fn write_str(&mut self, s: &str) -> std::fmt::Result {
-                self.0.update(s.as_bytes());
-                Ok(())
+        if step == Step::Shrinking {
+            // The request's every choice, written straight into the hash (no string a request).
+            struct Hashing<'a>(&'a mut Sha256);
+            impl std::fmt::Write for Hashing<'_> {
+                fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                    self.0.update(s.as_bytes());
+                    Ok(())
+                }
             }
+            let _ = std::fmt::Write::write_fmt(&mut Hashing(&mut h), format_args!("{self:?}"));
         }
-        let _ = std::fmt::Write::write_fmt(&mut Hashing(&mut h), format_args!("{self:?}"));
         let digest = h.finalize();
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&digest[..16]);
@@ -223,6 +237,7 @@ impl GeneratedRequest {
         seed: u64,
         payload_time: SystemTime,
         header_time: SystemTime,
+        step: Step,
     ) -> Result<GeneratedCase, String> {
         let c = profile
             .credentials
@@ -249,7 +264,7 @@ impl GeneratedRequest {
             }
         );
         let request_id = (self.request_id || duplicates_request_id)
-            .then(|| self.request_id_for(seed, index, payload_time));
+            .then(|| self.request_id_for(seed, index, payload_time, step));
         let product = self.product.code();
         let licensee = self.license.value();
         let mut b = RequestBuilder::new(self.kind)

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::model::GeneratedRequest;
 use super::properties::{judge, judges, needs, Exchange, Violation};
-use super::render::GeneratedCase;
+use super::render::{GeneratedCase, Step};
 use super::shrink::smallest_breaking;
 use super::{
     rules, strategies, GenerateOptions, Property, Rule, MAX_NO_ANSWER, MAX_SHRINK_STEPS, MAX_SHRINK_TIME,
@@ -110,6 +110,11 @@ pub(super) async fn exchange(
     case: GeneratedCase,
     properties: &[Property],
 ) -> Exchange {
+    judged(sent(client, profile, case).await, profile, properties)
+}
+
+/// Sends one case and gives back the seat it took: an [`Exchange`] not judged yet.
+async fn sent(client: &Client, profile: &Profile, case: GeneratedCase) -> Exchange {
     let response = client.send(&case.request).await;
     let give_back = match &response {
         Ok(r) if r.status == 200 && case.value.kind == RequestKind::Activation => {
@@ -117,12 +122,16 @@ pub(super) async fn exchange(
         }
         _ => None,
     };
-    let mut ex = Exchange {
+    Exchange {
         case,
         response,
         give_back,
         violations: Vec::new(),
-    };
+    }
+}
+
+/// `ex` with its answer judged against `properties`.
+fn judged(mut ex: Exchange, profile: &Profile, properties: &[Property]) -> Exchange {
     ex.violations = properties
         .iter()
         .filter_map(|p| judge(*p, &ex, profile).map(|v| (*p, v)))
@@ -193,25 +202,39 @@ pub(in crate::suite) async fn stream(
     let properties: Arc<[Property]> = properties.into();
     // The requests are made and written on a blocking thread (the strategy and its trees are not
     // Send) while the first ones are already being sent; each task only sends, gives the seat back
-    // and judges.
+    // and judges. They come over in batches: a thread woken for each request costs more than
+    // writing it.
     type Made = Result<GeneratedCase, String>;
-    let (made, mut next) = tokio::sync::mpsc::channel::<Made>(64);
+    const BATCH: usize = 16;
+    let (made, mut batches) = tokio::sync::mpsc::channel::<Vec<Made>>(4);
     let producer = {
         let profile = Arc::clone(&shared);
         tokio::task::spawn_blocking(move || {
             let strategy = strategies::generated_request(&profile);
             let mut i = 0;
+            let mut batch = Vec::with_capacity(BATCH);
             while budget.allows(i, started) {
                 let case = tree(&strategy, seed, i).and_then(|(_, t)| {
-                    t.current()
-                        .render_at(&profile, i, seed, payload_time, SystemTime::now())
+                    t.current().render_at(
+                        &profile,
+                        i,
+                        seed,
+                        payload_time,
+                        SystemTime::now(),
+                        Step::Generated,
+                    )
                 });
                 let failed = case.is_err();
-                if made.blocking_send(case).is_err() || failed {
-                    break;
-                }
+                batch.push(case);
                 i += 1;
+                // The first request goes at once, the rest in batches.
+                if failed || i == 1 || batch.len() == BATCH {
+                    if made.blocking_send(std::mem::take(&mut batch)).is_err() || failed {
+                        return;
+                    }
+                }
             }
+            let _ = made.blocking_send(batch);
         })
     };
     let mut out = Streamed::default();
@@ -227,7 +250,17 @@ pub(in crate::suite) async fn stream(
                 .get_or_insert(format!("a request's task failed: {e}"));
         }
     };
-    while let Some(case) = next.recv().await {
+    let mut pending = std::collections::VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match batches.recv().await {
+                Some(batch) => pending.extend(batch),
+                None => break,
+            }
+        }
+        let Some(case) = pending.pop_front() else {
+            continue;
+        };
         let case = match case {
             Ok(case) => case,
             Err(e) => {
@@ -252,21 +285,22 @@ pub(in crate::suite) async fn stream(
             Arc::clone(&properties),
         );
         tasks.spawn(async move {
-            let ex = exchange(&client, &profile, case, &properties).await;
+            let ex = sent(&client, &profile, case).await;
             // Counted before the permit goes, so that the next request is sent knowing it.
             if ex.response.is_err() {
                 silent.fetch_add(1, Ordering::Relaxed);
             } else {
                 silent.store(0, Ordering::Relaxed);
             }
+            // The next request goes out while this answer is judged.
             drop(permit);
-            ex
+            judged(ex, &profile, &properties)
         });
         while let Some(done) = tasks.try_join_next() {
             ended(done, &mut out);
         }
     }
-    drop(next);
+    drop(batches);
     let _ = producer.await;
     while let Some(done) = tasks.join_next().await {
         ended(done, &mut out);

@@ -7,6 +7,7 @@ use proptest::test_runner::{TestCaseError, TestError};
 
 use super::model::GeneratedRequest;
 use super::properties::{Exchange, Violation};
+use super::render::Step;
 use super::run::{exchange, tree};
 use super::{strategies, Property, MAX_SHRINK_STEPS, MAX_SHRINK_TIME};
 use crate::suite::http::Client;
@@ -68,9 +69,10 @@ fn shrink<T>(
         let now = SystemTime::now();
         let mut cases = Vec::with_capacity(sides.len());
         for side in sides {
-            let rendered = value
-                .for_target(&side.profile)
-                .and_then(|v| v.render_at(&side.profile, index, seed, payload_time, now).ok());
+            let rendered = value.for_target(&side.profile).and_then(|v| {
+                v.render_at(&side.profile, index, seed, payload_time, now, Step::Shrinking)
+                    .ok()
+            });
             // A step one side cannot be sent keeps nothing.
             let Some(case) = rendered else { return Ok(()) };
             cases.push(case);
