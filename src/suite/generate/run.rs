@@ -196,17 +196,15 @@ pub(in crate::suite) async fn stream(
 ) -> Streamed {
     let started = Instant::now();
     let client = Client::new(profile, options.timeout);
-    let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
     let silent_in_a_row = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new(profile.clone());
     let properties: Arc<[Property]> = properties.into();
     // The requests are made and written on a blocking thread (the strategy and its trees are not
-    // Send) while the first ones are already being sent; each task only sends, gives the seat back
-    // and judges. They come over in batches: a thread woken for each request costs more than
-    // writing it.
+    // Send) while the first ones are already being sent. They come over in batches: a thread woken
+    // for each request costs more than writing it.
     type Made = Result<GeneratedCase, String>;
     const BATCH: usize = 16;
-    let (made, mut batches) = tokio::sync::mpsc::channel::<Vec<Made>>(4);
+    let (made, batches) = tokio::sync::mpsc::channel::<Vec<Made>>(4);
     let producer = {
         let profile = Arc::clone(&shared);
         tokio::task::spawn_blocking(move || {
@@ -237,75 +235,117 @@ pub(in crate::suite) async fn stream(
             let _ = made.blocking_send(batch);
         })
     };
-    let mut out = Streamed::default();
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut ended = |done: Result<Exchange, tokio::task::JoinError>, out: &mut Streamed| match done {
-        Ok(ex) => {
-            out.sent += 1;
-            out.answered += usize::from(ex.response.is_ok());
-            on_exchange(ex);
-        }
-        Err(e) => {
-            out.harness_error
-                .get_or_insert(format!("a request's task failed: {e}"));
-        }
-    };
-    let mut pending = std::collections::VecDeque::new();
-    loop {
-        if pending.is_empty() {
-            match batches.recv().await {
-                Some(batch) => pending.extend(batch),
-                None => break,
-            }
-        }
-        let Some(case) = pending.pop_front() else {
-            continue;
-        };
-        let case = match case {
-            Ok(case) => case,
-            Err(e) => {
-                out.harness_error = Some(e);
-                break;
-            }
-        };
-        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
-            break;
-        };
-        if silent_in_a_row.load(Ordering::Relaxed) >= budget.give_up_after {
-            out.gave_up = true;
-            break;
-        }
-        if !budget.allows(case.index, started) {
-            break;
-        }
-        let (client, silent, profile, properties) = (
+    // `options.jobs` senders, each taking the next request as soon as it has the answer to its
+    // last (and has given the seat back); the answers are judged here, off the senders' path.
+    let source = Arc::new(tokio::sync::Mutex::new(Source {
+        batches,
+        pending: std::collections::VecDeque::new(),
+        stopped: None,
+    }));
+    let (answered, mut answers) = tokio::sync::mpsc::unbounded_channel::<Exchange>();
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..options.jobs.max(1) {
+        let (source, answered, client, silent, profile) = (
+            Arc::clone(&source),
+            answered.clone(),
             client.clone(),
             Arc::clone(&silent_in_a_row),
             Arc::clone(&shared),
-            Arc::clone(&properties),
         );
-        tasks.spawn(async move {
-            let ex = sent(&client, &profile, case).await;
-            // Counted before the permit goes, so that the next request is sent knowing it.
-            if ex.response.is_err() {
-                silent.fetch_add(1, Ordering::Relaxed);
-            } else {
-                silent.store(0, Ordering::Relaxed);
+        senders.spawn(async move {
+            loop {
+                let Some(case) = source.lock().await.next(budget, started, &silent).await else {
+                    return;
+                };
+                let ex = sent(&client, &profile, case).await;
+                // Counted before the next request is taken, so that it is sent knowing it.
+                if ex.response.is_err() {
+                    silent.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    silent.store(0, Ordering::Relaxed);
+                }
+                if answered.send(ex).is_err() {
+                    return;
+                }
             }
-            // The next request goes out while this answer is judged.
-            drop(permit);
-            judged(ex, &profile, &properties)
         });
-        while let Some(done) = tasks.try_join_next() {
-            ended(done, &mut out);
+    }
+    drop(answered);
+    let mut out = Streamed::default();
+    while let Some(ex) = answers.recv().await {
+        let ex = judged(ex, &shared, &properties);
+        out.sent += 1;
+        out.answered += usize::from(ex.response.is_ok());
+        on_exchange(ex);
+    }
+    while let Some(done) = senders.join_next().await {
+        if let Err(e) = done {
+            out.harness_error
+                .get_or_insert(format!("a request's task failed: {e}"));
         }
     }
-    drop(batches);
-    let _ = producer.await;
-    while let Some(done) = tasks.join_next().await {
-        ended(done, &mut out);
+    match Arc::try_unwrap(source).map(tokio::sync::Mutex::into_inner) {
+        Ok(Source {
+            stopped: Some(Stopped::GaveUp),
+            ..
+        }) => out.gave_up = true,
+        Ok(Source {
+            stopped: Some(Stopped::Broken(e)),
+            ..
+        }) => out.harness_error = Some(e),
+        // Dropping the source closes the channel: the writing thread ends.
+        _ => {}
     }
+    let _ = producer.await;
     out
+}
+
+/// Why the senders stopped before the budget was spent.
+enum Stopped {
+    /// [`Budget::give_up_after`] requests in a row got no answer.
+    GaveUp,
+    /// A request could not be made.
+    Broken(String),
+}
+
+/// The requests the writing thread made, handed to the senders one at a time.
+struct Source {
+    batches: tokio::sync::mpsc::Receiver<Vec<Result<GeneratedCase, String>>>,
+    pending: std::collections::VecDeque<Result<GeneratedCase, String>>,
+    stopped: Option<Stopped>,
+}
+
+impl Source {
+    /// The next request to send, or `None` when there is none, the budget is spent, the target
+    /// stopped answering or a request could not be made.
+    async fn next(
+        &mut self,
+        budget: Budget,
+        started: Instant,
+        silent: &AtomicUsize,
+    ) -> Option<GeneratedCase> {
+        if self.stopped.is_some() {
+            return None;
+        }
+        if silent.load(Ordering::Relaxed) >= budget.give_up_after {
+            self.stopped = Some(Stopped::GaveUp);
+            return None;
+        }
+        let made = loop {
+            if let Some(made) = self.pending.pop_front() {
+                break made;
+            }
+            self.pending.extend(self.batches.recv().await?);
+        };
+        match made {
+            Ok(case) if budget.allows(case.index, started) => Some(case),
+            Ok(_) => None,
+            Err(e) => {
+                self.stopped = Some(Stopped::Broken(e));
+                None
+            }
+        }
+    }
 }
 
 // ------------------------------------------------------------------ the run
