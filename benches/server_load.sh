@@ -14,7 +14,7 @@
 #   (0) examples/bare_axum.rs: axum + tokio reading the body and answering a fixed 200, the HTTP
 #       ceiling on this machine;
 #   (a) `lsconform serve`, error path: a request file and an Authorization header but no Date
-#       → every answer 400 missing_headers; goal ≥ 70% of (0);
+#       → every answer 400 missing_headers; goal ≥ 80% of (0) (issue 15; it was 70%);
 #   (a') the same with the request log off (RUST_LOG=warn), to show what the log line costs;
 #   (b) `lsconform serve`, success path: signed activations of the perpetual license, each with its
 #       own hardware id, request id, Date and Authorization (examples/gen_activations.rs, right
@@ -296,7 +296,7 @@ echo "CPU time stolen by the hypervisor during the run: $STEAL%"
     row "" "" "server" "" "" ""
     row "(0) bare axum, fixed 200" "$(printf %.0f "$BARE_RPS")" "$BARE_US"
     row "(a) error path, 400 missing_headers" "$(printf %.0f "$ERR_RPS")" "$ERR_US" \
-        "$ERR_RATIO of (0)" ">= 0.70" "$(meets "$ERR_RATIO" 0.70)"
+        "$ERR_RATIO of (0)" ">= 0.80" "$(meets "$ERR_RATIO" 0.80)"
     row "(a') error path, request log off (RUST_LOG=warn)" "$(printf %.0f "$QUIET_RPS")" "$QUIET_US" \
         "$QUIET_RATIO of (0)"
     row "(R) RSA ceiling: $(printf %.0f "$SIG_PER_S") signatures/s / 2" "$(printf %.0f "$RSA_CEILING")" \
