@@ -85,6 +85,10 @@ now() { date +%s.%N; }
 # The phases run in subshells: what is wrong goes to a file.
 problem() { echo "$*" >>"$WORK/problems"; }
 echo "cores: $(nproc)   load average: $(cut -d' ' -f1-3 /proc/loadavg)   $N requests, $JOBS in flight, seed $SEED"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# The machine's CPU ticks (all cores): "total steal"; the share stolen by the hypervisor is shown.
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9 }' /proc/stat; }
+TICKS_BEFORE=$(cpu_ticks)
 
 TICK=$(getconf CLK_TCK)
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
@@ -204,6 +208,10 @@ grep -E 'cases against' "$WORK/c.out"
 RATIO=$(awk -v a="$A_BEST" -v b="$B_BEST" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
 MET=$(awk -v r="$RATIO" 'BEGIN { print (r + 0 >= 0.8) ? "met" : "NOT met" }')
 say "summary: $(nproc) cores, $N requests, $JOBS in flight"
+read -r t0 st0 <<<"$TICKS_BEFORE"
+read -r t1 st1 <<<"$(cpu_ticks)"
+echo "load average before the run: $LOAD_BEFORE; after it: $(cut -d' ' -f1-3 /proc/loadavg) (this run's own load included)"
+awk -v t="$((t1 - t0))" -v s="$((st1 - st0))" 'BEGIN { printf "CPU time stolen by the hypervisor during the run: %.1f%%\n", (t > 0) ? 100 * s / t : 0 }'
 printf '%-62s %10s\n' "phase" "req/s"
 printf '%-62s %10s\n' "(a) lsconform run --generated $N (oracle, judging, give-backs)" "$A_BEST"
 printf '%-62s %10s\n' "(b) wrk, the same requests and give-backs" "$B_BEST"

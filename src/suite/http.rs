@@ -1,6 +1,8 @@
 //! One exchange with a target, bounded in time and in size: a server that never answers, answers
 //! a byte at a time, answers forever or answers garbage costs at most the timeout and the cap.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::profile::Profile;
@@ -41,7 +43,13 @@ pub enum ExchangeError {
 pub struct Client {
     http: reqwest::Client,
     timeout: Duration,
+    /// The URLs already parsed (a run sends most requests to two): parsing one each time cost
+    /// the generated requests more than judging their error answers.
+    urls: Arc<Mutex<HashMap<String, reqwest::Url>>>,
 }
+
+/// At most this many parsed URLs are kept.
+const KEPT_URLS: usize = 64;
 
 impl Client {
     /// A client for `profile`'s target whose every exchange ends within `timeout`: `https://`
@@ -61,7 +69,11 @@ impl Client {
             .tls_certs_merge(roots)
             .build()
             .expect("a client with certificates the profile checked always builds");
-        Client { http, timeout }
+        Client {
+            http,
+            timeout,
+            urls: Arc::default(),
+        }
     }
 
     /// Sends one request and reads the whole answer, within the timeout and the size cap.
@@ -76,7 +88,11 @@ impl Client {
     async fn exchange(&self, request: &Prepared, started: Instant) -> Result<Response, ExchangeError> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| ExchangeError::Transport(format!("method {:?}: {e}", request.method)))?;
-        let mut builder = self.http.request(method, &request.url);
+        let mut builder = match self.url(&request.url) {
+            Some(url) => self.http.request(method, url),
+            // Not a URL: reqwest says why.
+            None => self.http.request(method, &request.url),
+        };
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
@@ -110,6 +126,20 @@ impl Client {
             body,
             elapsed: started.elapsed(),
         })
+    }
+}
+
+impl Client {
+    fn url(&self, text: &str) -> Option<reqwest::Url> {
+        let mut urls = self.urls.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(url) = urls.get(text) {
+            return Some(url.clone());
+        }
+        let url = reqwest::Url::parse(text).ok()?;
+        if urls.len() < KEPT_URLS {
+            urls.insert(text.to_owned(), url.clone());
+        }
+        Some(url)
     }
 }
 

@@ -55,14 +55,28 @@ fn tamper(t: &SignatureTemplate) -> Tamper {
 /// JSON bytes for people: lossy UTF-8, control characters escaped.
 pub(super) fn for_people(json: &[u8]) -> String {
     let text = String::from_utf8_lossy(json);
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
+    // The control characters (`char::is_control`: U+0000–U+001F and U+007F–U+009F) are found by
+    // their bytes; the runs between them are copied whole.
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        let width = match bytes[i] {
+            0x00..=0x1f | 0x7f => 1,
+            0xc2 if bytes.get(i + 1).is_some_and(|b| (0x80..0xa0).contains(b)) => 2,
+            _ => 0,
+        };
+        if width == 0 {
+            i += 1;
+            continue;
         }
+        out.push_str(&text[start..i]);
+        let c = text[i..].chars().next().expect("a character starts here");
+        out.extend(c.escape_unicode());
+        i += width;
+        start = i;
     }
+    out.push_str(&text[start..]);
     out
 }
 
@@ -585,6 +599,26 @@ mod tests {
     use super::{fresh_hardware_id, fresh_request_id, prepare_template, seat_request, LicenseRef};
     use crate::suite::case::{Endpoint, Expectation, RequestTemplate};
     use crate::suite::profile::Profile;
+
+    #[test]
+    fn for_people_escapes_every_control_character_and_keeps_the_rest() {
+        let every: String = (0..=0x2ffu32).filter_map(char::from_u32).collect();
+        let slow: String = every
+            .chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        assert_eq!(super::for_people(every.as_bytes()), slow);
+        assert_eq!(
+            super::for_people(b"{\"a\":\"\xff\x01\"}"),
+            "{\"a\":\"\u{fffd}\\u{1}\"}"
+        );
+    }
 
     fn body_len(p: &super::Prepared) -> usize {
         p.body.as_ref().map_or(0, Vec::len)
