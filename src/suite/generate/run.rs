@@ -226,10 +226,9 @@ pub(in crate::suite) async fn stream(
                 batch.push(case);
                 i += 1;
                 // The first request goes at once, the rest in batches.
-                if failed || i == 1 || batch.len() == BATCH {
-                    if made.blocking_send(std::mem::take(&mut batch)).is_err() || failed {
-                        return;
-                    }
+                let full = failed || i == 1 || batch.len() == BATCH;
+                if full && (made.blocking_send(std::mem::take(&mut batch)).is_err() || failed) {
+                    return;
                 }
             }
             let _ = made.blocking_send(batch);
