@@ -1,19 +1,15 @@
 //! The command line: `lsconform request` and `lsconform verify`, their output and exit codes.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::process::lsconform;
 use lsconform::protocol::{
     decode_request, encode_request_file, ActivationAnswer, AnswerLicensee, ProductDetails, RequestKind,
     Schema, SigningKey,
 };
 
-fn lsconform(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lsconform"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
 
 fn fixture(path: &str) -> String {
     format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))

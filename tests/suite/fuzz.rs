@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::common::process::lsconform;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -13,9 +14,7 @@ use lsconform::suite::fuzz::{fuzz, FindingKind, FuzzOptions, FuzzReport};
 use lsconform::suite::{cases_in, run, Profile, RunOptions, Verdict};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lsconform-fuzz-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    crate::common::process::scratch("fuzz", name)
 }
 
 async fn fuzz_reference(faults: &[Fault], requests: usize, seed: u64) -> FuzzReport {
@@ -230,13 +229,6 @@ async fn a_5xx_a_closed_connection_and_a_hang_are_each_found_and_shrunk() {
             _ => {}
         }
     }
-}
-
-fn lsconform(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_lsconform"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
 }
 
 /// The files in `dir` (none when it does not exist).

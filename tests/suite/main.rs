@@ -1,6 +1,8 @@
 //! The conformance suite (`lsconform run`) proven against the reference server, its named faults,
 //! and servers that misbehave.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod faults;
 mod fuzz;
 mod generated;

@@ -1,11 +1,10 @@
 //! Reports and exit codes: the terminal, JSON and JUnit reports (snapshots in `snapshots/`), the
 //! baseline of known failures, and `lsconform run`'s exit codes.
 
-use std::process::Command;
-
 use lsconform::server::Fault;
 use lsconform::suite::{report, select, Baseline, Report, Verdict};
 
+use crate::common::process::lsconform;
 use crate::support::{all_cases, run_against_reference};
 
 /// Replaces, after every `marker`, the run of characters `keep` accepts (when it starts with a
@@ -146,13 +145,6 @@ async fn a_baseline_failure_does_not_fail_the_run_and_a_stale_entry_does() {
     assert_eq!(report.exit_code(), 1);
     assert!(report.stale.contains("business/perpetual"));
     assert!(report::terminal(&report, false).contains("STALE business/perpetual"));
-}
-
-fn lsconform(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lsconform"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]
