@@ -31,12 +31,8 @@ PORT=${LSD_PORT:-18290}
 ROUNDS=${LSD_ROUNDS:-3}
 BIN=target/release
 
-say() { printf '\n== %s\n' "$*"; }
-die() {
-    echo "diff_load: $*" >&2
-    exit 2
-}
-command -v curl >/dev/null || die "curl is needed to wait for the servers"
+BENCH=diff_load
+. benches/lib.sh
 [ -x /usr/bin/time ] || die "/usr/bin/time is needed for the CPU times (apt-get install time)"
 
 say "building (release): lsconform"
@@ -60,11 +56,7 @@ for side in a b; do
     RUST_LOG=warn "$BIN/lsconform" serve --listen "127.0.0.1:$port" >"$WORK/server-$side.log" 2>&1 &
     PIDS+=($!)
     echo "$!" >"$WORK/server-$side.pid"
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-        kill -0 "$!" 2>/dev/null || die "server $side exited: $(cat "$WORK/server-$side.log")"
-        sleep 0.1
-    done
+    wait_for "$port" "$!" "$WORK/server-$side.log"
     sed -e "s#^base_url .*#base_url = \"http://127.0.0.1:$port\"#" \
         -e "s#^public_key .*#public_key = \"$PWD/fixtures/keys/reference-public.pem\"#" \
         fixtures/targets/reference.toml >"$WORK/$side.toml"

@@ -40,17 +40,9 @@ PORT=${LSG_PORT:-18190}
 ROUNDS=${LSG_ROUNDS:-3}
 BIN=target/release
 
-say() { printf '\n== %s\n' "$*"; }
-die() {
-    echo "generated_load: $*" >&2
-    exit 2
-}
-if ! command -v wrk >/dev/null; then
-    say "installing wrk (apt-get)"
-    [ "$(id -u)" = 0 ] || die "wrk is missing and this is not root: apt-get install wrk"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-command -v curl >/dev/null || die "curl is needed to wait for the server"
+BENCH=generated_load
+. benches/lib.sh
+need_wrk
 [ -x /usr/bin/time ] || die "/usr/bin/time is needed for the suite's CPU time (apt-get install time)"
 [ -f benches/server_load/report.lua ] || die "benches/server_load/report.lua is missing"
 
@@ -71,11 +63,7 @@ trap 'exit 130' INT TERM
 
 RUST_LOG=warn "$BIN/lsconform" serve --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited: $(cat "$WORK/server.log")"
-    sleep 0.1
-done
+wait_for "$PORT" "$SERVER_PID" "$WORK/server.log"
 # The reference seed's profile, at this server.
 sed -e "s#^base_url .*#base_url = \"http://127.0.0.1:$PORT\"#" \
     -e "s#^public_key .*#public_key = \"$PWD/fixtures/keys/reference-public.pem\"#" \
@@ -84,11 +72,9 @@ sed -e "s#^base_url .*#base_url = \"http://127.0.0.1:$PORT\"#" \
 now() { date +%s.%N; }
 # The phases run in subshells: what is wrong goes to a file.
 problem() { echo "$*" >>"$WORK/problems"; }
-echo "cores: $(nproc)   load average: $(cut -d' ' -f1-3 /proc/loadavg)   $N requests, $JOBS in flight, seed $SEED"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-# The machine's CPU ticks (all cores): "total steal"; the share stolen by the hypervisor is shown.
-cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9 }' /proc/stat; }
-TICKS_BEFORE=$(cpu_ticks)
+echo "cores: $(nproc)   load average: $(load)   $N requests, $JOBS in flight, seed $SEED"
+LOAD_BEFORE=$(load)
+TICKS_BEFORE=$(cpu_jiffies)
 
 TICK=$(getconf CLK_TCK)
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
@@ -208,10 +194,9 @@ grep -E 'cases against' "$WORK/c.out"
 RATIO=$(awk -v a="$A_BEST" -v b="$B_BEST" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
 MET=$(awk -v r="$RATIO" 'BEGIN { print (r + 0 >= 0.8) ? "met" : "NOT met" }')
 say "summary: $(nproc) cores, $N requests, $JOBS in flight"
-read -r t0 st0 <<<"$TICKS_BEFORE"
-read -r t1 st1 <<<"$(cpu_ticks)"
-echo "load average before the run: $LOAD_BEFORE; after it: $(cut -d' ' -f1-3 /proc/loadavg) (this run's own load included)"
-awk -v t="$((t1 - t0))" -v s="$((st1 - st0))" 'BEGIN { printf "CPU time stolen by the hypervisor during the run: %.1f%%\n", (t > 0) ? 100 * s / t : 0 }'
+read -r _ STEAL <<<"$(cpu_usage "$TICKS_BEFORE" "$(cpu_jiffies)")"
+echo "load average before the run: $LOAD_BEFORE; after it: $(load) (this run's own load included)"
+echo "CPU time stolen by the hypervisor during the run: $STEAL%"
 printf '%-62s %10s\n' "phase" "req/s"
 printf '%-62s %10s\n' "(a) lsconform run --generated $N (oracle, judging, give-backs)" "$A_BEST"
 printf '%-62s %10s\n' "(b) wrk, the same requests and give-backs" "$B_BEST"

@@ -38,24 +38,9 @@ API_KEY=lsconform-test-api-key
 SHARED_KEY=lsconform-test-shared-key
 BIN=${CARGO_TARGET_DIR:-target}/release
 
-say() { printf '\n== %s\n' "$*"; }
-die() {
-    echo "proxy_load: $*" >&2
-    exit 2
-}
-command -v curl >/dev/null || die "curl is needed to wait for the servers"
-
-if ! command -v wrk >/dev/null; then
-    say "installing wrk (apt-get)"
-    if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-    elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-    else
-        die "wrk is missing, and neither root nor sudo is at hand to install it: apt-get install wrk"
-    fi
-    command -v wrk >/dev/null || die "apt-get did not install wrk"
-fi
+BENCH=proxy_load
+. benches/lib.sh
+need_wrk
 
 say "building (release): lsconform"
 cargo build --release --quiet --bin lsconform
@@ -72,24 +57,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_for() { # port pid name
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-        kill -0 "$2" 2>/dev/null || die "$3 exited: $(cat "$WORK/$3.log")"
-        sleep 0.1
-    done
-    die "$3 does not answer on port $1"
-}
-
 RUST_LOG=warn "$BIN/lsconform" serve --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER=$!
 PIDS+=("$SERVER")
-wait_for "$PORT" "$SERVER" server
+wait_for "$PORT" "$SERVER" "$WORK/server.log"
 "$BIN/lsconform" proxy --listen "127.0.0.1:$PROXY_PORT" --upstream "http://127.0.0.1:$PORT" \
     --profile fixtures/targets/reference.toml >/dev/null 2>"$WORK/proxy.log" &
 PROXY=$!
 PIDS+=("$PROXY")
-wait_for "$PROXY_PORT" "$PROXY" proxy
+wait_for "$PROXY_PORT" "$PROXY" "$WORK/proxy.log"
 
 # The request: a request file and its Authorization header, no Date header.
 "$BIN/lsconform" request --license-key PERP-0000-0000-0001 --hardware-id proxy-load --product TP \

@@ -41,24 +41,16 @@ SHARED_KEY=lsconform-test-shared-key
 LUA=benches/server_load
 BIN=${CARGO_TARGET_DIR:-target}/release
 
-say() { printf '\n== %s\n' "$*"; }
+BENCH=server_load
+. benches/lib.sh
 loud() {
     printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
     printf '!!! %s\n' "$@"
     printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
 }
-die() {
-    echo "server_load: $*" >&2
-    exit 2
-}
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ---------------------------------------------------------------- the load generator
-if ! command -v wrk >/dev/null; then
-    say "installing wrk (apt-get)"
-    [ "$(id -u)" = 0 ] || die "wrk is missing and this is not root: apt-get install wrk"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
+need_wrk
 command -v curl >/dev/null || die "curl is needed for the sanity checks"
 
 # ---------------------------------------------------------------- build
@@ -87,17 +79,7 @@ start_server() {
     shift 2
     "$@" >"$log" 2>&1 &
     SERVER_PID=$!
-    for _ in $(seq 100); do
-        if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || {
-            cat "$log" >&2
-            die "the server on port $port exited"
-        }
-        sleep 0.1
-    done
-    die "the server on port $port does not answer"
+    wait_for "$port" "$SERVER_PID" "$log"
 }
 
 # Runs wrk for phase $1; prints its report; leaves the LSB line's fields in W_* variables.
@@ -142,16 +124,6 @@ socket_errors() { echo $((W_connect + W_read + W_write + W_timeout)); }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 meets() { awk -v r="$1" -v g="$2" 'BEGIN { print (r + 0 >= g + 0) ? "met" : "NOT met" }'; }
 
-# The machine's CPU time (all cores, in ticks): "total idle steal", idle counting iowait.
-cpu_jiffies() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $5 + $6, $9 }' /proc/stat; }
-# Between two cpu_jiffies: "busy% steal%" of the machine.
-cpu_usage() {
-    local t1 i1 s1 t2 i2 s2
-    read -r t1 i1 s1 <<<"$1"
-    read -r t2 i2 s2 <<<"$2"
-    awk -v t="$((t2 - t1))" -v i="$((i2 - i1))" -v s="$((s2 - s1))" \
-        'BEGIN { if (t > 0) printf "%.0f %.1f", 100 * (t - i) / t, 100 * s / t; else print "0 0" }'
-}
 TICK=$(getconf CLK_TCK)
 # CPU seconds (user + system) of this shell's finished children, i.e. wrk's once it has exited.
 # (`times` in this shell, not in a $(…) subshell, which has no finished children of its own.)
