@@ -228,6 +228,9 @@ fn a_conforming_variant_gives_divergences_only_and_exit_0_unless_they_fail_the_r
         text.contains("differs: body.request_id: null | (absent)"),
         "{text}"
     );
+    // A divergence is grouped under the rule whose latitude it uses, not the request's own: the
+    // echo's (absent or null, SPEC §6), where a generated request's own rule was shown before.
+    assert!(text.contains("DIVERGENCE: answer.request-id"), "{text}");
     // Generated divergences are shrunk against both targets too.
     assert!(
         text.contains("smallest on A: shrunk in ") && text.contains("smallest on B: shrunk in "),

@@ -51,6 +51,7 @@ use super::profile::Profile;
 use super::render::Prepared;
 use super::report::{self, Baseline, Report};
 use super::runner::{run, Answer, CaseResult, RunOptions, Verdict, HARNESS};
+use crate::protocol::rules;
 use crate::protocol::Fit;
 
 /// One side's part in a comparison: the suite's verdict on its answer, and the answer.
@@ -386,6 +387,20 @@ fn classify(observed: &[Observed; 2]) -> Outcome {
     }
 }
 
+/// The rule whose latitude two allowed answers use, where the places they differ in name it: a
+/// `request_id` echoed as `null` on one side and absent on the other (SPEC §6, §10). Otherwise the
+/// side whose answer is not the reference's names it (its warning's rule), and failing that the
+/// case's own rule stands.
+fn latitude(changes: &[String]) -> Option<Rule> {
+    let all_in = |place: &str| {
+        !changes.is_empty()
+            && changes
+                .iter()
+                .all(|c| c.split(": ").next().is_some_and(|p| p == place))
+    };
+    all_in("body.request_id").then_some(rules::ANSWER_REQUEST_ID)
+}
+
 /// A short account of one side's answer: `400 signature_mismatch`, `200 activation answer`, the
 /// verdict of a check, or why there is none.
 fn summary(o: &Observed) -> String {
@@ -469,7 +484,12 @@ fn conclude(labels: [String; 2], units: Vec<Unit>, harness: Option<String>, star
                 Some(format!("{}; differs in {}", account(1), changes.join("; "))),
             ),
         };
-        let rule = o[side].broken.unwrap_or(unit.rule);
+        let rule = match kind {
+            Kind::Divergence => latitude(&changes)
+                .or_else(|| sides.iter().find_map(|s| o[*s].broken))
+                .unwrap_or(unit.rule),
+            _ => o[side].broken.unwrap_or(unit.rule),
+        };
         results.push(CaseResult {
             expected,
             actual,
