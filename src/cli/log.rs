@@ -230,10 +230,10 @@ impl Visit for Fields<'_, '_> {
     }
 }
 
-#[derive(Clone, Copy)]
 /// The time of a line as tracing's default timer writes it (`2026-11-29T03:59:23.121698Z`, RFC 3339
 /// in UTC with microseconds), with the date and time of the current second kept per thread: under
 /// load most lines share their second, and only the microseconds are written afresh.
+#[derive(Clone, Copy)]
 struct Utc;
 
 impl FormatTime for Utc {
@@ -319,8 +319,8 @@ mod tests {
         } else {
             tracing::subscriber::with_default(builder.with_timer(Fixed).finish(), emit);
         }
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        text
+        let bytes = out.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
     }
 
     #[test]

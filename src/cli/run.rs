@@ -1,8 +1,8 @@
 //! `lsconform run`: the conformance suite against a server.
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use super::progress::Progress;
 use super::{read, run_options, runtime, target, usage, CliError, TargetArgs};
@@ -79,7 +79,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let show_secrets = args.target.show_secrets;
     let runtime = runtime()?;
     // How long the generated requests took to send and judge, when they all were.
-    let sent_in: Arc<Mutex<Option<std::time::Duration>>> = Arc::default();
+    let sent_in: Cell<Option<std::time::Duration>> = Cell::new(None);
     let (report, profile) = runtime.block_on(async {
         let (profile, server) = target(&args.target).await?;
         let total = selected.len() + generated.properties.len();
@@ -106,12 +106,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         let (requests, seed, properties) = (generated.requests, generated.seed, generated.properties.len());
         let counting = progress.clone();
         let generated_started = std::time::Instant::now();
-        let sending = Arc::clone(&sent_in);
+        let sending = &sent_in;
         let answered = move |n: usize| {
             if n == requests {
                 // From the first request made to the last answer judged: shrinking and the
                 // report aside, as a load generator times itself.
-                *sending.lock().unwrap_or_else(|e| e.into_inner()) = Some(generated_started.elapsed());
+                sending.set(Some(generated_started.elapsed()));
             }
             // Each of the first hundred, then one a hundred (the line is redrawn four times a
             // second anyway).
@@ -144,7 +144,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     print!("{}", report::terminal(&report, show_secrets));
     if !generated.properties.is_empty() {
-        let rate = match *sent_in.lock().unwrap_or_else(|e| e.into_inner()) {
+        let rate = match sent_in.get() {
             Some(took) => format!(
                 " in {:.3}s ({:.0} requests/s)",
                 took.as_secs_f64(),

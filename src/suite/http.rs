@@ -127,9 +127,8 @@ impl Client {
             elapsed: started.elapsed(),
         })
     }
-}
 
-impl Client {
+    /// `text` parsed as a URL, from the kept ones when it was parsed before.
     fn url(&self, text: &str) -> Option<reqwest::Url> {
         let mut urls = self.urls.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(url) = urls.get(text) {

@@ -55,26 +55,13 @@ fn tamper(t: &SignatureTemplate) -> Tamper {
 /// JSON bytes for people: lossy UTF-8, control characters escaped.
 pub(super) fn for_people(json: &[u8]) -> String {
     let text = String::from_utf8_lossy(json);
-    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    // The control characters (`char::is_control`: U+0000–U+001F and U+007F–U+009F) are found by
-    // their bytes; the runs between them are copied whole.
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        let width = match bytes[i] {
-            0x00..=0x1f | 0x7f => 1,
-            0xc2 if bytes.get(i + 1).is_some_and(|b| (0x80..0xa0).contains(b)) => 2,
-            _ => 0,
-        };
-        if width == 0 {
-            i += 1;
-            continue;
-        }
-        out.push_str(&text[start..i]);
-        let c = text[i..].chars().next().expect("a character starts here");
-        out.extend(c.escape_unicode());
-        i += width;
-        start = i;
+    // The runs between control characters are copied whole.
+    let mut start = 0;
+    for (at, c) in text.match_indices(char::is_control) {
+        out.push_str(&text[start..at]);
+        out.extend(c.chars().flat_map(char::escape_unicode));
+        start = at + c.len();
     }
     out.push_str(&text[start..]);
     out

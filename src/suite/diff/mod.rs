@@ -388,9 +388,7 @@ fn classify(observed: &[Observed; 2]) -> Outcome {
 }
 
 /// The rule whose latitude two allowed answers use, where the places they differ in name it: a
-/// `request_id` echoed as `null` on one side and absent on the other (SPEC §6, §10). Otherwise the
-/// side whose answer is not the reference's names it (its warning's rule), and failing that the
-/// case's own rule stands.
+/// `request_id` echoed as `null` on one side and absent on the other (SPEC §6, §10).
 fn latitude(changes: &[String]) -> Option<Rule> {
     let all_in = |place: &str| {
         !changes.is_empty()
@@ -484,6 +482,8 @@ fn conclude(labels: [String; 2], units: Vec<Unit>, harness: Option<String>, star
                 Some(format!("{}; differs in {}", account(1), changes.join("; "))),
             ),
         };
+        // A divergence goes under the rule whose latitude it uses: named by where the answers
+        // differ, else by the side whose answer is not the reference's (its warning's rule).
         let rule = match kind {
             Kind::Divergence => latitude(&changes)
                 .or_else(|| sides.iter().find_map(|s| o[*s].broken))

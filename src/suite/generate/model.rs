@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::grammar::GrammarMutation;
 use super::Rule;
 use crate::protocol::rules;
-use crate::protocol::{format_http_date, RequestKind, Style};
+use crate::protocol::{format_http_date, RequestBuilder, RequestKind, Style};
 use crate::suite::case::{AuthorizationTemplate, DateTemplate, HeadersTemplate};
 use crate::suite::profile::Profile;
 use crate::suite::render::http_date;
@@ -335,6 +335,20 @@ impl LicenseChoice {
         match self {
             LicenseChoice::Role { key, .. } | LicenseChoice::Key(key) => key,
             LicenseChoice::User { username, .. } => username,
+        }
+    }
+
+    /// `b` naming this license: its key, or the username and, when sent, the password.
+    pub(super) fn named_in(&self, b: RequestBuilder) -> RequestBuilder {
+        match self {
+            LicenseChoice::Role { key, .. } | LicenseChoice::Key(key) => b.license_key(key),
+            LicenseChoice::User { username, password } => {
+                let b = b.username(username);
+                match password {
+                    Some(p) => b.password(p),
+                    None => b,
+                }
+            }
         }
     }
 }

@@ -94,13 +94,7 @@ impl GeneratedCase {
                 }
             }
             (None, None) => match &self.value.license {
-                LicenseChoice::User { username, password } => {
-                    let b = b.username(username);
-                    match password {
-                        Some(p) => b.password(p),
-                        None => b,
-                    }
-                }
+                user @ LicenseChoice::User { .. } => user.named_in(b),
                 _ => b.license_key(self.request.licensee.clone()?),
             },
         };
@@ -272,16 +266,7 @@ impl GeneratedRequest {
             .hardware_id(&hardware_id)
             .product(product)
             .date(&date);
-        b = match &self.license {
-            LicenseChoice::Role { key, .. } | LicenseChoice::Key(key) => b.license_key(key),
-            LicenseChoice::User { username, password } => {
-                let b = b.username(username);
-                match password {
-                    Some(p) => b.password(p),
-                    None => b,
-                }
-            }
-        };
+        b = self.license.named_in(b);
         if let Some(id) = &request_id {
             b = b.request_id(id);
         }

@@ -202,7 +202,6 @@ pub(in crate::suite) async fn stream(
     // The requests are made and written on a blocking thread (the strategy and its trees are not
     // Send) while the first ones are already being sent. They come over in batches: a thread woken
     // for each request costs more than writing it.
-    type Made = Result<GeneratedCase, String>;
     const BATCH: usize = 16;
     let (made, batches) = tokio::sync::mpsc::channel::<Vec<Made>>(4);
     let producer = {
@@ -231,7 +230,9 @@ pub(in crate::suite) async fn stream(
                     return;
                 }
             }
-            let _ = made.blocking_send(batch);
+            if !batch.is_empty() {
+                let _ = made.blocking_send(batch);
+            }
         })
     };
     // `options.jobs` senders, each taking the next request as soon as it has the answer to its
@@ -299,6 +300,9 @@ pub(in crate::suite) async fn stream(
     out
 }
 
+/// A request the writing thread made, or why it could not.
+type Made = Result<GeneratedCase, String>;
+
 /// Why the senders stopped before the budget was spent.
 enum Stopped {
     /// [`Budget::give_up_after`] requests in a row got no answer.
@@ -309,8 +313,8 @@ enum Stopped {
 
 /// The requests the writing thread made, handed to the senders one at a time.
 struct Source {
-    batches: tokio::sync::mpsc::Receiver<Vec<Result<GeneratedCase, String>>>,
-    pending: std::collections::VecDeque<Result<GeneratedCase, String>>,
+    batches: tokio::sync::mpsc::Receiver<Vec<Made>>,
+    pending: std::collections::VecDeque<Made>,
     stopped: Option<Stopped>,
 }
 
