@@ -195,7 +195,9 @@ pub enum Tamper {
     /// This text instead.
     Replace(String),
     /// The correct signature upper-cased: for a hex MAC, the right digest in uppercase hex, which
-    /// SPEC §10 lets a server accept or refuse.
+    /// SPEC §10 lets a server accept or refuse; for a Base64 MAC, a wrong one that is still
+    /// canonical Base64 of 32 bytes (its last character, which holds the padding bits, is kept),
+    /// so the file is wrong in the same way whatever the MAC.
     Uppercase,
 }
 
@@ -205,7 +207,14 @@ impl Tamper {
             Tamper::Keep => Some(computed),
             Tamper::Omit => None,
             Tamper::Replace(text) => Some(text.clone()),
-            Tamper::Uppercase => Some(computed.to_ascii_uppercase()),
+            Tamper::Uppercase => Some(match MacEncoding::decode(&computed) {
+                Some((MacEncoding::Base64, _)) => {
+                    let data = computed.trim_end_matches('=');
+                    let (head, last) = data.split_at(data.len().saturating_sub(1));
+                    format!("{}{last}{}", head.to_ascii_uppercase(), &computed[data.len()..])
+                }
+                _ => computed.to_ascii_uppercase(),
+            }),
             Tamper::Corrupt => {
                 let mut chars: Vec<char> = computed.chars().collect();
                 if let Some(first) = chars.first_mut() {
@@ -689,6 +698,32 @@ mod tests {
                 "{corrupted}"
             );
         }
+    }
+
+    #[test]
+    fn an_uppercased_base64_mac_is_always_canonical_base64_and_wrong() {
+        // Whatever the MAC (the time in a request changes it), the upper-cased one decodes: the
+        // file shows a server the same defect in every run.
+        use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
+        use sha2::{Digest, Sha256};
+        for n in 0..200u32 {
+            let mac = BASE64.encode(Sha256::digest(n.to_le_bytes()));
+            let upper = Tamper::Uppercase.apply(mac.clone()).unwrap();
+            assert_eq!(upper.len(), mac.len());
+            let (encoding, tag) = MacEncoding::decode(&upper).expect(&upper);
+            assert_eq!(encoding, MacEncoding::Base64);
+            if mac.trim_end_matches('=')[..42]
+                .bytes()
+                .any(|b| b.is_ascii_lowercase())
+            {
+                assert_ne!(BASE64.encode(tag), mac, "{upper}");
+            }
+        }
+        let hex = "0123456789abcdef".repeat(4);
+        assert_eq!(
+            Tamper::Uppercase.apply(hex.clone()),
+            Some(hex.to_ascii_uppercase())
+        );
     }
 
     #[test]

@@ -112,7 +112,13 @@ async fn a_finding_is_a_case_file_that_fails_where_it_was_found_and_passes_once_
         let file = f.write_to(&dir).unwrap();
         assert_eq!(file, dir.join(format!("{}.json", f.id())));
         // Shrunk: no extra members, no odd encoding left in what was sent.
-        assert!(f.how.starts_with("shrunk in"), "{}", f.how);
+        assert!(
+            f.how.starts_with("shrunk in"),
+            "{:?} at {}: {}",
+            f.kind,
+            f.rule.id,
+            f.how
+        );
     }
     let cases = cases_in(&dir).expect("the findings are case files");
     assert_eq!(cases.len(), report.findings.len());

@@ -613,7 +613,8 @@ impl Position {
 pub enum SignatureTamper {
     /// The right one with its first character changed (still well-formed).
     Corrupt,
-    /// The right one in upper case (hex MACs are lowercase only; Base64 is case-sensitive).
+    /// The right one in upper case, as [`Tamper::Uppercase`](crate::protocol::Tamper::Uppercase)
+    /// writes it (hex MACs are lowercase only; Base64 is case-sensitive).
     Uppercase,
     /// This text.
     Replace(String),

@@ -340,7 +340,7 @@ impl GeneratedRequest {
             Mutation::CorruptInner(t) => {
                 b = match t {
                     SignatureTamper::Corrupt => b.inner_signature(Tamper::Corrupt),
-                    SignatureTamper::Uppercase => b.inner_signature(Tamper::Replace(inner().to_uppercase())),
+                    SignatureTamper::Uppercase => b.inner_signature(Tamper::Uppercase),
                     SignatureTamper::Replace(text) => b.inner_signature(Tamper::Replace(text.clone())),
                     SignatureTamper::NotAString(v) => b.set("signature", v.clone()),
                 }
@@ -348,14 +348,7 @@ impl GeneratedRequest {
             Mutation::CorruptOuter(t) => {
                 b = match t {
                     SignatureTamper::Corrupt => b.outer_signature(Tamper::Corrupt),
-                    SignatureTamper::Uppercase => {
-                        let right = b.sign(&c.api_key, &c.shared_key);
-                        let mac = decode_request(None, right.text.as_bytes())
-                            .ok()
-                            .and_then(|d| d.outer_signature)
-                            .unwrap_or_default();
-                        b.outer_signature(Tamper::Replace(mac.to_uppercase()))
-                    }
+                    SignatureTamper::Uppercase => b.outer_signature(Tamper::Uppercase),
                     SignatureTamper::Replace(text) => b.outer_signature(Tamper::Replace(text.clone())),
                     SignatureTamper::NotAString(v) => b.envelope_member("signature", v.clone()),
                 }

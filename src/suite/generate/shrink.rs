@@ -66,11 +66,19 @@ fn shrink<T>(
     let steps = Cell::new(0usize);
     let outcome = runner.run_one(tree, |value: GeneratedRequest| {
         steps.set(steps.get() + 1);
+        // The first step is the request as the run sent it, request id and all: the same bytes
+        // show the same again (SPEC §5.5 has the same request id with the same payload answered
+        // alike); a request id of its own would change every MAC and Base64 character after it.
+        let step = if steps.get() == 1 {
+            Step::Generated
+        } else {
+            Step::Shrinking
+        };
         let now = SystemTime::now();
         let mut cases = Vec::with_capacity(sides.len());
         for side in sides {
             let rendered = value.for_target(&side.profile).and_then(|v| {
-                v.render_at(&side.profile, index, seed, payload_time, now, Step::Shrinking)
+                v.render_at(&side.profile, index, seed, payload_time, now, step)
                     .ok()
             });
             // A step one side cannot be sent keeps nothing.
@@ -221,4 +229,59 @@ pub(super) async fn smallest_breaking(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::server::ReferenceServer;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shrinking_starts_from_the_bytes_the_run_sent() {
+        // The run's request id, MACs and Base64 text are sent again as they were: a mutation whose
+        // effect depends on the bytes around it (a flipped Base64 character, an upper-cased MAC)
+        // then shows the same again, and the finding is shrunk.
+        let server = ReferenceServer::builder().start().await.unwrap();
+        let profile = Profile::reference(server.uri());
+        let strategy = strategies::generated_request(&profile);
+        let (seed, payload_time) = (5, SystemTime::now() - Duration::from_secs(3));
+        for index in 0..32 {
+            let (_, t) = tree(&strategy, seed, index).unwrap();
+            let run = t.current();
+            let run = run
+                .render_at(
+                    &profile,
+                    index,
+                    seed,
+                    payload_time,
+                    SystemTime::now(),
+                    Step::Generated,
+                )
+                .unwrap();
+            let first: Arc<Mutex<Vec<Option<Vec<u8>>>>> = Arc::default();
+            let record = Arc::clone(&first);
+            let none = shrink_on(
+                vec![profile.clone()],
+                seed,
+                index,
+                &RunOptions::default(),
+                payload_time,
+                Vec::new(),
+                move |ex| {
+                    record.lock().unwrap().push(ex[0].case.request.body.clone());
+                    None::<()>
+                },
+            )
+            .await;
+            assert!(none.is_none());
+            let first = first.lock().unwrap();
+            assert!(
+                *first == [run.request.body],
+                "request #{index}: the first step sent other bytes than the run"
+            );
+        }
+        server.shutdown().await;
+    }
 }
