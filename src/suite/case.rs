@@ -243,7 +243,8 @@ pub enum SignatureTemplate {
     Corrupt,
     /// This text.
     Replace(String),
-    /// The correct one upper-cased (a hex MAC in uppercase hex, SPEC §10).
+    /// The correct one upper-cased (a hex MAC in uppercase hex, SPEC §10; a Base64 one stays
+    /// canonical Base64 of a wrong MAC): [`Tamper::Uppercase`](crate::protocol::Tamper::Uppercase).
     Uppercase,
 }
 
