@@ -11,8 +11,8 @@
 //! | `decode_baseline` | the same inputs, what any decoder must do (the fair yardstick) | [`decode_baseline_target`] |
 //! | `auth_header` | Authorization line, `\n`, Date text | [`auth_header_target`] |
 //! | `multipart_body` | Content-Type line, `\n`, body | [`multipart_body_target`] |
-//! | `handler` | a whole HTTP request ([`split_http_input`]) | `handler_target` (feature `fuzzing`) |
-//! | `roundtrip` | an `arbitrary` [`RoundtripInput`] | `roundtrip_target` (feature `fuzzing`) |
+//! | `handler` | a whole HTTP request (`split_http_input`) | `handler_target` (feature `fuzzing`) |
+//! | `roundtrip` | an `arbitrary` `RoundtripInput` | `roundtrip_target` (feature `fuzzing`) |
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

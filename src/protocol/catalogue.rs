@@ -33,7 +33,7 @@ pub enum Severity {
 }
 
 impl Tag {
-    /// SPEC's table: [seed], [docs], [sdk] are MUST; [pinned] is SHOULD unless a safety property.
+    /// SPEC's table: \[seed], \[docs], \[sdk] are MUST; \[pinned] is SHOULD unless a safety property.
     ///
     /// ```
     /// use lsconform::protocol::{Severity, Tag};

@@ -42,7 +42,7 @@ macro_rules! error_table {
 error_table! {
     /// SPEC §1: any other path.
     NotFound => ([404], ["not_found"], "not found");
-    /// SPEC §1: wrong method [pinned].
+    /// SPEC §1: wrong method \[pinned].
     MethodNotAllowed => ([405], ["method_not_allowed"], "method not allowed");
     /// SPEC §3: the body cap, enforced while the body streams in [pinned, safety].
     PayloadTooLarge => ([413], ["payload_too_large"], "the request body is too large");
@@ -83,7 +83,7 @@ error_table! {
     LicenseActivatedMaxTimes => ([400], ["license_activated_max_times"], "license has been activated the maximum number of times");
     /// SPEC §5.5: the same `request_id` with another payload [pinned, safety].
     RequestIdConflict => ([409], ["request_id_conflict"], "this request_id was already used for another request");
-    /// deactivate_offline of a device that holds no seat [pinned].
+    /// deactivate_offline of a device that holds no seat \[pinned].
     DeviceNotFound => ([400], ["device_not_found"], "device not found");
     /// The server broke; never an answer to anything a client did.
     InternalServerError => ([500], ["internal_server_error"], "internal server error");

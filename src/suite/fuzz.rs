@@ -1,6 +1,6 @@
 //! Black-box fuzzing of any server: `lsconform fuzz --target PROFILE [--duration 60s] [--seed N]`.
 //!
-//! The fuzzer sends the requests of [`generate`](super::generate)'s strategies for as long as it is
+//! The fuzzer sends the requests of [`generate`]'s strategies for as long as it is
 //! told: valid files in every layout, transport and Base64 form, semantic mutations (a member
 //! removed, duplicated, of the wrong type, nested too deep, an unknown `api_key`, …) written
 //! through the request builder and re-signed with the profile's shared key so that they reach the

@@ -59,7 +59,7 @@ pub struct Report {
     pub stale: BTreeSet<String>,
     /// Wall time of the run.
     pub elapsed: std::time::Duration,
-    /// Warnings fail the run too: the target is held to the [pinned] rules, as the reference
+    /// Warnings fail the run too: the target is held to the \[pinned] rules, as the reference
     /// server is.
     pub strict: bool,
 }
@@ -97,7 +97,7 @@ impl Report {
         }
     }
 
-    /// Holds the target to the [pinned] rules too: a warning fails the run.
+    /// Holds the target to the \[pinned] rules too: a warning fails the run.
     pub fn strict(mut self, strict: bool) -> Report {
         self.strict = strict;
         self

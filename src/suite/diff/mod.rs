@@ -1,7 +1,7 @@
 //! Differential runs: the same requests to two servers (or a server and its recorded snapshots),
 //! every difference between their answers, each classified by SPEC.
 //!
-//! Each side runs the suite's own machinery ([`run`](crate::suite::run) for the cases, the
+//! Each side runs the suite's own machinery ([`run`] for the cases, the
 //! generated requests' stream for `--generated N`): the same cases in the same order, the same
 //! generated requests from the same seed and payload time, each signed with its own profile's
 //! keys, the stateful checks one at a time after the cases, so that both servers go through the
@@ -124,7 +124,7 @@ pub struct Difference {
 
 /// A whole comparison: every difference, and a [`Report`] of it (one result per case compared,
 /// one per generated request that differs) for the JSON and JUnit writers of
-/// [`report`](crate::suite::report).
+/// [`report`].
 #[derive(Debug, Clone)]
 pub struct Comparison {
     /// The two sides' names (the targets as given, or the snapshot directory).

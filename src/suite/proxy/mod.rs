@@ -9,13 +9,13 @@
 //!   timeout) with an error body of SPEC §7's shape whose code says so. Every wait is bounded.
 //! - **The client's side**: the rules the request breaks (the Authorization header and Date, the
 //!   transport, Base64, JSON, members, the request kind and, with the profile's shared key, both
-//!   payload signatures), and the official client layout its file has ([`Style::of`]).
+//!   payload signatures), and the official client layout its file has ([`Style::of`](crate::protocol::Style::of)).
 //! - **The server's side**: the answer against the set SPEC allows for exactly those bytes, the
 //!   error body's shape, and with the profile's keys the success answer's echoes and signatures.
 //!
 //! Each side is [`SideVerdict::Conforming`], a warning, nonconforming (naming the rule) or
 //! unjudged (and why: never a pass). A nonconforming exchange is written as a case file that
-//! `lsconform replay` and `run --cases` send again. The [`Journal`](journal) is bounded: memory
+//! `lsconform replay` and `run --cases` send again. The journal is bounded: memory
 //! stays flat however many exchanges go through.
 //!
 //! ```no_run

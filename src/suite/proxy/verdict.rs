@@ -27,7 +27,7 @@ use crate::suite::render::{for_people, Prepared};
 pub enum SideVerdict {
     /// Within what SPEC allows, and the reference's own choice.
     Conforming,
-    /// Allowed by SPEC, but not the reference's [pinned] choice, or short of a SHOULD rule.
+    /// Allowed by SPEC, but not the reference's \[pinned] choice, or short of a SHOULD rule.
     Warning(Finding),
     /// Outside what a MUST rule of SPEC allows.
     Nonconforming(Finding),
