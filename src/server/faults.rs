@@ -56,10 +56,15 @@ switches! {
     RefuseByteOrderMark => ("refuse-byte-order-mark", rules::BASE64_BYTE_ORDER_MARK, "a leading UTF-8 byte-order mark before the Base64 text is refused");
     StripEveryByteOrderMark => ("strip-every-byte-order-mark", rules::BASE64_BYTE_ORDER_MARK, "every leading byte-order mark is stripped, not only one");
     AcceptUrlSafeBase64 => ("accept-url-safe-base64", rules::BASE64_STRICT, "request files in the URL-safe Base64 alphabet are accepted");
+    NotBase64ValidationError => ("not-base64-validation-error", rules::BASE64_STRICT, "a request file with printable characters outside the Base64 alphabet is answered 400 validation_error (the decoder's error taken for a validation error)");
+    NonAlphabetDiscarded => ("non-alphabet-discarded", rules::BASE64_STRICT, "ASCII characters outside the Base64 alphabet are discarded before decoding (as Python's b64decode does without validate=True)");
+    ExtraPaddingIgnored => ("extra-padding-ignored", rules::BASE64_STRICT, "padding beyond what the text's length needs is ignored (the `=` stripped and written again)");
     LenientBase64 => ("lenient-base64", rules::BASE64_STRICT, "missing padding and non-zero trailing bits are accepted (a lenient Base64 decoder)");
     MultipartBase64Strict => ("multipart-base64-strict", rules::BASE64_ANY_TRANSPORT, "a multipart file part is decoded without the whitespace and byte-order-mark allowances of a raw body");
     // SPEC §3: JSON.
     AcceptTrailingGarbage => ("accept-trailing-garbage", rules::JSON_OBJECT, "the first JSON value is read and whatever follows it is ignored");
+    NonObjectJson500 => ("non-object-json-500", rules::JSON_OBJECT, "a JSON value that is not an object (an array, a string, null) is answered 500 internal_server_error (its members are read without a type check)");
+    NotJsonValidationError => ("not-json-validation-error", rules::JSON_OBJECT, "a decoded text in which no JSON value starts is answered 400 validation_error (the framework's answer to a parse error)");
     JsonByteOrderMarkSkipped => ("json-byte-order-mark-skipped", rules::JSON_BYTE_ORDER_MARK, "a byte-order mark at the start of the decoded JSON is skipped");
     DuplicateKeysLastWins => ("duplicate-keys-last-wins", rules::JSON_DUPLICATE_KEY, "a key given twice in the payload is accepted, the last copy wins");
     NoDepthLimit => ("no-depth-limit", rules::JSON_DEPTH, "nesting deeper than 32 is read like any other JSON");
@@ -73,6 +78,9 @@ switches! {
     UsernameNotSupported => ("username-not-supported", rules::PAYLOAD_USERNAME, "a payload with username and no license_key is answered authorization_missing_params");
     UsernameActivationOnly => ("username-activation-only", rules::PAYLOAD_USERNAME, "deactivate_offline takes license keys only: a deactivation file with username and no license_key is answered authorization_missing_params");
     PasswordChecked => ("password-checked", rules::PAYLOAD_PASSWORD_NOT_CHECKED, "a password sent with username is compared with the stored one: another is answered license_not_found");
+    MissingRequiredValidationError => ("missing-required-validation-error", rules::PAYLOAD_REQUIRED, "a payload without hardware_id, license_key (or username) or api_key (or client_id) is answered 400 validation_error (a schema validator's answer)");
+    MissingSignedMemberMismatch => ("missing-signed-member-mismatch", rules::PAYLOAD_REQUIRED_PINNED, "a payload without date, or without the signature its schema requires (schema 1: signature; schema 2: the outer MAC), is answered signature_mismatch (the signatures checked over what is there)");
+    RequestMemberRequired => ("request-member-required", rules::PAYLOAD_OPTIONAL_MEMBERS, "a payload without its request member is answered 400 validation_error (the endpoint's kind compared with what is there)");
     RequestIdRequired => ("request-id-required", rules::PAYLOAD_OPTIONAL_MEMBERS, "a payload without request_id is answered authorization_missing_params");
     RefuseUnknownFields => ("refuse-unknown-fields", rules::PAYLOAD_UNKNOWN_FIELDS, "a payload member the server does not know is refused with authorization_missing_params");
     OddMemberValidationError => ("odd-member-validation-error", rules::PAYLOAD_ODD_OPTIONAL, "an optional member the server reads (request_id, bundle_code, password, the inner signature) present as null, \"\" or of another type is answered 400 validation_error");
@@ -89,6 +97,7 @@ switches! {
     LeakLicenseExistence => ("leak-license-existence", rules::SIGNATURE_BEFORE_LICENSE, "the product and the license are looked up before the payload signatures are checked");
     // SPEC §5: the business rules.
     UnknownProductNotFound => ("unknown-product-not-found", rules::BUSINESS_UNKNOWN_PRODUCT, "an unknown product is answered license_not_found (one lookup by product and key)");
+    UnknownLicenseAsUnknownProduct => ("unknown-license-as-unknown-product", rules::BUSINESS_UNKNOWN_LICENSE, "a license the product does not have is answered unknown_product (product and license looked up in one join)");
     LicenseOfAnyProduct => ("license-of-any-product", rules::BUSINESS_UNKNOWN_LICENSE, "a license is looked up by its key alone, so a license of another product is activated");
     IgnoreDisabled => ("ignore-disabled", rules::BUSINESS_DISABLED, "a disabled license is activated");
     IgnoreInactive => ("ignore-inactive", rules::BUSINESS_INACTIVE, "an inactive license is activated");
@@ -96,6 +105,7 @@ switches! {
     TrialExpiredAsExpired => ("trial-expired-as-expired", rules::BUSINESS_TRIAL_EXPIRED, "a trial past its end is answered license_expired instead of trial_expired");
     ConsumptionNotOffline => ("consumption-not-offline", rules::BUSINESS_LICENSE_TYPE, "a consumption license is answered license_type_not_supported_offline");
     AnyLicenseTypeOffline => ("any-license-type-offline", rules::BUSINESS_LICENSE_TYPE, "a license of any type is activated offline");
+    ReactivationConflict500 => ("reactivation-conflict-500", rules::BUSINESS_REACTIVATION, "activating a device that already holds a seat on the license is answered 500 (the seat's unique key violated)");
     ReactivationTakesSeat => ("reactivation-takes-seat", rules::BUSINESS_REACTIVATION, "a device that already holds a seat is refused when the seats are full");
     SeatsOffByOne => ("seats-off-by-one", rules::BUSINESS_SEATS_FULL, "one activation more than max_activations is allowed");
     NonAtomicSeats => ("non-atomic-seats", rules::BUSINESS_SEATS_CONCURRENT, "seats are counted and taken in two transactions, so concurrent activations overbook");

@@ -715,6 +715,34 @@ fn decode_base64(app: &App, transport: Transport, text: &[u8]) -> Result<Vec<u8>
     while has(Fault::StripEveryByteOrderMark) && text.starts_with(BOM) && text[BOM.len()..].starts_with(BOM) {
         text = &text[BOM.len()..];
     }
+    // The not-base64-validation-error fault: the decoder's error taken for a validation error.
+    let outside = |b: &u8| {
+        b.is_ascii_graphic() && !matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=')
+    };
+    if has(Fault::NotBase64ValidationError) && text.iter().any(outside) {
+        return Err(Rejection::new(ErrorCode::ValidationError, "not Base64"));
+    }
+    // The non-alphabet-discarded fault: ASCII outside the alphabet (whitespace aside) skipped.
+    let discarded = |b: &u8| b.is_ascii() && !is_space(b) && (outside(b) || b.is_ascii_control());
+    let kept: Vec<u8>;
+    if has(Fault::NonAlphabetDiscarded) && text.iter().any(discarded) {
+        kept = text.iter().copied().filter(|b| !discarded(b)).collect();
+        text = &kept;
+    }
+    // The extra-padding-ignored fault: the `=` stripped and written again as the length needs.
+    let repadded: Vec<u8>;
+    if has(Fault::ExtraPaddingIgnored) {
+        let mut data: Vec<u8> = text.iter().copied().filter(|b| !is_space(b)).collect();
+        let given = data.iter().rev().take_while(|&&b| b == b'=').count();
+        data.truncate(data.len() - given);
+        let length = data.len() - if data.starts_with(BOM) { BOM.len() } else { 0 };
+        let needed = (4 - length % 4) % 4;
+        if given > needed {
+            data.extend(std::iter::repeat_n(b'=', needed));
+            repadded = data;
+            text = &repadded;
+        }
+    }
     let decoded = decode_base64_alphabet(app, text);
     // The lenient-base64 fault: missing padding and non-zero trailing bits pass.
     match decoded {
@@ -765,6 +793,20 @@ fn decode_json(
 ) -> Result<(DecodedRequest, Option<ErrorCode>), Rejection> {
     if app.faults.has(Fault::DuplicateKeysLastWins) {
         return DecodedRequest::from_json_last_key_wins(transport, json).map(|d| (d, None));
+    }
+    // The non-object-json-500 fault: the members of whatever was parsed are read.
+    if app.faults.has(Fault::NonObjectJson500)
+        && serde_json::from_slice::<serde_json::Value>(&json).is_ok_and(|v| !v.is_object())
+    {
+        return Err(Rejection::new(
+            ErrorCode::InternalServerError,
+            "the JSON value has no members",
+        ));
+    }
+    // The not-json-validation-error fault: a text in which no JSON value starts (UTF-8, no
+    // byte-order mark: those are other rules') gets the framework's answer to a parse error.
+    if app.faults.has(Fault::NotJsonValidationError) && no_json_value_starts(&json) {
+        return Err(Rejection::new(ErrorCode::ValidationError, "the body is not JSON"));
     }
     // The json-byte-order-mark-skipped fault: a decoder that skips a leading mark.
     if app.faults.has(Fault::JsonByteOrderMarkSkipped) {
@@ -833,6 +875,16 @@ fn decode_json(
         }
         _ => Err(refused),
     }
+}
+
+/// UTF-8 text, without a byte-order mark, whose first character cannot start a JSON object,
+/// array or string, and that is no JSON value (not-json-validation-error).
+fn no_json_value_starts(json: &[u8]) -> bool {
+    let first = json.iter().find(|b| !b.is_ascii_whitespace());
+    std::str::from_utf8(json).is_ok()
+        && !json.starts_with(BOM)
+        && first.is_some_and(|b| !matches!(b, b'{' | b'[' | b'"'))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(json).is_err()
 }
 
 /// The JSON text with each container nested deeper than [`MAX_DEPTH`] replaced by `0` and spaces
@@ -940,6 +992,15 @@ fn bend_fields<'a>(
     if has(Fault::RequestIdRequired) && decoded.payload.request_id.is_none() {
         return Err(missing("request_id"));
     }
+    // The request-member-required fault: the endpoint's kind compared with an absent member.
+    let request_member =
+        decoded.payload.request.is_some() || decoded.payload.odd.iter().any(|m| m.name == "request");
+    if has(Fault::RequestMemberRequired) && !request_member {
+        return Err(Rejection::new(
+            ErrorCode::ValidationError,
+            "the request member is missing",
+        ));
+    }
     if has(Fault::RefuseUnknownFields) {
         if let Some((name, _)) = decoded
             .payload
@@ -975,6 +1036,32 @@ fn check_fields<'a>(
     kind: RequestKind,
     note: Note,
 ) -> Result<CheckedRequest<'a>, Rejection> {
+    let payload = &decoded.payload;
+    let present = |name: &str| payload.odd.iter().any(|m| m.name == name);
+    let required = payload.hardware_id.is_some()
+        && (payload.license_key.is_some() || payload.username.is_some())
+        && (payload.api_key.is_some() || payload.client_id.is_some());
+    // The missing-required-validation-error fault: a schema validator's answer to a missing member.
+    if app.faults.has(Fault::MissingRequiredValidationError) && !required {
+        return Err(Rejection::new(
+            ErrorCode::ValidationError,
+            "a required member is missing",
+        ));
+    }
+    // The missing-signed-member-mismatch fault: the signatures checked over what is there.
+    let unsigned = match decoded.schema {
+        Schema::V1 => payload.signature.is_none() && !present("signature"),
+        Schema::V2 => decoded.outer_signature.is_none(),
+    };
+    if app.faults.has(Fault::MissingSignedMemberMismatch)
+        && required
+        && ((payload.date.is_none() && !present("date")) || unsigned)
+    {
+        return Err(Rejection::new(
+            ErrorCode::SignatureMismatch,
+            "signed over what is there",
+        ));
+    }
     // The odd-member-validation-error fault: a schema validator's own answer to a member it reads.
     let read = ["request_id", "bundle_code", "password", "signature"];
     if app.faults.has(Fault::OddMemberValidationError)
@@ -1403,7 +1490,14 @@ fn find_license(
     } else {
         store::license(tx, &r.product, &r.licensee, r.by_username)?
     };
-    let license = license.ok_or_else(not_found)?;
+    // The unknown-license-as-unknown-product fault: one join of product and license finds nothing.
+    let license = license.ok_or_else(|| {
+        if app.faults.has(Fault::UnknownLicenseAsUnknownProduct) {
+            Rejection::new(ErrorCode::UnknownProduct, &r.product)
+        } else {
+            not_found()
+        }
+    })?;
     // The password-checked fault: the password compared with the stored one.
     if app.faults.has(Fault::PasswordChecked)
         && r.by_username
@@ -1451,6 +1545,13 @@ fn decide_activation(
         device_holds_seat: already && !app.faults.has(Fault::ReactivationTakesSeat),
     };
     crate::protocol::activation_rules(&state, r.now)?;
+    // The reactivation-conflict-500 fault: the seat inserted again, its unique key violated.
+    if already && has(Fault::ReactivationConflict500) {
+        return Err(Rejection::new(
+            ErrorCode::InternalServerError,
+            "UNIQUE constraint failed: activations",
+        ));
+    }
     // The request-id-after-rules fault: the replay is looked for once the rules passed.
     if rules_first {
         if let Some(decision) = replayed(app, tx, r)? {
