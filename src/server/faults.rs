@@ -92,6 +92,7 @@ switches! {
     InnerSignatureRequired => ("inner-signature-required", rules::SIGNATURE_INNER_OPTIONAL, "a schema-2 file without an inner signature member is answered authorization_missing_params");
     TrimBeforeSigning => ("trim-before-signing", rules::SIGNATURE_INNER_VERBATIM, "the inner signature is verified over the values trimmed of surrounding whitespace");
     SkipOuterSignature => ("skip-outer-signature", rules::SIGNATURE_OUTER, "the schema-2 outer MAC is checked for its form only (lowercase hex or Base64 of 32 bytes), never for its value");
+    OuterMacPrefixCompared => ("outer-mac-prefix-compared", rules::SIGNATURE_OUTER, "the schema-2 outer MAC is compared over the length written (a memcmp of the given length), so the start of the right MAC passes");
     OuterMacOverPythonJson => ("outer-mac-over-python-json", rules::SIGNATURE_OUTER_RAW_BYTES, "the schema-2 outer MAC is verified over the request member re-serialised as Python's json.dumps writes it (\", \", \": \", non-ASCII escaped), not over its bytes");
     OuterMacBase64Only => ("outer-mac-base64-only", rules::SIGNATURE_OUTER_ENCODINGS, "a schema-2 outer MAC written in hex is answered signature_mismatch");
     LeakLicenseExistence => ("leak-license-existence", rules::SIGNATURE_BEFORE_LICENSE, "the product and the license are looked up before the payload signatures are checked");

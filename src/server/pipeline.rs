@@ -21,10 +21,11 @@ use super::variants::Variant;
 use super::App;
 use crate::protocol::{
     authenticate, check_date, decode_request_file, format_http_date, format_validity_period, hmac_sha256,
-    inner_signing_string, is_expired, is_multipart, parse_http_date, parse_other_date, request_file_text,
-    verify_inner_signature, verify_outer_signature, without_lone_surrogates, ActivationAnswer, AnswerLayout,
-    AnswerLicensee, AuthorizationHeader, CheckedRequest, DecodedRequest, ErrorCode, LicenseState, Licensee,
-    MacEncoding, OddTypes, ProductDetails, Rejection, RequestKind, Schema, Transport, MAX_DEPTH,
+    inner_signing_string, is_expired, is_multipart, outer_signature, parse_http_date, parse_other_date,
+    request_file_text, verify_inner_signature, verify_outer_signature, without_lone_surrogates,
+    ActivationAnswer, AnswerLayout, AnswerLicensee, AuthorizationHeader, CheckedRequest, DecodedRequest,
+    ErrorCode, LicenseState, Licensee, MacEncoding, OddTypes, ProductDetails, Rejection, RequestKind, Schema,
+    Transport, MAX_DEPTH,
 };
 
 /// The body a successful deactivation answers (SPEC §1).
@@ -1242,12 +1243,24 @@ async fn verify_signatures(
             "the outer MAC is not Base64",
         ));
     }
-    if !has(Fault::SkipOuterSignature) {
+    // The outer-mac-prefix-compared fault: the MAC compared over the length written.
+    let prefix_passes = has(Fault::OuterMacPrefixCompared)
+        && decoded
+            .request_bytes()
+            .zip(decoded.outer_signature.as_deref())
+            .is_some_and(|(bytes, given)| {
+                !given.is_empty()
+                    && [MacEncoding::Base64, MacEncoding::Hex]
+                        .into_iter()
+                        .any(|e| outer_signature(shared_key, bytes, e).starts_with(given))
+            });
+    if !prefix_passes && !has(Fault::SkipOuterSignature) {
         verify_outer(app, decoded, checked, shared_key, Note::Effects)?;
-    } else if decoded
-        .outer_signature
-        .as_deref()
-        .is_some_and(|mac| MacEncoding::decode(mac).is_none())
+    } else if has(Fault::SkipOuterSignature)
+        && decoded
+            .outer_signature
+            .as_deref()
+            .is_some_and(|mac| MacEncoding::decode(mac).is_none())
     {
         // The skip-outer-signature fault looks at the MAC's form only, never at its value.
         return Err(Rejection::new(

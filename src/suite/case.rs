@@ -246,6 +246,8 @@ pub enum SignatureTemplate {
     /// The correct one upper-cased (a hex MAC in uppercase hex, SPEC §10; a Base64 one stays
     /// canonical Base64 of a wrong MAC): [`Tamper::Uppercase`](crate::protocol::Tamper::Uppercase).
     Uppercase,
+    /// The correct one cut to its first characters (this many).
+    Truncate(usize),
 }
 
 /// The payload: what `protocol::RequestBuilder` writes, and how to change it.

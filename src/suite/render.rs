@@ -49,6 +49,7 @@ fn tamper(t: &SignatureTemplate) -> Tamper {
         SignatureTemplate::Corrupt => Tamper::Corrupt,
         SignatureTemplate::Replace(s) => Tamper::Replace(s.clone()),
         SignatureTemplate::Uppercase => Tamper::Uppercase,
+        SignatureTemplate::Truncate(n) => Tamper::Truncate(*n),
     }
 }
 

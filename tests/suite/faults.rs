@@ -24,17 +24,6 @@ use crate::support::{all_cases, run_against_reference};
 /// Cases that cite rules with faults without catching any of them, and why.
 const NO_FAULT_CATCHES: &[(&str, &str)] = &[
     (
-        "signature/schema-2-outer-truncated",
-        "its MAC is a fixed text too short to be one: skip-outer-signature (the value never \
-         compared) still refuses it for its form, and a server that reads neither is caught by \
-         every case with a wrong outer MAC; a truncation of the right MAC would have teeth \
-         against a comparison over the length written",
-    ),
-    (
-        "deactivate/signature-schema-2-outer-truncated",
-        "as signature/schema-2-outer-truncated, on deactivate_offline",
-    ),
-    (
         "deactivate/style-python",
         "its file is the default deactivation request (the Python SDK's layout): a fault that \
          fails it fails every deactivation, the set-ups and clean-ups of every case included; \
