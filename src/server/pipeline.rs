@@ -1037,26 +1037,20 @@ fn check_fields<'a>(
     kind: RequestKind,
     note: Note,
 ) -> Result<CheckedRequest<'a>, Rejection> {
-    let payload = &decoded.payload;
-    let present = |name: &str| payload.odd.iter().any(|m| m.name == name);
-    let required = payload.hardware_id.is_some()
-        && (payload.license_key.is_some() || payload.username.is_some())
-        && (payload.api_key.is_some() || payload.client_id.is_some());
+    // SPEC §4's required members that are missing, in its order (`DecodedRequest::missing_members`).
+    let missing = decoded.missing_members();
     // The missing-required-validation-error fault: a schema validator's answer to a missing member.
-    if app.faults.has(Fault::MissingRequiredValidationError) && !required {
+    let required = ["license_key", "hardware_id", "api_key"];
+    if app.faults.has(Fault::MissingRequiredValidationError) && missing.iter().any(|m| required.contains(m)) {
         return Err(Rejection::new(
             ErrorCode::ValidationError,
             "a required member is missing",
         ));
     }
     // The missing-signed-member-mismatch fault: the signatures checked over what is there.
-    let unsigned = match decoded.schema {
-        Schema::V1 => payload.signature.is_none() && !present("signature"),
-        Schema::V2 => decoded.outer_signature.is_none(),
-    };
     if app.faults.has(Fault::MissingSignedMemberMismatch)
-        && required
-        && ((payload.date.is_none() && !present("date")) || unsigned)
+        && !missing.is_empty()
+        && missing.iter().all(|m| matches!(*m, "date" | "signature"))
     {
         return Err(Rejection::new(
             ErrorCode::SignatureMismatch,
