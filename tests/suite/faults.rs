@@ -113,14 +113,15 @@ async fn each_fault_is_caught_at_its_rule_by_every_case_citing_it_and_by_no_othe
                 ));
             }
         }
-        for r in catching.iter().filter(|r| cites(r, rule)) {
-            caught_by.entry(r.id.clone()).or_default().push(fault.name());
-        }
+        // The cases the fault gives teeth: those citing its rule.
         let ids: Vec<&str> = catching
             .iter()
             .filter(|r| cites(r, rule))
             .map(|r| r.id.as_str())
             .collect();
+        for id in &ids {
+            caught_by.entry((*id).to_owned()).or_default().push(fault.name());
+        }
         faults_of_rule.entry(rule.id).or_default().push(fault.name());
         let shown: Vec<&str> = ids.iter().take(3).copied().collect();
         let more = ids.len().saturating_sub(shown.len());
@@ -137,7 +138,7 @@ async fn each_fault_is_caught_at_its_rule_by_every_case_citing_it_and_by_no_othe
         ));
     }
     println!("{matrix}");
-    // Teeth: each case citing a rule that has a fault is caught by one of them.
+    // Teeth: each case citing a rule that has a fault is caught by a fault of its rules.
     let faulted: Vec<&str> = faults_of_rule.keys().copied().collect();
     for (id, rules) in &rules_of {
         let has_faults = rules.iter().any(|r| faulted.contains(r));
