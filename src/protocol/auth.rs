@@ -235,7 +235,7 @@ pub fn parse_other_date(value: &str) -> Option<SystemTime> {
     }
     let head = value.split_once(" (").map_or(value, |(head, _)| head);
     let javascript = format_description!(
-        "[weekday repr:short] [month repr:short] [day] [year] [hour]:[minute]:[second] GMT[offset_hour sign:mandatory][offset_minute]"
+        "[weekday repr:short] [month repr:short] [day padding:none] [year] [hour]:[minute]:[second] GMT[offset_hour sign:mandatory][offset_minute]"
     );
     time::OffsetDateTime::parse(head, &javascript)
         .ok()
