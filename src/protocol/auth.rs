@@ -157,7 +157,7 @@ impl std::fmt::Display for AuthorizationHeader {
 }
 
 /// Splits `name="value", name="value"` into pairs; names must be unique (case-insensitively).
-fn parse_pairs(text: &str) -> Result<Vec<(&str, &str)>, String> {
+pub(crate) fn parse_pairs(text: &str) -> Result<Vec<(&str, &str)>, String> {
     let mut pairs: Vec<(&str, &str)> = Vec::new();
     let mut rest = text;
     loop {

@@ -39,7 +39,9 @@ pub use business::{activates_offline, activation_rules, is_expired, LicenseState
 pub use catalogue::{rules, Rule, Severity, Tag};
 pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
-pub use oracle::{allowed, Allowed, Answer, Broken, Fit, OracleRequest, SentHeaders, ServerKnows};
+pub use oracle::{
+    allowed, wrong_method, Allowed, Answer, Broken, Fit, OracleRequest, SentHeaders, ServerKnows,
+};
 pub(crate) use payload::without_lone_surrogates;
 pub use payload::{is_spec_member, OddMember, Oddity, Payload, Schema, MAX_DEPTH, READ_MEMBERS};
 pub use request::{

@@ -17,7 +17,10 @@
 
 use std::time::SystemTime;
 
-use super::auth::{authenticate, check_date, parse_http_date, parse_other_date};
+use super::auth::{
+    authenticate, check_date, parse_http_date, parse_other_date, parse_pairs, AuthorizationHeader, ALGORITHM,
+    SIGNED_HEADERS,
+};
 use super::catalogue::{rules, Rule, Severity};
 use super::error::{ErrorCode, Rejection};
 use super::payload::{without_lone_surrogates, Schema, MAX_DEPTH};
@@ -209,6 +212,12 @@ impl Allowed {
         if status >= 500 {
             return Some(rules::ANY_NO_SERVER_ERROR);
         }
+        // SPEC §10 [seed]: route and method come first; a wrong method answered with another
+        // status than 404 or 405 was judged by a later check.
+        let method_first = self.first().is_some_and(|b| b.rule == rules::ROUTE_METHOD);
+        if method_first && !matches!(status, 404 | 405) {
+            return Some(rules::ORDER_ROUTE_FIRST);
+        }
         let first_of = |rules: Vec<Rule>, worst: bool| {
             let severity = rules.iter().map(Rule::severity);
             let pick = if worst { severity.max() } else { severity.min() }?;
@@ -319,6 +328,27 @@ pub fn allowed(request: &OracleRequest<'_>, server: &ServerKnows<'_>) -> Allowed
     a.settle()
 }
 
+/// The answers SPEC allows to a request with another method than POST on an endpoint (SPEC §1,
+/// §10): 405 `method_not_allowed` [pinned] or 404 `not_found`, before every other check.
+///
+/// ```
+/// use lsconform::protocol::{wrong_method, Fit, RequestKind, Severity};
+/// let set = wrong_method(RequestKind::Activation);
+/// assert_eq!(set.fit(405, Some("method_not_allowed")), Fit::Pinned);
+/// assert_eq!(set.fit(404, Some("not_found")), Fit::Allowed);
+/// // Answered by a later check (the headers): route and method come first [seed].
+/// assert_eq!(set.fit(400, Some("missing_headers")), Fit::Outside);
+/// assert_eq!(set.rule_at_stake(400, Some("missing_headers")).unwrap().id, "order.route-first");
+/// assert_eq!(set.outside_severity(400, Some("missing_headers")), Some(Severity::Must));
+/// ```
+pub fn wrong_method(kind: RequestKind) -> Allowed {
+    let mut a = Allowed::new(kind);
+    let r = Rejection::new(ErrorCode::MethodNotAllowed, "not POST");
+    a.breaks(rules::ROUTE_METHOD, r, Some(rules::ORDER_ROUTE_FIRST));
+    a.allow(Answer::Refused(ErrorCode::NotFound));
+    a.settle()
+}
+
 /// SPEC §2, through `protocol::authenticate`, with what SPEC §10 allows besides.
 fn headers(
     a: &mut Allowed,
@@ -344,32 +374,87 @@ fn headers(
             a.allow(Answer::Unauthorized);
             a.breaks(rules::AUTH_BEARER, r, Some(rules::AUTH_BEARER));
         }
-        ErrorCode::DateHeaderDiff => {
-            let sent = date_text.and_then(parse_http_date);
-            match (sent, date_text.and_then(parse_other_date)) {
-                (Some(t), _) if t > now => {
-                    a.breaks(rules::DATE_FUTURE_REFUSED, r, Some(rules::DATE_FUTURE_REFUSED))
-                }
-                (Some(_), _) => a.breaks(rules::DATE_PAST_WINDOW, r, Some(rules::DATE_PAST_WINDOW)),
-                // SPEC §10: another form, parsed right and within the window, MAY be accepted;
-                // the rest of the Authorization header is then judged as usual.
-                (None, Some(t)) if check_date(&super::auth::format_http_date(t), now).is_ok() => {
-                    a.breaks(rules::DATE_OTHER_FORMS, r, None);
-                    let (authorization, date) =
-                        (authorization.unwrap_or_default(), date_text.unwrap_or_default());
-                    if let Err(other) = verify_header_mac(authorization, date, server) {
-                        let rule = authorization_rule(other.code);
-                        a.breaks(rule, other, Some(rule));
-                    }
-                }
-                (None, _) => a.breaks(rules::DATE_UNPARSEABLE, r, Some(rules::DATE_UNPARSEABLE)),
-            }
-        }
+        ErrorCode::DateHeaderDiff => match date_rule(date_text.unwrap_or_default(), now) {
+            // SPEC §10: another form, parsed right and within the window, MAY be accepted; the
+            // rest of the Authorization header is then judged as usual (below).
+            None => a.breaks(rules::DATE_OTHER_FORMS, r, None),
+            Some(rule) => a.breaks(rule, r, Some(rule)),
+        },
         code => {
             let rule = authorization_rule(code);
             a.breaks(rule, r, Some(rule));
         }
     }
+    // SPEC §10: §2's order is [pinned]: a header with several defects may be refused for any of
+    // them (the first, above, is the reference's).
+    for (rule, defect) in header_defects(authorization, date_text, now, server) {
+        if !a.broken.iter().any(|b| b.code == defect.code) {
+            a.breaks(rule, defect, Some(rule));
+        }
+    }
+}
+
+/// The rule a `Date` header refused with `date_header_diff` breaks (SPEC §2), or `None` for a
+/// form other than HTTP's that names a time within the window, which a server MAY accept (§10).
+fn date_rule(date: &str, now: SystemTime) -> Option<Rule> {
+    match (parse_http_date(date), parse_other_date(date)) {
+        (Some(t), _) if t > now => Some(rules::DATE_FUTURE_REFUSED),
+        (Some(_), _) => Some(rules::DATE_PAST_WINDOW),
+        (None, Some(t)) if check_date(&super::auth::format_http_date(t), now).is_ok() => None,
+        (None, _) => Some(rules::DATE_UNPARSEABLE),
+    }
+}
+
+/// Every defect of SPEC §2 that a header of `name="value"` pairs has, each judged on its own (an
+/// algorithm other than hmac-sha256, a Date refused, an unknown API key, a header HMAC that does
+/// not verify), whatever comes first in §2's order. A Date a server MAY accept is not one.
+fn header_defects(
+    authorization: Option<&[u8]>,
+    date: Option<&str>,
+    now: SystemTime,
+    server: &ServerKnows<'_>,
+) -> Vec<(Rule, Rejection)> {
+    let Some(text) = authorization.and_then(|a| std::str::from_utf8(a).ok()) else {
+        return Vec::new();
+    };
+    let Ok(pairs) = parse_pairs(text.trim_matches([' ', '\t'])) else {
+        return Vec::new();
+    };
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+            .filter(|v| !v.is_empty())
+    };
+    let mut defects = Vec::new();
+    if let Some(algorithm) = value("algorithm").filter(|v| !v.eq_ignore_ascii_case(ALGORITHM)) {
+        let r = Rejection::new(ErrorCode::HmacRequired, format!("algorithm {algorithm:?}"));
+        defects.push((rules::AUTH_ALGORITHM, r));
+    }
+    if let Some(date) = date {
+        if let (Err(r), Some(rule)) = (check_date(date, now), date_rule(date, now)) {
+            defects.push((rule, r));
+        }
+    }
+    match value("apikey").map(|key| (server.shared_key_of)(key)) {
+        Some(None) => defects.push((rules::AUTH_UNKNOWN_API_KEY, ErrorCode::InvalidApiKey.into())),
+        Some(Some(shared_key)) => {
+            if let (Some(signature), Some(date)) = (value("signature"), date) {
+                let header = AuthorizationHeader {
+                    algorithm: ALGORITHM.to_owned(),
+                    headers: SIGNED_HEADERS.to_owned(),
+                    signature: signature.to_owned(),
+                    api_key: String::new(),
+                };
+                if let Err(r) = header.verify(&shared_key, date) {
+                    defects.push((rules::AUTH_HEADER_HMAC, r));
+                }
+            }
+        }
+        None => {}
+    }
+    defects
 }
 
 /// The rule of SPEC §2 an Authorization header's refusal stands for.
@@ -382,16 +467,6 @@ fn authorization_rule(code: ErrorCode) -> Rule {
         ErrorCode::DateHeaderDiff => rules::DATE_UNPARSEABLE,
         _ => rules::AUTH_UNPARSEABLE,
     }
-}
-
-/// The Authorization header's HMAC over the Date as sent.
-fn verify_header_mac(authorization: &[u8], date: &str, server: &ServerKnows<'_>) -> Result<(), Rejection> {
-    let text = std::str::from_utf8(authorization)
-        .map_err(|_| Rejection::from(ErrorCode::AuthorizationInvalidHeaders))?;
-    let header = super::auth::AuthorizationHeader::parse(text)?;
-    let key =
-        (server.shared_key_of)(&header.api_key).ok_or_else(|| Rejection::from(ErrorCode::InvalidApiKey))?;
-    header.verify(&key, date)
 }
 
 fn is_imf_fixdate(date: &str) -> bool {
@@ -479,6 +554,14 @@ fn members(
         a.breaks(rules::PAYLOAD_ODD_OPTIONAL, r, None);
     }
     let missing = decoded.missing_members();
+    // SPEC §10: a required member present as null, "" or not a string may also be refused with
+    // validation_error, and a signature so written with signature_mismatch (never accepted).
+    for m in decoded.blank_required_members() {
+        if m == "signature" {
+            a.allow(Answer::Refused(ErrorCode::SignatureMismatch));
+        }
+        a.allow(Answer::Refused(ErrorCode::ValidationError));
+    }
     if !missing.is_empty() {
         let seed = missing
             .iter()

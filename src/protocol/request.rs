@@ -298,6 +298,28 @@ impl DecodedRequest {
         .collect()
     }
 
+    /// The required members of [`missing_members`](Self::missing_members) that are written, as
+    /// `null`, `""` or not a string (SPEC §10: such a member may also be refused with
+    /// `validation_error`, and a signature with `signature_mismatch`).
+    ///
+    /// ```
+    /// use lsconform::protocol::{decode_request, encode_request_file};
+    /// let json = br#"{"license_key":"K","hardware_id":"","product":"TP"}"#;
+    /// let decoded = decode_request(None, encode_request_file(json).as_bytes()).unwrap();
+    /// assert_eq!(decoded.blank_required_members(), ["hardware_id"]);
+    /// ```
+    pub fn blank_required_members(&self) -> Vec<&'static str> {
+        let written = |member: &str, name: &str| match member {
+            "license_key" => matches!(name, "license_key" | "username"),
+            "api_key" => matches!(name, "api_key" | "client_id"),
+            _ => member == name,
+        };
+        self.missing_members()
+            .into_iter()
+            .filter(|m| self.payload.odd.iter().any(|o| written(m, &o.name)))
+            .collect()
+    }
+
     /// SPEC §4 [pinned, safety]: the `request` member names this endpoint (`null` and other types
     /// included: anything else is `validation_error`); activation also takes a file without one.
     ///

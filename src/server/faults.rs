@@ -72,7 +72,7 @@ switches! {
     DeepNesting500 => ("deep-nesting-500", rules::JSON_ANY_DEPTH, "nesting deeper than 32 is answered 500 internal_server_error (a recursion limit that escapes as a crash)");
     AcceptLoneSurrogates => ("accept-lone-surrogates", rules::JSON_SURROGATE, "an unpaired surrogate escape is read as U+FFFD and the file accepted");
     // SPEC §4: the payload.
-    PayloadKeyFromHeader => ("payload-key-from-header", rules::PAYLOAD_UNKNOWN_API_KEY, "the payload signatures are verified with the shared key of the Authorization header's API key, whatever the payload's api_key");
+    PayloadKeyFromHeader => ("payload-key-from-header", rules::SIGNATURE_INNER, "the payload signatures are verified with the shared key of the Authorization header's API key, whatever the payload's api_key");
     ApiKeyFromHeader => ("api-key-from-header", rules::PAYLOAD_REQUIRED, "a payload without api_key is read with the Authorization header's API key");
     ProductFromLicense => ("product-from-license", rules::PAYLOAD_REQUIRED_PINNED, "a payload without product is read with the product of its license");
     UsernameNotSupported => ("username-not-supported", rules::PAYLOAD_USERNAME, "a payload with username and no license_key is answered authorization_missing_params");
@@ -106,7 +106,7 @@ switches! {
     TrialExpiredAsExpired => ("trial-expired-as-expired", rules::BUSINESS_TRIAL_EXPIRED, "a trial past its end is answered license_expired instead of trial_expired");
     ConsumptionNotOffline => ("consumption-not-offline", rules::BUSINESS_LICENSE_TYPE, "a consumption license is answered license_type_not_supported_offline");
     AnyLicenseTypeOffline => ("any-license-type-offline", rules::BUSINESS_LICENSE_TYPE, "a license of any type is activated offline");
-    ReactivationConflict500 => ("reactivation-conflict-500", rules::BUSINESS_REACTIVATION, "activating a device that already holds a seat on the license is answered 500 (the seat's unique key violated)");
+    ReactivationConflict500 => ("reactivation-conflict-500", rules::ANY_NO_SERVER_ERROR, "activating a device that already holds a seat on the license is answered 500 (the seat's unique key violated)");
     ReactivationTakesSeat => ("reactivation-takes-seat", rules::BUSINESS_REACTIVATION, "a device that already holds a seat is refused when the seats are full");
     SeatsOffByOne => ("seats-off-by-one", rules::BUSINESS_SEATS_FULL, "one activation more than max_activations is allowed");
     NonAtomicSeats => ("non-atomic-seats", rules::BUSINESS_SEATS_CONCURRENT, "seats are counted and taken in two transactions, so concurrent activations overbook");

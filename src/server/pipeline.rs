@@ -1047,6 +1047,16 @@ fn check_fields<'a>(
             "a required member is missing",
         ));
     }
+    // SPEC §10: a required member written as null, "" or not a string may be refused with
+    // validation_error (blank-required-validation-error).
+    if app.variants.has(Variant::BlankRequiredValidationError) && !decoded.blank_required_members().is_empty()
+    {
+        note.took_effect(app, Variant::BlankRequiredValidationError);
+        return Err(Rejection::new(
+            ErrorCode::ValidationError,
+            "a required member is null, empty or not a string",
+        ));
+    }
     // The missing-signed-member-mismatch fault: the signatures checked over what is there.
     if app.faults.has(Fault::MissingSignedMemberMismatch)
         && !missing.is_empty()

@@ -45,6 +45,7 @@ switches! {
     UnknownPayloadKeyMismatch => ("unknown-payload-key-mismatch", rules::PAYLOAD_UNKNOWN_API_KEY, "a payload api_key the server does not know is signature_mismatch instead of invalid_api_key");
     DeviceNotFound404 => ("device-not-found-404", rules::DEACTIVATE_DEVICE_NOT_FOUND, "deactivating a device that holds no seat is answered 404 device_not_found instead of 400");
     NoTransferCount => ("no-transfer-count", rules::ANSWER_MEMBERS, "the success answer has no transfer_count member");
+    BlankRequiredValidationError => ("blank-required-validation-error", rules::PAYLOAD_REQUIRED_FORM, "a required member present as null, \"\" or not a string is refused with 400 validation_error (a schema validator's answer)");
 }
 
 /// The conforming variants a server runs with.

@@ -282,11 +282,13 @@ async fn reactivation_keeps_its_seat(cx: &Context) -> Result<(), Failure> {
             .map_err(|m| fail(m, &again))
             .and_then(|()| match (last_count, times_activated(&second)) {
                 (Some(a), Some(b)) if a == b => Ok(()),
+                // SPEC §6 [docs]: the seats taken after the request, this device's included.
                 (a, b) => Err(fail(
                     Mismatch::new(
                         format!("times_activated {a:?} again"),
                         format!("times_activated {b:?}"),
-                    ),
+                    )
+                    .at(rules::ANSWER_TIMES_ACTIVATED),
                     &again,
                 )),
             });
@@ -383,11 +385,31 @@ async fn a_freed_seat_is_free_for_another_device(cx: &Context) -> Result<(), Fai
     let mut taken = Vec::new();
     let outcome = async {
         let mut full = None;
-        for _ in 0..free {
+        for k in 1..=free {
             let hw = device();
-            let (_, answer) = take_seat(cx, "limited", &hw).await?;
-            full = times_activated(&answer);
+            let (sent, answer) = take_seat(cx, "limited", &hw).await?;
             taken.push(hw);
+            // SPEC §6 [docs]: times_activated is the seats taken after the request: of the
+            // license's max_activations, `free` were free before the first of these.
+            let max = serde_json::from_slice::<serde_json::Value>(&answer.body)
+                .ok()
+                .and_then(|a| a.get("max_activations")?.as_u64());
+            let count = times_activated(&answer);
+            let expected = max.map(|m| (m + k as u64).saturating_sub(free as u64));
+            if expected.is_none() || count != expected {
+                return Err(fail(
+                    Mismatch::new(
+                        format!(
+                            "times_activated {expected:?}: max_activations {max:?} less the {free} free \
+                             seats, plus the {k} taken"
+                        ),
+                        format!("times_activated {count:?}"),
+                    )
+                    .at(rules::ANSWER_TIMES_ACTIVATED),
+                    &sent,
+                ));
+            }
+            full = count;
         }
         let newcomer = device();
         let refused = request(cx, Endpoint::Activate, "limited", &newcomer)?;
@@ -412,12 +434,13 @@ async fn a_freed_seat_is_free_for_another_device(cx: &Context) -> Result<(), Fai
         // SPEC §6: times_activated counts the seats taken after the request: full again.
         match times_activated(&answer) {
             n if n == full => Ok(()),
-            n => Err(Failure::Mismatch(
+            n => Err(fail(
                 Mismatch::new(
                     format!("times_activated {full:?} again: the freed seat taken by another device"),
                     format!("times_activated {n:?}"),
-                ),
-                None,
+                )
+                .at(rules::ANSWER_TIMES_ACTIVATED),
+                &again,
             )),
         }
     }
@@ -426,16 +449,34 @@ async fn a_freed_seat_is_free_for_another_device(cx: &Context) -> Result<(), Fai
 }
 
 /// SPEC §1: deactivate_offline "answers 200 with the plain text `license_deactivated`" and frees
-/// the seat; a device without a seat is `device_not_found` [pinned].
+/// the seat (SPEC §5 [docs]: another device taking a seat then counts the seats of before); a
+/// device without a seat is `device_not_found` [pinned].
 async fn deactivate_frees_the_seat(cx: &Context) -> Result<(), Failure> {
     needs_deactivation(cx)?;
-    let hw = device();
-    take_seat(cx, "perpetual", &hw).await?;
+    let (hw, newcomer) = (device(), device());
+    let (_, first) = take_seat(cx, "perpetual", &hw).await?;
     deactivate(cx, "perpetual", &hw).await?;
+    // The checks run one by one, so no other request takes a seat of this license meanwhile.
+    let (next, answer) = take_seat(cx, "perpetual", &newcomer).await?;
+    let freed = match (times_activated(&first), times_activated(&answer)) {
+        (Some(a), Some(b)) if a == b => Ok(()),
+        (a, b) => Err(fail(
+            Mismatch::new(
+                format!("times_activated {a:?} for another device once the first one's seat was freed"),
+                format!("times_activated {b:?}: the seat was not freed (or the count is not of seats)"),
+            )
+            .at(rules::DEACTIVATE_FREES_SEAT),
+            &next,
+        )),
+    };
+    give_back(cx, "perpetual", &newcomer).await?;
+    freed?;
     let again = request(cx, Endpoint::Deactivate, "perpetual", &hw)?;
     let answer = send(cx, &again).await?;
-    // The code for a device without a seat is [pinned]: another answer is a warning.
-    judge::judge_error(&[ErrorCode::DeviceNotFound], &answer).map_err(|m| fail(m.allowed(), &again))
+    // The code for a device without a seat is [pinned]: another answer is a warning (a 5xx stays
+    // a failure).
+    judge::judge_error(&[ErrorCode::DeviceNotFound], &answer)
+        .map_err(|m| fail(m.allowed().or_at(rules::DEACTIVATE_DEVICE_NOT_FOUND), &again))
 }
 
 /// Contenders in each round of the seat race, and rounds.
@@ -608,17 +649,14 @@ async fn request_id_first(cx: &Context) -> Result<(), Failure> {
             taken.push(hw);
         }
         let replay = send(cx, &sent).await?;
+        let expected =
+            "the stored answer to the request_id (200, as first given), though the license is full since";
+        judge::server_error(expected, &replay).map_err(|m| fail(m, &sent))?;
         let as_json = |r: &Response| serde_json::from_slice::<serde_json::Value>(&r.body).ok();
         if replay.status == 200 && as_json(&replay) == as_json(&first) {
             return Ok(());
         }
-        Err(fail(
-            Mismatch::new(
-                "the stored answer to the request_id (200, as first given), though the license is full since",
-                judge::summarize(&replay),
-            ),
-            &sent,
-        ))
+        Err(fail(Mismatch::new(expected, judge::summarize(&replay)), &sent))
     }
     .await;
     let cleaned = give_back_all(cx, "limited", &taken).await;

@@ -58,8 +58,12 @@ impl Mismatch {
         }
     }
 
-    /// The same mismatch, at most a warning: SPEC allows the answer (SPEC §10).
+    /// The same mismatch, at most a warning: SPEC allows the answer (SPEC §10). A 5xx stays a
+    /// failure ([`server_error`]): SPEC allows none.
     pub fn allowed(self) -> Mismatch {
+        if self.rule == Some(rules::ANY_NO_SERVER_ERROR.id) {
+            return self;
+        }
         Mismatch {
             severity: Some(Severity::Should),
             ..self
@@ -105,6 +109,27 @@ pub fn summarize(response: &Response) -> String {
     format!("{} {excerpt:?}", response.status)
 }
 
+/// SPEC §10: "Never a 5xx" [safety]. Every judge of an answer starts here, so a 5xx is a MUST
+/// failure at `any.no-server-error` wherever it comes from (a case, a check, a generated or fuzzed
+/// request, `diff`, `proxy`), and [`Mismatch::allowed`] never softens it.
+pub fn server_error(expected: &str, response: &Response) -> Result<(), Mismatch> {
+    if response.status < 500 {
+        return Ok(());
+    }
+    Err(Mismatch {
+        severity: Some(Severity::Must),
+        ..Mismatch::new(expected, summarize(response)).at(rules::ANY_NO_SERVER_ERROR)
+    })
+}
+
+/// Whether a Content-Type names `application/json`, in any case (media types are
+/// case-insensitive, RFC 9110 §8.3.1), with or without parameters.
+pub(crate) fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
 fn mismatch(expected: impl Into<String>, actual: impl Into<String>) -> Result<(), Mismatch> {
     Err(Mismatch::new(expected, actual))
 }
@@ -120,6 +145,7 @@ fn mismatch_at(rule: Rule, expected: impl Into<String>, actual: impl Into<String
 /// allowed but differ from the reference's choice: a warning (SPEC §7, §10).
 pub fn judge_error(codes: &[ErrorCode], response: &Response) -> Result<(), Mismatch> {
     let expected = describe_errors(codes);
+    server_error(&expected, response)?;
     if !codes
         .iter()
         .any(|c| c.accepted_statuses().contains(&response.status))
@@ -146,11 +172,8 @@ pub fn judge_error(codes: &[ErrorCode], response: &Response) -> Result<(), Misma
     {
         return mismatch(expected, format!("{} {}", response.status, body.code));
     }
-    let json = response
-        .content_type
-        .as_deref()
-        .is_some_and(|ct| ct.starts_with("application/json"));
-    if !json {
+    // Before the warnings below: a wrong Content-Type fails whichever allowed code came.
+    if !is_json(response.content_type.as_deref()) {
         return mismatch_at(
             rules::ERROR_SHAPE,
             format!("{expected} with Content-Type: application/json"),
@@ -273,6 +296,7 @@ fn is_validity_period(text: &str) -> bool {
 /// signatures verify (the RSA ones when the profile has the public key).
 pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) -> Result<(), Mismatch> {
     let expected = "200 with a signed activation answer";
+    server_error(expected, response)?;
     if response.status != 200 {
         return mismatch(expected, summarize(response));
     }
@@ -304,11 +328,7 @@ pub fn judge_activated(response: &Response, sent: &Prepared, profile: &Profile) 
     }
     member_forms(&answer)?;
     // SPEC §6 [docs]: the success answer is `Content-Type: application/json`.
-    if !response
-        .content_type
-        .as_deref()
-        .is_some_and(|ct| ct.starts_with("application/json"))
-    {
+    if !is_json(response.content_type.as_deref()) {
         return mismatch_at(
             rules::ANSWER_CONTENT_TYPE,
             "the success answer with Content-Type: application/json (SPEC §6)",
@@ -443,6 +463,7 @@ fn request_id_as_pinned(response: &Response, sent: &Prepared) -> Result<(), Mism
 
 /// SPEC §1: deactivate_offline answers 200 with the text `license_deactivated`.
 pub fn judge_deactivated(response: &Response) -> Result<(), Mismatch> {
+    server_error("200 license_deactivated", response)?;
     let text = String::from_utf8_lossy(&response.body);
     let text = text.trim().trim_matches('"');
     if response.status == 200 && text == "license_deactivated" {

@@ -197,7 +197,10 @@ fn result(case: &Case, verdict: Verdict, started: Instant) -> CaseResult {
 }
 
 fn failed(case: &Case, m: Mismatch, request: Option<Prepared>, started: Instant) -> CaseResult {
-    let verdict = match m.severity_in(case.severity()) {
+    // At the severity of the rule the answer departs from, where the judge named one: a check's
+    // first rule may be [pinned] while the count it reads is MUST (SPEC's table of tags).
+    let departed = m.rule.and_then(crate::protocol::Rule::by_id);
+    let verdict = match m.severity_in(departed.map_or(case.severity(), |r| r.severity())) {
         Severity::Must => Verdict::Fail,
         Severity::Should => Verdict::Warning,
     };
@@ -302,13 +305,41 @@ async fn run_data(case: &Case, data: &DataCase, profile: &Profile, client: &Clie
     let mut r = match (verdict, give_back_error) {
         (Err(m), _) => failed(case, m, Some(sent), started),
         (Ok(()), Some(why)) => errored(case, why, Some(sent), started),
-        (Ok(()), None) => CaseResult {
-            request: Some(sent),
-            ..result(case, Verdict::Pass, started)
+        (Ok(()), None) => match unverified_signatures(case, profile, &answer) {
+            // A check that could not look is skipped, never passed.
+            Some(why) => CaseResult {
+                actual: Some(why),
+                request: Some(sent),
+                ..result(case, Verdict::Skipped, started)
+            },
+            None => CaseResult {
+                request: Some(sent),
+                ..result(case, Verdict::Pass, started)
+            },
         },
     };
     r.answer = Some(Answer::from(&answer));
     r
+}
+
+/// Why a case that passed judged less than it cites: an activation answer whose RSA signatures
+/// (SPEC §6) the profile has no public key to verify, in a case citing them.
+fn unverified_signatures(case: &Case, profile: &Profile, answer: &super::http::Response) -> Option<String> {
+    use crate::protocol::rules;
+    let cited: Vec<&str> = [
+        rules::ANSWER_LICENSE_SIGNATURE,
+        rules::ANSWER_LICENSE_SIGNATURE_V2,
+    ]
+    .iter()
+    .filter(|r| case.rules().contains(r))
+    .map(|r| r.id)
+    .collect();
+    (profile.public_key.is_none() && answer.status == 200 && !cited.is_empty()).then(|| {
+        format!(
+            "{} not verified: the profile has no public_key (the rest of the answer passed)",
+            cited.join(" and ")
+        )
+    })
 }
 
 async fn run_check(case: &Case, check: &super::checks::Check, cx: &Context) -> CaseResult {

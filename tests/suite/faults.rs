@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use lsconform::protocol::Rule;
+use lsconform::protocol::{Rule, Severity};
 use lsconform::server::Fault;
 use lsconform::suite::{CaseResult, Verdict};
 
@@ -96,8 +96,35 @@ async fn each_fault_is_caught_at_its_rule_by_every_case_citing_it_and_by_no_othe
             continue;
         }
         // Caught, at its rule.
-        if !catching.iter().any(|r| cites(r, rule)) {
+        if !catching
+            .iter()
+            .any(|r| cites(r, rule) || r.departs_from == Some(rule.id))
+        {
             problems.push(format!("{fault}: no case citing {} catches it", rule.id));
+        }
+        // At its rule's severity (SPEC's table of tags): a MUST rule's fault fails at least one
+        // case at that rule; a [pinned] rule's fault gives warnings only, never a failure.
+        let fails_at_rule = |r: &&CaseResult| {
+            r.verdict == Verdict::Fail && (r.departs_from == Some(rule.id) || cites(r, rule))
+        };
+        match rule.severity() {
+            Severity::Must if !catching.iter().any(fails_at_rule) => problems.push(format!(
+                "{fault}: its rule {} is MUST, but the cases catch it only as a warning",
+                rule.id
+            )),
+            Severity::Should => {
+                for r in catching.iter().filter(|r| r.verdict == Verdict::Fail) {
+                    problems.push(format!(
+                        "{fault}: its rule {} is [pinned] (a warning at most), yet {} fails at {:?}: {} / {}",
+                        rule.id,
+                        r.id,
+                        r.departs_from,
+                        r.expected.as_deref().unwrap_or_default(),
+                        r.actual.as_deref().unwrap_or_default()
+                    ));
+                }
+            }
+            Severity::Must => {}
         }
         // No catch by accident.
         for r in &catching {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use lsconform::server::{ReferenceServer, Variant};
+use lsconform::server::{Fault, ReferenceServer, Variant};
 use lsconform::suite::case::Severity;
 use lsconform::suite::fuzz::{fuzz, FuzzOptions};
 use lsconform::suite::generate::{self, GenerateOptions};
@@ -27,6 +27,15 @@ async fn nonconforming_verdicts(
     for v in variants {
         builder = builder.variant(*v);
     }
+    nonconforming_verdicts_of(builder, (generated, fuzzed), seed).await
+}
+
+/// [`nonconforming_verdicts`] against the server `builder` starts.
+async fn nonconforming_verdicts_of(
+    builder: lsconform::server::ReferenceServerBuilder,
+    (generated, fuzzed): (usize, usize),
+    seed: u64,
+) -> (Vec<String>, Vec<(Variant, u64)>) {
     let server = builder.start().await.expect("the reference server starts");
     let profile = Profile::reference(server.uri());
     let options = RunOptions::default();
@@ -90,6 +99,26 @@ async fn no_check_fails_the_reference_server_with_any_one_conforming_variant() {
                 variant.name()
             ));
         }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A fault of a [pinned] rule (not safety) is another answer SPEC allows, held as a warning at
+/// most (SPEC's table of tags; §10: e.g. §2's order, 404 for a wrong method): like a variant, it
+/// must give no failure and no error anywhere, cases, generated requests or the fuzzer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_check_fails_the_reference_server_with_any_one_fault_of_a_pinned_rule() {
+    let pinned: Vec<Fault> = Fault::ALL
+        .iter()
+        .copied()
+        .filter(|f| f.rule().severity() == Severity::Should)
+        .collect();
+    assert!(pinned.len() >= 10, "the faults of [pinned] rules: {pinned:?}");
+    let mut failures = Vec::new();
+    for (i, fault) in pinned.iter().enumerate() {
+        let builder = ReferenceServer::builder().fault(*fault);
+        let (bad, _) = nonconforming_verdicts_of(builder, ALONE, 3000 + i as u64).await;
+        failures.extend(bad.into_iter().map(|b| format!("{}: {b}", fault.name())));
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -93,10 +93,7 @@ pub(in crate::suite) fn judge(property: Property, ex: &Exchange, profile: &Profi
         Property::ErrorShape if response.status >= 400 => {
             let shape =
                 ErrorBody::parse_with_more(&response.body, response.status).map_err(|e| e.to_string());
-            let json = response
-                .content_type
-                .as_deref()
-                .is_some_and(|ct| ct.starts_with("application/json"));
+            let json = judge::is_json(response.content_type.as_deref());
             match (shape, json) {
                 (Ok((_, more)), true) if more.is_empty() => None,
                 // SPEC §7: more members are allowed by clients, a warning.

@@ -371,10 +371,7 @@ fn server_side(
 
 /// SPEC §7's error body, whatever its code.
 fn error_shape(response: &Response) -> Result<(), Mismatch> {
-    let json = response
-        .content_type
-        .as_deref()
-        .is_some_and(|ct| ct.starts_with("application/json"));
+    let json = judge::is_json(response.content_type.as_deref());
     match ErrorBody::parse_with_more(&response.body, response.status) {
         Err(e) => Err(Mismatch::new(
             "{\"status\": <the HTTP status>, \"code\": …, \"message\": …} (SPEC §7)",
