@@ -646,6 +646,7 @@ fn a_request_other_than_activation_is_a_validation_error_on_activation() {
 
 #[test]
 fn a_request_other_than_deactivation_is_a_validation_error_on_deactivation() {
+    // An activation file (`"request": "activation"`) on deactivate_offline.
     let json = schema1(&members());
     refused_by_check_on(&json, RequestKind::Deactivation, ErrorCode::ValidationError);
     refused_by_check_on(
@@ -659,16 +660,18 @@ fn a_request_other_than_deactivation_is_a_validation_error_on_deactivation() {
 }
 
 #[test]
-fn a_missing_request_is_allowed_on_activation_only() {
-    let json = schema1(&members_with(&[("request", None)]));
-    accepted_on(&json, RequestKind::Activation);
-    accepted_on(schema2(&json), RequestKind::Activation);
-    refused_by_check_on(&json, RequestKind::Deactivation, ErrorCode::ValidationError);
-    refused_by_check_on(
-        schema2(&json),
-        RequestKind::Deactivation,
-        ErrorCode::ValidationError,
-    );
+fn a_missing_request_is_of_the_endpoint_the_file_is_posted_to() {
+    // SPEC §4 [sdk]: the Node SDK's air-gapped deactivation file has no `request` (nor
+    // `request_id`).
+    for json in [
+        schema1(&members_with(&[("request", None)])),
+        schema1(&members_with(&[("request", None), ("request_id", None)])),
+    ] {
+        for kind in [RequestKind::Activation, RequestKind::Deactivation] {
+            accepted_on(&json, kind);
+            accepted_on(schema2(&json), kind);
+        }
+    }
 }
 
 #[test]

@@ -9,7 +9,9 @@
 //!   checks `license_signature` and `license_signature_v2` with the pinned key) →
 //!   `createOfflineDeactivationPayload` → `deactivateOffline`.
 //! - `LicenseManager`, the air-gapped flow: the SDK writes the request file, this test carries it
-//!   to the server as the portal would, and the SDK verifies the license file it gets back.
+//!   to the server as the portal would, and the SDK verifies the license file it gets back; then
+//!   `License.deactivateOffline` writes its deactivation file (no `request`, no `request_id`: SPEC
+//!   §4 makes it of the endpoint it is posted to), which frees the seat.
 //!
 //! Also: our decoder reads the SDK's files as `Style::JavaScript`, and `RequestBuilder` in
 //! `Style::JavaScript` writes them byte for byte from the same fields.
@@ -460,20 +462,30 @@ async fn sdk_verifies_the_license_file_of_an_air_gapped_activation_on_lsconform_
 }
 
 /// `License.deactivateOffline` writes `deactivate_offline.req` without a `request` member (and
-/// without `request_id`); SPEC §1 and §10 as they stand ask for `"request": "deactivation"` on
-/// deactivate_offline, and the reference refuses the file with `validation_error`, while SPEC's
-/// [sdk] tag says a server must take what the official SDKs send. Ignored until SPEC decides.
+/// without `request_id`); SPEC §4 [sdk]: a file without `request` is of the endpoint it is posted
+/// to, so deactivate_offline takes it and frees the seat.
 #[tokio::test]
-#[ignore = "SPEC conflict: the Node SDK's air-gapped deactivation file has no `request` member"]
 async fn air_gapped_deactivation_file_of_the_sdk_frees_the_seat() {
     let (server, deactivation, dir) = assert_air_gapped_activation(Server::reference().await).await;
+    let file = lsconform::protocol::decode_request(Some("text/plain"), deactivation.as_bytes())
+        .expect("the SDK writes a request file");
+    let members: Vec<&str> = file.payload.read_members().map(|(name, _)| name).collect();
     let (status, body) = post_file(&server.uri(), RequestKind::Deactivation, &deactivation).await;
+    // The seat is free: the same file again finds no device.
+    let (again, again_body) = post_file(&server.uri(), RequestKind::Deactivation, &deactivation).await;
     server.stop().await;
     let _ = std::fs::remove_dir_all(dir);
+    // What makes this file special: no `request` and no `request_id`.
+    assert!(
+        !members.contains(&"request") && !members.contains(&"request_id"),
+        "{members:?}"
+    );
     assert_eq!(
         (status, String::from_utf8_lossy(&body).into_owned()),
         (200, "license_deactivated".to_owned())
     );
+    let code = lsconform::protocol::ErrorBody::parse(&again_body, again).map(|b| b.code);
+    assert_eq!((again, code.ok()), (400, Some("device_not_found".to_owned())));
 }
 
 /// Rebuilds a request file the SDK's `LicenseAPI` wrote with `RequestBuilder` in

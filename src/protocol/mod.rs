@@ -46,6 +46,7 @@ pub(crate) use payload::without_lone_surrogates;
 pub use payload::{is_spec_member, OddMember, Oddity, Payload, Schema, MAX_DEPTH, READ_MEMBERS};
 pub use request::{
     decode_request, ApiIdentity, CheckedRequest, DecodedRequest, Licensee, OddTypes, RequestKind,
+    RequestMember,
 };
 pub use signature::{
     hmac_sha256, inner_signature, inner_signing_string, outer_signature, verify_inner_signature,

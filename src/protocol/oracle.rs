@@ -755,6 +755,63 @@ mod tests {
     }
 
     #[test]
+    fn a_file_without_a_request_member_is_of_the_endpoint_it_is_posted_to() {
+        // SPEC §4 [sdk]: the Node SDK's air-gapped deactivation file (no request, no request_id).
+        let on = |kind: RequestKind, f: RequestBuilder| {
+            let now = SystemTime::now();
+            let date = format_http_date(now);
+            let authorization = AuthorizationHeader::signed(API, SHARED, &date).to_string();
+            let text = f.sign(API, SHARED).text;
+            let keys = |k: &str| (k == API).then(|| SHARED.to_owned());
+            let request = OracleRequest {
+                kind,
+                headers: Some((Some(authorization.as_bytes()), Some(date.as_bytes()))),
+                now,
+                content_type: Some("text/plain"),
+                body: Some(text.as_bytes()),
+            };
+            allowed(
+                &request,
+                &ServerKnows {
+                    max_body: 64 * 1024,
+                    shared_key_of: &keys,
+                },
+            )
+        };
+        let air_gapped = || {
+            RequestBuilder::new(RequestKind::Deactivation)
+                .style(Style::JavaScript)
+                .license_key("K")
+                .hardware_id("hw")
+                .product("TP")
+                .date("d")
+                .remove("request")
+        };
+        for kind in [RequestKind::Activation, RequestKind::Deactivation] {
+            let a = on(kind, air_gapped());
+            assert_eq!(a.pinned, Answer::Accepted, "{kind:?}");
+            assert!(a.broken.is_empty(), "{kind:?}: {:?}", a.broken);
+            let (status, code) = refusal(ErrorCode::ValidationError);
+            assert_eq!(a.fit(status, code), Fit::Outside, "{kind:?}");
+        }
+        // A request member naming the other kind is still refused, on either endpoint.
+        let activation_file = on(RequestKind::Deactivation, file());
+        assert_eq!(
+            activation_file.pinned,
+            Answer::Refused(ErrorCode::ValidationError)
+        );
+        assert_eq!(activation_file.outside_severity(200, None), Some(Severity::Must));
+        let deactivation_file = on(
+            RequestKind::Activation,
+            air_gapped().set("request", "deactivation"),
+        );
+        assert_eq!(
+            deactivation_file.pinned,
+            Answer::Refused(ErrorCode::ValidationError)
+        );
+    }
+
+    #[test]
     fn an_optional_member_null_or_of_another_type_may_be_refused_or_taken_as_absent() {
         let hostname = judged(
             file()

@@ -20,7 +20,8 @@ pub const MAX_DEPTH: usize = 32;
 /// in [`Payload::other`].
 #[derive(Debug, Clone, Default)]
 pub struct Payload {
-    /// `request`: `"activation"` or `"deactivation"`.
+    /// `request`: `"activation"` or `"deactivation"`; absent, the file is of the endpoint it is
+    /// posted to (SPEC §4; `DecodedRequest::request_member` tells absent from `null`).
     pub request: Option<String>,
     /// `license_key`.
     pub license_key: Option<String>,

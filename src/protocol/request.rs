@@ -35,6 +35,17 @@ impl RequestKind {
     }
 }
 
+/// The flat object's `request` member, as SPEC §4's kind check reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestMember<'a> {
+    /// No `request` member: the file is of the endpoint it is posted to [sdk].
+    Absent,
+    /// A string (`""` included), which must name the endpoint.
+    Text(&'a str),
+    /// `null`, or another JSON type than a string: refused like a wrong word.
+    NotText,
+}
+
 /// A request file decoded from a body: transport, schema and fields, not yet checked for
 /// required fields or signatures.
 #[derive(Debug, Clone)]
@@ -218,9 +229,8 @@ impl DecodedRequest {
     /// Missing `license_key`/`username`, `hardware_id`, `api_key`/`client_id`, `product`, `date`,
     /// or the signature (schema 1: the inner one; schema 2: the outer one) →
     /// `authorization_missing_params`. A `request` other than the endpoint's own (`null` and
-    /// other types included) → `validation_error` [pinned, safety]; activation also takes a file
-    /// with no `request`, deactivation does not, so an activation file cannot be replayed as a
-    /// deactivation.
+    /// other types included) → `validation_error` [pinned, safety]; a file with no `request` is of
+    /// the endpoint it is posted to [sdk] (see [`check_kind`](Self::check_kind)).
     pub fn check(&self, endpoint: RequestKind) -> Result<CheckedRequest<'_>, Rejection> {
         self.check_with(endpoint, OddTypes::Refuse)
     }
@@ -320,37 +330,54 @@ impl DecodedRequest {
             .collect()
     }
 
-    /// SPEC §4 [pinned, safety]: the `request` member names this endpoint (`null` and other types
-    /// included: anything else is `validation_error`); activation also takes a file without one.
+    /// SPEC §4: the kind of the file. A file with no `request` member is of the endpoint it is
+    /// posted to [sdk: the Node SDK's air-gapped deactivation file has none]; a `request` member
+    /// that is present must name this endpoint, and anything else (another word, `null`, another
+    /// JSON type) is `validation_error` [pinned, safety].
     ///
     /// ```
     /// use lsconform::protocol::{decode_request, encode_request_file, ErrorCode, RequestKind};
     /// let null = decode_request(None, encode_request_file(br#"{"request":null}"#).as_bytes()).unwrap();
-    /// assert_eq!(null.check_kind(RequestKind::Activation).unwrap_err().code, ErrorCode::ValidationError);
+    /// assert_eq!(null.check_kind(RequestKind::Deactivation).unwrap_err().code, ErrorCode::ValidationError);
     /// let none = decode_request(None, encode_request_file(b"{}").as_bytes()).unwrap();
     /// assert!(none.check_kind(RequestKind::Activation).is_ok());
-    /// assert!(none.check_kind(RequestKind::Deactivation).is_err());
+    /// assert!(none.check_kind(RequestKind::Deactivation).is_ok());
+    /// let activation = decode_request(None, encode_request_file(br#"{"request":"activation"}"#).as_bytes()).unwrap();
+    /// assert!(activation.check_kind(RequestKind::Deactivation).is_err());
     /// ```
     pub fn check_kind(&self, endpoint: RequestKind) -> Result<(), Rejection> {
-        let p = &self.payload;
-        let request_is_text = !p
-            .odd
-            .iter()
-            .any(|m| m.name == "request" && m.oddity != Oddity::Empty);
-        match (endpoint, p.request.as_deref()) {
-            (RequestKind::Activation, None) if request_is_text => Ok(()),
-            (kind, Some(r)) if r == kind.as_str() => Ok(()),
-            (kind, other) => Err(Rejection::new(
+        let kind = endpoint.as_str();
+        match self.request_member() {
+            RequestMember::Absent => Ok(()),
+            RequestMember::Text(r) if r == kind => Ok(()),
+            RequestMember::Text(r) => Err(Rejection::new(
                 ErrorCode::ValidationError,
-                match (other, request_is_text) {
-                    (Some(r), _) => format!("request must be {:?} here, not {r:?}", kind.as_str()),
-                    (None, true) => format!("request must be {:?} here, not absent", kind.as_str()),
-                    (None, false) => format!(
-                        "request must be {:?} here, not null or another type",
-                        kind.as_str()
-                    ),
-                },
+                format!("request must be {kind:?} here, not {r:?}"),
             )),
+            RequestMember::NotText => Err(Rejection::new(
+                ErrorCode::ValidationError,
+                format!("request must be {kind:?} here, not null or another type"),
+            )),
+        }
+    }
+
+    /// SPEC §4: the flat object's `request` member, as [`check_kind`](Self::check_kind) reads it.
+    ///
+    /// ```
+    /// use lsconform::protocol::{decode_request, encode_request_file, RequestMember};
+    /// let decoded = |json: &[u8]| decode_request(None, encode_request_file(json).as_bytes()).unwrap();
+    /// assert_eq!(decoded(b"{}").request_member(), RequestMember::Absent);
+    /// assert_eq!(decoded(br#"{"request":""}"#).request_member(), RequestMember::Text(""));
+    /// assert_eq!(decoded(br#"{"request":null}"#).request_member(), RequestMember::NotText);
+    /// assert_eq!(decoded(br#"{"request":[]}"#).request_member(), RequestMember::NotText);
+    /// ```
+    pub fn request_member(&self) -> RequestMember<'_> {
+        let p = &self.payload;
+        match p.request.as_deref() {
+            Some(r) => RequestMember::Text(r),
+            // A member that is not a string is left `None` and noted as odd (`""` is text).
+            None if p.odd.iter().any(|m| m.name == "request") => RequestMember::NotText,
+            None => RequestMember::Absent,
         }
     }
 

@@ -84,6 +84,7 @@ switches! {
     RequestIdRequired => ("request-id-required", rules::PAYLOAD_OPTIONAL_MEMBERS, "a payload without request_id is answered authorization_missing_params");
     RefuseUnknownFields => ("refuse-unknown-fields", rules::PAYLOAD_UNKNOWN_FIELDS, "a payload member the server does not know is refused with authorization_missing_params");
     OddMemberValidationError => ("odd-member-validation-error", rules::PAYLOAD_ODD_OPTIONAL, "an optional member the server reads (request_id, bundle_code, password, the inner signature) present as null, \"\" or of another type is answered 400 validation_error");
+    DeactivationWithoutRequestRefused => ("deactivation-without-request-refused", rules::PAYLOAD_REQUEST_ABSENT, "a deactivation file without a request member is answered 400 validation_error (an absent member read as \"activation\")");
     AcceptAnyRequestKind => ("accept-any-request-kind", rules::PAYLOAD_REQUEST_KIND, "the payload's request member is not read, so files can be replayed across endpoints");
     RefuseOldPayloadDate => ("refuse-old-payload-date", rules::PAYLOAD_DATE_AGE, "a payload date more than a day old is refused with date_header_diff");
     PayloadDateHttpOnly => ("payload-date-http-only", rules::PAYLOAD_DATE_FORMS, "a schema-1 payload date that is not an HTTP date is refused with validation_error");

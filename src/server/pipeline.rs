@@ -24,8 +24,8 @@ use crate::protocol::{
     inner_signing_string, is_expired, is_multipart, outer_signature, parse_http_date, parse_other_date,
     request_file_text, verify_inner_signature, verify_outer_signature, without_lone_surrogates,
     ActivationAnswer, AnswerLayout, AnswerLicensee, AuthorizationHeader, CheckedRequest, DecodedRequest,
-    ErrorCode, LicenseState, Licensee, MacEncoding, OddTypes, ProductDetails, Rejection, RequestKind, Schema,
-    Transport, MAX_DEPTH,
+    ErrorCode, LicenseState, Licensee, MacEncoding, OddTypes, ProductDetails, Rejection, RequestKind,
+    RequestMember, Schema, Transport, MAX_DEPTH,
 };
 
 /// The body a successful deactivation answers (SPEC §1).
@@ -993,10 +993,13 @@ fn bend_fields<'a>(
     if has(Fault::RequestIdRequired) && decoded.payload.request_id.is_none() {
         return Err(missing("request_id"));
     }
-    // The request-member-required fault: the endpoint's kind compared with an absent member.
-    let request_member =
-        decoded.payload.request.is_some() || decoded.payload.odd.iter().any(|m| m.name == "request");
-    if has(Fault::RequestMemberRequired) && !request_member {
+    // The request-member-required fault: the endpoint's kind compared with an absent member; the
+    // deactivation-without-request-refused fault: an absent member read as "activation".
+    let request_absent = decoded.request_member() == RequestMember::Absent;
+    if request_absent
+        && (has(Fault::RequestMemberRequired)
+            || (has(Fault::DeactivationWithoutRequestRefused) && kind == RequestKind::Deactivation))
+    {
         return Err(Rejection::new(
             ErrorCode::ValidationError,
             "the request member is missing",

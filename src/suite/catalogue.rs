@@ -168,9 +168,6 @@ fn on_deactivate(case: &DataCase) -> Option<DataCase> {
     let accepted = case.expect.activated && ACCEPTANCE_GROUPS.contains(&group);
     // A literal JSON payload names no endpoint; the builder writes the request member for each.
     let written_for_either = t.body.json.is_none() && !t.payload.set.contains_key("request");
-    // A file without a request member is an activation only (SPEC §4: the schema-1 signature does
-    // not cover it, so deactivate_offline takes only a file that names it).
-    let names_its_kind = !t.payload.remove.iter().any(|m| m == "request");
     // A file that fills the cap: its set-up activation would be as large, and a server with a
     // smaller cap would fail the set-up, not the deactivation (deactivate/body-within-the-cap
     // holds deactivate_offline to the cap).
@@ -178,8 +175,7 @@ fn on_deactivate(case: &DataCase) -> Option<DataCase> {
     let eligible = t.endpoint == Endpoint::Activate
         && !t.activate_first
         && t.path.is_none()
-        && ((ENVELOPE_GROUPS.contains(&group) && envelope_error)
-            || (accepted && names_its_kind && fits_a_set_up))
+        && ((ENVELOPE_GROUPS.contains(&group) && envelope_error) || (accepted && fits_a_set_up))
         && written_for_either;
     eligible.then(|| {
         let mut twin = case.clone();

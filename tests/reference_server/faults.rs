@@ -843,6 +843,31 @@ async fn request_id_required_refuses_a_payload_without_request_id() {
 }
 
 #[tokio::test]
+async fn deactivation_without_request_refused_refuses_the_node_sdk_s_air_gapped_file() {
+    // The Node SDK's License.deactivateOffline(): schema 2, no request, no request_id.
+    let without_request = |kind, key: &str, hw: &str| {
+        builder(kind, key, hw)
+            .style(Style::JavaScript)
+            .remove("request")
+            .remove("request_id")
+            .sign(API_KEY, SHARED_KEY)
+    };
+    let (reference, faulty) = both(Fault::DeactivationWithoutRequestRefused, |c| async move {
+        let (key, hw) = (license("perpetual"), device());
+        // Activation without request is untouched by the fault.
+        let activated = c
+            .activate(&without_request(RequestKind::Activation, &key, &hw))
+            .await;
+        assert_eq!(activated.status, 200);
+        c.deactivate(&without_request(RequestKind::Deactivation, &key, &hw))
+            .await
+    })
+    .await;
+    assert_eq!(reference.status, 200);
+    assert_eq!(code(&faulty), "validation_error");
+}
+
+#[tokio::test]
 async fn refuse_unknown_fields_refuses_a_member_it_does_not_know() {
     let f = perpetual_with(|b| b.field("favourite_colour", "green"));
     let (reference, faulty) = activate_both(Fault::RefuseUnknownFields, &f).await;

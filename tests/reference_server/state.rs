@@ -1,7 +1,7 @@
 //! SPEC §5.4–§5.5 and deactivate_offline: re-activation, request-id replay and conflict,
 //! freeing a seat, transfers.
 
-use lsconform::protocol::{RequestBuilder, RequestKind};
+use lsconform::protocol::{RequestBuilder, RequestKind, Style};
 
 use crate::support::{self, device, file, license, reference, Client, API_KEY, SHARED_KEY};
 
@@ -183,33 +183,65 @@ async fn activating_another_device_after_a_deactivation_counts_a_transfer() {
     server.shutdown().await;
 }
 
+/// SPEC §4: a file without a `request` member is of the endpoint it is posted to [sdk]: the Node
+/// SDK's air-gapped deactivation file has neither `request` nor `request_id`.
 #[tokio::test]
-async fn a_deactivation_file_needs_its_request_member() {
+async fn a_file_without_a_request_member_is_of_the_endpoint_it_is_posted_to() {
     let server = reference().await;
     let client = Client::of(&server);
-    // Schema 1 without `request`: fine for activation, refused by deactivate_offline.
+    let key = license("perpetual");
+    for style in [Style::Schema1, Style::JavaScript] {
+        let hw = device();
+        let without_request = |kind| {
+            RequestBuilder::new(kind)
+                .license_key(&key)
+                .hardware_id(&hw)
+                .product("TP")
+                .date("Fri, 27 Nov 2026 04:36:34 GMT")
+                .style(style)
+                .remove("request")
+                .sign(API_KEY, SHARED_KEY)
+        };
+        let activation = without_request(RequestKind::Activation);
+        let deactivation = without_request(RequestKind::Deactivation);
+        assert_eq!(client.activate(&activation).await.status, 200, "{style:?}");
+        let freed = client.deactivate(&deactivation).await;
+        assert_eq!(
+            (freed.status, String::from_utf8_lossy(&freed.body).into_owned()),
+            (200, "license_deactivated".to_owned()),
+            "{style:?}"
+        );
+        // The seat is free: the device holds none any more.
+        assert_eq!(
+            client.deactivate(&deactivation).await.code(),
+            "device_not_found",
+            "{style:?}"
+        );
+    }
+    server.shutdown().await;
+}
+
+/// SPEC §4, §10 [pinned, safety]: a `request` member that is present and not the endpoint's own
+/// (`null` included) is refused on either endpoint.
+#[tokio::test]
+async fn a_null_request_member_is_refused_on_both_endpoints() {
+    let server = reference().await;
+    let client = Client::of(&server);
     let (key, hw) = (license("perpetual"), device());
-    let f = RequestBuilder::activation()
-        .license_key(&key)
-        .hardware_id(&hw)
-        .product("TP")
-        .date("Fri, 27 Nov 2026 04:36:34 GMT")
-        .style(lsconform::protocol::Style::Schema1)
-        .sign(API_KEY, SHARED_KEY);
-    let json = String::from_utf8(f.json)
-        .unwrap()
-        .replace(r#""request":"activation","#, "");
-    let text = lsconform::protocol::encode_request_file(json.as_bytes());
+    assert_eq!(client.activate_on(&key, &hw).await.status, 200);
+    let null = |kind| {
+        support::builder(kind, &key, &hw)
+            .set("request", serde_json::Value::Null)
+            .sign(API_KEY, SHARED_KEY)
+    };
     assert_eq!(
-        client
-            .post(RequestKind::Activation.path(), text.clone())
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        client.post(RequestKind::Deactivation.path(), text).await.code(),
+        client.deactivate(&null(RequestKind::Deactivation)).await.code(),
         "validation_error"
     );
+    assert_eq!(
+        client.activate(&null(RequestKind::Activation)).await.code(),
+        "validation_error"
+    );
+    assert_eq!(client.deactivate_on(&key, &hw).await.status, 200);
     server.shutdown().await;
 }
