@@ -148,6 +148,7 @@ pub fn run_options(timeout: f64, jobs: usize) -> Result<lsconform::suite::RunOpt
     Ok(lsconform::suite::RunOptions {
         jobs: jobs.max(1),
         timeout: std::time::Duration::from_secs_f64(timeout),
+        ..Default::default()
     })
 }
 
