@@ -6,8 +6,11 @@
 //! - [`server`]: the reference implementation of the endpoint (axum, SQLite).
 //! - [`double`]: a programmable fake of the endpoint for client tests, on [`wiremock`].
 //! - [`suite`]: the conformance suite, against any server.
+//! - [`Clock`]: where the server and the suite read the time (the system clock, or one shifted to a
+//!   chosen instant).
 #![warn(missing_docs)]
 
+mod clock;
 pub mod double;
 pub mod protocol;
 pub mod server;
@@ -15,6 +18,8 @@ pub mod suite;
 
 #[doc(hidden)]
 pub mod fuzzing;
+
+pub use clock::Clock;
 
 /// Makes ring the process's rustls crypto provider, unless one is installed already.
 ///

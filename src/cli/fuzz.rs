@@ -66,7 +66,10 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     use lsconform::suite::fuzz::{fuzz, FuzzOptions};
     use lsconform::suite::report;
-    let run = run_options(args.target.timeout, args.jobs)?;
+    let run = lsconform::suite::RunOptions {
+        clock: args.target.clock,
+        ..run_options(args.target.timeout, args.jobs)?
+    };
     let seed = args.seed.unwrap_or_else(lsconform::suite::generate::random_seed);
     let mut options = FuzzOptions::new(seed).duration(args.duration);
     options.max_findings = args.max_findings;

@@ -60,6 +60,11 @@ pub struct TargetArgs {
     /// Show shared keys' signatures and request bodies in full instead of redacted.
     #[arg(long)]
     pub show_secrets: bool,
+    /// Read the time from a clock that reads this RFC 3339 instant now and runs on
+    /// (`2026-12-07T23:59:58Z`): the dates sent, the oracle's, and the in-process reference
+    /// server's; reproduces a verdict that depends on the day. A --target's server keeps its own.
+    #[arg(long, value_name = "RFC3339", default_value = "system")]
+    pub clock: lsconform::Clock,
 }
 
 /// The report files of `run`, `diff`, `fuzz` and `proxy`: each written when asked for, from the
@@ -127,6 +132,7 @@ pub async fn target(
         Some(t) => Ok((load_profile(t)?, None)),
         None => {
             let server = lsconform::server::ReferenceServer::builder()
+                .clock(args.clock)
                 .start()
                 .await
                 .map_err(|e| harness(format!("the reference server did not start: {e}")))?;
@@ -148,6 +154,7 @@ pub fn run_options(timeout: f64, jobs: usize) -> Result<lsconform::suite::RunOpt
     Ok(lsconform::suite::RunOptions {
         jobs: jobs.max(1),
         timeout: std::time::Duration::from_secs_f64(timeout),
+        ..Default::default()
     })
 }
 

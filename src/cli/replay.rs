@@ -29,7 +29,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         selected
     };
-    let options = run_options(args.target.timeout, 1)?;
+    let options = lsconform::suite::RunOptions {
+        clock: args.target.clock,
+        ..run_options(args.target.timeout, 1)?
+    };
     let show_secrets = args.target.show_secrets;
     let report = runtime()?.block_on(async {
         let (profile, server) = target(&args.target).await?;

@@ -75,7 +75,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         None => Baseline::default(),
     };
-    let options = run_options(args.target.timeout, args.jobs)?;
+    let options = lsconform::suite::RunOptions {
+        clock: args.target.clock,
+        ..run_options(args.target.timeout, args.jobs)?
+    };
     let show_secrets = args.target.show_secrets;
     let runtime = runtime()?;
     // How long the generated requests took to send and judge, when they all were.

@@ -22,6 +22,11 @@ pub struct Args {
     /// The request body cap in bytes.
     #[arg(long, default_value_t = lsconform::server::DEFAULT_MAX_BODY)]
     max_body: usize,
+    /// Read the time from a clock that reads this RFC 3339 instant now and runs on
+    /// (`2026-12-07T23:59:58Z`): the Date check, the answers' dates; to reproduce what a client
+    /// does on a given day.
+    #[arg(long, value_name = "RFC3339", default_value = "system")]
+    clock: lsconform::Clock,
     /// Turn on a named fault (a deliberate deviation, for testing the suite); repeatable.
     #[arg(long = "fault", value_name = "NAME", hide = true)]
     faults: Vec<lsconform::server::Fault>,
@@ -68,7 +73,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let _log = super::log::init();
     let mut builder = ReferenceServer::builder()
         .listen(args.listen)
-        .max_body(args.max_body);
+        .max_body(args.max_body)
+        .clock(args.clock);
     if let Some(db) = &args.db {
         builder = builder.database(db);
     }

@@ -95,7 +95,7 @@ fn harness() -> &'static Harness {
             .build()
             .expect("a current-thread runtime");
         let router = ReferenceServer::builder()
-            .clock(fuzz_now)
+            .clock(crate::Clock::fixed(fuzz_now()))
             .router()
             .expect("the reference server on an in-memory store");
         let public_key = PublicKey::from_pem(REFERENCE_PUBLIC_KEY).expect("the test public key");

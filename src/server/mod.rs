@@ -23,11 +23,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use tokio::sync::oneshot;
 
 use crate::protocol::{KeyError, SigningKey};
+use crate::Clock;
 
 pub use faults::{Fault, Faults};
 pub use seed::{Seed, SeedError, REFERENCE_SEED};
@@ -50,7 +50,7 @@ pub(crate) struct App {
     max_body: usize,
     faults: Faults,
     variants: variants::ServerVariants,
-    clock: fn() -> SystemTime,
+    clock: Clock,
 }
 
 /// Why the server could not start.
@@ -85,7 +85,7 @@ pub struct ReferenceServerBuilder {
     max_body: usize,
     faults: Faults,
     variants: Variants,
-    clock: fn() -> SystemTime,
+    clock: Clock,
 }
 
 /// The reference server.
@@ -103,7 +103,7 @@ impl ReferenceServer {
             max_body: DEFAULT_MAX_BODY,
             faults: Faults::none(),
             variants: Variants::none(),
-            clock: SystemTime::now,
+            clock: Clock::system(),
         }
     }
 }
@@ -172,11 +172,19 @@ impl ReferenceServerBuilder {
         self
     }
 
-    /// Reads the time from `clock` instead of the system clock (the Date check of SPEC §2, the
-    /// answer's `date`, validity). For fuzzing: the `handler` target pins it so that its signed
-    /// seeds never go stale.
-    #[doc(hidden)]
-    pub fn clock(mut self, clock: fn() -> SystemTime) -> Self {
+    /// Reads the time from `clock` instead of the system clock: the Date check of SPEC §2, the
+    /// answer's `date`, validity, and the time of the seed's activations. The suite, handed the same
+    /// [`Clock`] (`RunOptions::clock`), runs against it on any day as on the day it reads; the
+    /// `handler` fuzz target stops it at the fixtures' date so that its signed seeds never go stale.
+    ///
+    /// ```
+    /// use lsconform::server::ReferenceServer;
+    /// use lsconform::Clock;
+    /// // 2026-12-31T23:59:50Z, and on from there.
+    /// let clock: Clock = "2026-12-31T23:59:50Z".parse().unwrap();
+    /// assert!(ReferenceServer::builder().clock(clock).router().is_ok());
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
     }
@@ -194,7 +202,7 @@ impl ReferenceServerBuilder {
         let store = store::Store::open(self.database.as_deref(), !self.faults.has(Fault::NoSync))?;
         if store.is_empty()? {
             let seed = self.seed.clone().unwrap_or_else(Seed::reference);
-            store.apply_seed(&seed, SystemTime::now())?;
+            store.apply_seed(&seed, self.clock.now())?;
         }
         let api_keys = store.api_keys()?;
         Ok(App {

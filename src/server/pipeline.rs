@@ -155,7 +155,7 @@ async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> 
     let (parts, body) = request.into_parts();
     // SPEC §3: the body cap, enforced while the body streams in, before anything is decoded.
     let body = read_capped_body(app, &parts.headers, body).await?;
-    let now = (app.clock)();
+    let now = app.clock.now();
     // SPEC §1a, §10: only the headers' presence must come before the body (body-before-authorization).
     let headers_first = if app.faults.has(Fault::BodyBeforeMissingHeaders) {
         // The body-before-missing-headers fault: a missing header is noticed only after the body.
@@ -1208,7 +1208,7 @@ async fn verify_signatures(
     // The leak-license-existence fault: SPEC §5.1 (the product, then the license) before the
     // signatures.
     if app.faults.has(Fault::LeakLicenseExistence) {
-        let r = StoreRequest::new(decoded, checked, String::new(), SystemTime::now());
+        let r = StoreRequest::new(decoded, checked, String::new(), app.clock.now());
         blocking(app, move |app| {
             app.store.transaction(|tx| find_license(app, tx, &r).map(drop))
         })

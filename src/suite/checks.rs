@@ -19,6 +19,8 @@ pub struct Context {
     pub profile: Profile,
     /// The HTTP client.
     pub client: Client,
+    /// Where the time is read (the run's [`RunOptions::clock`](super::RunOptions::clock)).
+    pub clock: crate::Clock,
 }
 
 /// How a check ended, short of passing.
@@ -160,7 +162,13 @@ pub static ALL: &[Check] = &[
 
 /// A correctly signed request of `endpoint` for `role` from `hardware_id`.
 fn request(cx: &Context, endpoint: Endpoint, role: &str, hardware_id: &str) -> Result<Prepared, Skip> {
-    seat_request(&cx.profile, endpoint, LicenseRef::Role(role), hardware_id)
+    seat_request(
+        &cx.profile,
+        endpoint,
+        LicenseRef::Role(role),
+        hardware_id,
+        cx.clock.now(),
+    )
 }
 
 fn device() -> String {
@@ -360,7 +368,7 @@ async fn request_id_conflict(cx: &Context) -> Result<(), Failure> {
         error: Some("request_id_conflict".into()),
         ..Expectation::default()
     };
-    let conflicting = prepare_template(&template, &expect, &cx.profile, std::time::SystemTime::now())?;
+    let conflicting = prepare_template(&template, &expect, &cx.profile, cx.clock.now())?;
     let answer = send(cx, &conflicting).await?;
     let result =
         judge::judge_error(&[ErrorCode::RequestIdConflict], &answer).map_err(|m| fail(m, &conflicting));

@@ -46,7 +46,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 pub use super::case::CaseFile;
 use super::case::{DataCase, Severity};
@@ -243,7 +243,7 @@ pub async fn fuzz(
         report.harness_error = Some("fuzzing needs api_key and shared_key in the profile".into());
         return report;
     }
-    let payload_time = SystemTime::now();
+    let payload_time = run.clock.now();
     // The first request of each distinct finding, and how many showed it.
     let mut seen: HashMap<Key, (usize, Exchange, FindingKind, String, Violation)> = HashMap::new();
     let (mut sent, mut answered, mut told) = (0, 0, Instant::now());

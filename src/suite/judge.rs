@@ -476,12 +476,14 @@ pub fn judge_deactivated(response: &Response) -> Result<(), Mismatch> {
 /// Judges an answer to a request of `endpoint` against a data case's expectation: the case's
 /// answer passes; another answer SPEC allows for the bytes sent (SPEC §10, through the oracle) is a
 /// warning; anything else fails at the severity of the rules it breaks (at most the case's).
+/// The oracle judges the Date header sent at `now` (the run's clock, SPEC §2).
 pub fn judge(
     endpoint: Endpoint,
     expect: &Expectation,
     response: &Response,
     sent: &Prepared,
     profile: &Profile,
+    now: SystemTime,
 ) -> Result<(), Mismatch> {
     let Err(m) = judge_expected(endpoint, expect, response, sent, profile) else {
         return Ok(());
@@ -495,7 +497,7 @@ pub fn judge(
         let severity = Some(rule.severity());
         return Err(Mismatch { severity, ..m });
     }
-    let Some(allowed) = super::allowed::of_prepared(profile, sent, SystemTime::now()) else {
+    let Some(allowed) = super::allowed::of_prepared(profile, sent, now) else {
         return Err(m);
     };
     let code = error_code(response);

@@ -265,12 +265,13 @@ pub enum LicenseRef<'a> {
 }
 
 /// A correctly signed request of `endpoint` for a license from `hardware_id`: the set-up and
-/// clean-up requests of cases and checks (activate first, give the seat back).
+/// clean-up requests of cases and checks (activate first, give the seat back), dated `now`.
 pub fn seat_request(
     profile: &Profile,
     endpoint: Endpoint,
     license: LicenseRef<'_>,
     hardware_id: &str,
+    now: SystemTime,
 ) -> Result<Prepared, Skip> {
     let mut template = RequestTemplate {
         endpoint,
@@ -289,7 +290,7 @@ pub fn seat_request(
         deactivated: endpoint == Endpoint::Deactivate,
         ..Expectation::default()
     };
-    prepare_template(&template, &expect, profile, SystemTime::now())
+    prepare_template(&template, &expect, profile, now)
 }
 
 /// A fresh request_id from a case's template (`{uuid}`, `{UUID}`; default `{uuid}`).
@@ -345,6 +346,7 @@ fn prepare_to_cap(
                 Endpoint::Deactivate,
                 LicenseRef::Key(key),
                 hw,
+                now,
             )?),
             None => true,
         };
@@ -628,7 +630,13 @@ mod tests {
         let hw = sent.hardware_id.clone().expect("a hardware_id");
         let (key, _) = sent.seat.clone().expect("a seat");
         let back = |hw: &str| {
-            let r = seat_request(&profile, Endpoint::Deactivate, LicenseRef::Key(&key), hw);
+            let r = seat_request(
+                &profile,
+                Endpoint::Deactivate,
+                LicenseRef::Key(&key),
+                hw,
+                SystemTime::now(),
+            );
             body_len(&r.expect("it prepares"))
         };
         assert!(body_len(&sent) <= profile.max_body && back(&hw) <= profile.max_body);

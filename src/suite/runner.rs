@@ -2,7 +2,7 @@
 //! ends as pass, fail, warning, skipped or error, never silently.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::case::{DataCase, Endpoint, Severity, Tag};
 use super::catalogue::Case;
@@ -11,6 +11,7 @@ use super::http::{Client, ExchangeError};
 use super::judge::{self, Mismatch};
 use super::profile::Profile;
 use super::render::{prepare, seat_request, LicenseRef, Prepared, Skip};
+use crate::Clock;
 
 /// How a case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -121,6 +122,22 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Each exchange's bound.
     pub timeout: Duration,
+    /// Where the time is read: the Date headers and payload dates sent, and the `now` the oracle
+    /// judges the Date headers at (SPEC §2's 15 minutes). The system clock unless pinned: a target
+    /// whose clock is pinned too (the reference server's [`clock`](crate::server::ReferenceServerBuilder::clock))
+    /// is then run on the day the clock reads.
+    ///
+    /// ```
+    /// use lsconform::suite::RunOptions;
+    /// use lsconform::Clock;
+    /// let options = RunOptions {
+    ///     clock: "2026-12-07T12:00:00Z".parse::<Clock>().unwrap(),
+    ///     ..RunOptions::default()
+    /// };
+    /// assert!(!options.clock.is_system());
+    /// assert!(RunOptions::default().clock.is_system());
+    /// ```
+    pub clock: Clock,
 }
 
 impl Default for RunOptions {
@@ -128,6 +145,7 @@ impl Default for RunOptions {
         RunOptions {
             jobs: 4,
             timeout: Duration::from_secs(10),
+            clock: Clock::system(),
         }
     }
 }
@@ -227,6 +245,7 @@ async fn activate_first(
     profile: &Profile,
     data: &DataCase,
     sent: &Prepared,
+    clock: Clock,
 ) -> Result<(), String> {
     let (Some(licensee), Some(hw)) = (&sent.licensee, &sent.hardware_id) else {
         return Err("activate_first needs a license and a hardware id".into());
@@ -239,7 +258,7 @@ async fn activate_first(
         (None, Some(role)) => LicenseRef::Role(role),
         _ => LicenseRef::Key(licensee),
     };
-    let set_up = seat_request(profile, Endpoint::Activate, license, hw).map_err(|Skip(s)| s)?;
+    let set_up = seat_request(profile, Endpoint::Activate, license, hw, clock.now()).map_err(|Skip(s)| s)?;
     let answer = client
         .send(&set_up)
         .await
@@ -255,12 +274,24 @@ async fn activate_first(
 }
 
 /// Gives back a seat a case took (SPEC §1, deactivate_offline), when the profile allows.
-async fn give_back(client: &Client, profile: &Profile, license_key: &str, hw: &str) -> Result<(), String> {
+async fn give_back(
+    client: &Client,
+    profile: &Profile,
+    license_key: &str,
+    hw: &str,
+    clock: Clock,
+) -> Result<(), String> {
     if !profile.supports_deactivation {
         return Ok(());
     }
-    let r =
-        seat_request(profile, Endpoint::Deactivate, LicenseRef::Key(license_key), hw).map_err(|Skip(s)| s)?;
+    let r = seat_request(
+        profile,
+        Endpoint::Deactivate,
+        LicenseRef::Key(license_key),
+        hw,
+        clock.now(),
+    )
+    .map_err(|Skip(s)| s)?;
     let answer = client
         .send(&r)
         .await
@@ -268,9 +299,15 @@ async fn give_back(client: &Client, profile: &Profile, license_key: &str, hw: &s
     judge::judge_deactivated(&answer).map_err(|m| format!("giving the seat back: got {}", m.actual))
 }
 
-async fn run_data(case: &Case, data: &DataCase, profile: &Profile, client: &Client) -> CaseResult {
+async fn run_data(
+    case: &Case,
+    data: &DataCase,
+    profile: &Profile,
+    client: &Client,
+    clock: Clock,
+) -> CaseResult {
     let started = Instant::now();
-    let sent = match prepare(data, profile, SystemTime::now()) {
+    let sent = match prepare(data, profile, clock.now()) {
         Ok(sent) => sent,
         Err(Skip(reason)) => {
             return CaseResult {
@@ -280,7 +317,7 @@ async fn run_data(case: &Case, data: &DataCase, profile: &Profile, client: &Clie
         }
     };
     if data.request.activate_first {
-        if let Err(why) = activate_first(client, profile, data, &sent).await {
+        if let Err(why) = activate_first(client, profile, data, &sent, clock).await {
             return errored(case, why, Some(sent), started);
         }
     }
@@ -290,7 +327,14 @@ async fn run_data(case: &Case, data: &DataCase, profile: &Profile, client: &Clie
             return errored(case, e.to_string(), Some(sent), started)
         }
     };
-    let verdict = judge::judge(data.request.endpoint, &data.expect, &answer, &sent, profile);
+    let verdict = judge::judge(
+        data.request.endpoint,
+        &data.expect,
+        &answer,
+        &sent,
+        profile,
+        clock.now(),
+    );
     // Whatever the verdict, a seat the case took goes back.
     let took_seat = answer.status == 200 && data.request.endpoint == Endpoint::Activate;
     let seat = if data.request.activate_first && data.request.endpoint == Endpoint::Activate {
@@ -299,7 +343,7 @@ async fn run_data(case: &Case, data: &DataCase, profile: &Profile, client: &Clie
         sent.seat.clone().filter(|_| took_seat)
     };
     let give_back_error = match seat {
-        Some((license, hw)) => give_back(client, profile, &license, &hw).await.err(),
+        Some((license, hw)) => give_back(client, profile, &license, &hw, clock).await.err(),
         None => None,
     };
     let mut r = match (verdict, give_back_error) {
@@ -366,6 +410,7 @@ pub async fn run(
     let progress = Arc::new(progress);
     let limit = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
     let profile_arc = Arc::new(profile.clone());
+    let clock = options.clock;
     let (data, checks): (Vec<Case>, Vec<Case>) = cases.into_iter().partition(|c| matches!(c, Case::Data(_)));
     let mut tasks = Vec::new();
     for case in data {
@@ -383,7 +428,7 @@ pub async fn run(
             let Case::Data(data) = &case else {
                 unreachable!("partitioned")
             };
-            let r = run_data(&case, data, &profile, &client).await;
+            let r = run_data(&case, data, &profile, &client, clock).await;
             progress(&r);
             r
         }));
@@ -398,6 +443,7 @@ pub async fn run(
     let cx = Arc::new(Context {
         profile: profile.clone(),
         client,
+        clock,
     });
     for case in checks {
         let Case::Check(check) = case else {

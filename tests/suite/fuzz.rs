@@ -207,6 +207,7 @@ async fn a_5xx_a_closed_connection_and_a_hang_are_each_found_and_shrunk() {
     let options = RunOptions {
         jobs: 4,
         timeout: Duration::from_secs(2),
+        ..RunOptions::default()
     };
     let report = fuzz(
         &Profile::reference(url),

@@ -453,6 +453,7 @@ async fn a_silent_target_costs_a_few_timeouts_and_ends_in_errors_not_passes() {
     let options = RunOptions {
         jobs: 4,
         timeout: std::time::Duration::from_millis(500),
+        ..RunOptions::default()
     };
     let results = generate::run(
         &Profile::reference(url),

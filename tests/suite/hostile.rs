@@ -100,6 +100,7 @@ async fn every_case_against_a_hostile_target_is_an_error_and_the_run_ends() {
     let options = RunOptions {
         jobs: 8,
         timeout: Duration::from_secs(1),
+        ..RunOptions::default()
     };
     for (name, behave) in targets {
         let url = hostile(behave);

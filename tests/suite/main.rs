@@ -9,6 +9,7 @@ mod generated;
 mod grammar;
 mod hostile;
 mod nothing_to_judge;
+mod pinned_clock;
 mod reports;
 mod support;
 mod tls;

@@ -37,7 +37,7 @@ mod snapshot;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -619,7 +619,7 @@ async fn generated(
             observed: [skipped.clone(), skipped],
         }]);
     }
-    let payload_time = SystemTime::now();
+    let payload_time = options.clock.now();
     let budget = Budget::requests(generate.requests);
     let properties = Property::ALL;
     let side = |profile: &Profile| {

@@ -21,6 +21,7 @@ use crate::suite::http::{Client, Response};
 use crate::suite::judge;
 use crate::suite::profile::Profile;
 use crate::suite::runner::{Answer, CaseResult, RunOptions, Verdict};
+use crate::Clock;
 
 /// The RNG of request `index` of a run from `seed`.
 fn rng(seed: u64, index: usize) -> TestRng {
@@ -87,14 +88,15 @@ pub fn requests(
 
 // ------------------------------------------------------------------ giving seats back
 
-/// Gives back the seat an accepted request took ([`GeneratedCase::give_back`]).
+/// Gives back the seat an accepted request took ([`GeneratedCase::give_back`]), dated by `clock`.
 async fn give_back(
     client: &Client,
     profile: &Profile,
     case: &GeneratedCase,
     answer: &Response,
+    clock: Clock,
 ) -> Option<String> {
-    let request = case.give_back(profile, Some(&answer.body), SystemTime::now())?;
+    let request = case.give_back(profile, Some(&answer.body), clock.now())?;
     match client.send(&request).await {
         Ok(r) => judge::judge_deactivated(&r)
             .err()
@@ -109,16 +111,17 @@ pub(super) async fn exchange(
     profile: &Profile,
     case: GeneratedCase,
     properties: &[Property],
+    clock: Clock,
 ) -> Exchange {
-    judged(sent(client, profile, case).await, profile, properties)
+    judged(sent(client, profile, case, clock).await, profile, properties)
 }
 
 /// Sends one case and gives back the seat it took: an [`Exchange`] not judged yet.
-async fn sent(client: &Client, profile: &Profile, case: GeneratedCase) -> Exchange {
+async fn sent(client: &Client, profile: &Profile, case: GeneratedCase, clock: Clock) -> Exchange {
     let response = client.send(&case.request).await;
     let give_back = match &response {
         Ok(r) if r.status == 200 && case.value.kind == RequestKind::Activation => {
-            give_back(client, profile, &case, r).await
+            give_back(client, profile, &case, r, clock).await
         }
         _ => None,
     };
@@ -196,6 +199,7 @@ pub(in crate::suite) async fn stream(
 ) -> Streamed {
     let started = Instant::now();
     let client = Client::new(profile, options.timeout);
+    let clock = options.clock;
     let silent_in_a_row = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new(profile.clone());
     let properties: Arc<[Property]> = properties.into();
@@ -212,14 +216,8 @@ pub(in crate::suite) async fn stream(
             let mut batch = Vec::with_capacity(BATCH);
             while budget.allows(i, started) {
                 let case = tree(&strategy, seed, i).and_then(|(_, t)| {
-                    t.current().render_at(
-                        &profile,
-                        i,
-                        seed,
-                        payload_time,
-                        SystemTime::now(),
-                        Step::Generated,
-                    )
+                    t.current()
+                        .render_at(&profile, i, seed, payload_time, clock.now(), Step::Generated)
                 });
                 let failed = case.is_err();
                 batch.push(case);
@@ -257,7 +255,7 @@ pub(in crate::suite) async fn stream(
                 let Some(case) = source.lock().await.next(budget, started, &silent).await else {
                     return;
                 };
-                let ex = sent(&client, &profile, case).await;
+                let ex = sent(&client, &profile, case, clock).await;
                 // Counted before the next request is taken, so that it is sent knowing it.
                 if ex.response.is_err() {
                     silent.fetch_add(1, Ordering::Relaxed);
@@ -453,7 +451,7 @@ pub async fn run_telling(
                 .collect(),
         );
     }
-    let payload_time = SystemTime::now();
+    let payload_time = options.clock.now();
     let seed = generate.seed;
     let mut tallies: Vec<Tally> = properties.iter().map(|_| Tally::default()).collect();
     let mut stuck: (usize, Option<Exchange>) = (0, None);

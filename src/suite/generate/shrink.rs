@@ -13,6 +13,7 @@ use super::{strategies, Property, MAX_SHRINK_STEPS, MAX_SHRINK_TIME};
 use crate::suite::http::Client;
 use crate::suite::profile::Profile;
 use crate::suite::runner::RunOptions;
+use crate::Clock;
 
 /// The smallest request proptest found that `keep` still keeps, with what it kept: the
 /// exchanges (one per target) and the steps it took.
@@ -49,13 +50,15 @@ struct Side {
 /// same request, [`GeneratedRequest::for_target`], each with its own keys), sent to all of them
 /// at once and judged against `properties` (on the runtime of `handle`, from this blocking
 /// thread). `keep` says whether a step's exchanges (one per side, in order) still show the same
-/// problem, and what it is.
+/// problem, and what it is. Each step's headers are dated by `clock`, its payload at `payload_time`.
+#[allow(clippy::too_many_arguments)]
 fn shrink<T>(
     handle: &tokio::runtime::Handle,
     sides: &[Side],
     seed: u64,
     index: usize,
     payload_time: SystemTime,
+    clock: Clock,
     properties: &[Property],
     keep: impl Fn(&[Exchange]) -> Option<T>,
 ) -> Option<Shrunk<T>> {
@@ -74,7 +77,7 @@ fn shrink<T>(
         } else {
             Step::Shrinking
         };
-        let now = SystemTime::now();
+        let now = clock.now();
         let mut cases = Vec::with_capacity(sides.len());
         for side in sides {
             let rendered = value.for_target(&side.profile).and_then(|v| {
@@ -85,12 +88,10 @@ fn shrink<T>(
             let Some(case) = rendered else { return Ok(()) };
             cases.push(case);
         }
-        let exchanges = handle.block_on(futures_util::future::join_all(
-            sides
-                .iter()
-                .zip(cases)
-                .map(|(side, case)| exchange(&side.client, &side.profile, case, properties)),
-        ));
+        let exchanges =
+            handle.block_on(futures_util::future::join_all(sides.iter().zip(cases).map(
+                |(side, case)| exchange(&side.client, &side.profile, case, properties, clock),
+            )));
         match keep(&exchanges) {
             Some(kept) => {
                 *last.borrow_mut() = Some((exchanges, kept));
@@ -129,10 +130,22 @@ async fn shrink_on<T: Send + 'static>(
             profile,
         })
         .collect();
-    tokio::task::spawn_blocking(move || shrink(&handle, &sides, seed, index, payload_time, &properties, keep))
-        .await
-        .ok()
-        .flatten()
+    let clock = options.clock;
+    tokio::task::spawn_blocking(move || {
+        shrink(
+            &handle,
+            &sides,
+            seed,
+            index,
+            payload_time,
+            clock,
+            &properties,
+            keep,
+        )
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// The smallest request that still shows what `found` showed: [`shrink`] from `found`'s request,

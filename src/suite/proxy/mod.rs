@@ -41,7 +41,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
@@ -85,6 +85,9 @@ pub struct ProxyOptions {
     pub journal: usize,
     /// Called with each exchange once it is judged (the CLI prints its log line).
     pub on_exchange: Option<OnExchange>,
+    /// Where the time a request arrived is read, which the oracle judges its Date header at
+    /// (SPEC §2): the upstream's clock, the system clock unless the upstream's is pinned.
+    pub clock: crate::Clock,
 }
 
 impl ProxyOptions {
@@ -105,6 +108,7 @@ impl ProxyOptions {
             timeout: Duration::from_secs(30),
             journal: 10_000,
             on_exchange: None,
+            clock: crate::Clock::system(),
         }
     }
 }
@@ -187,6 +191,7 @@ struct Shared {
     journal: Mutex<Journal>,
     cases: Mutex<HashMap<(&'static str, &'static str), usize>>,
     on_exchange: Option<OnExchange>,
+    clock: crate::Clock,
 }
 
 /// Starts proxies.
@@ -229,6 +234,7 @@ impl Proxy {
             journal: Mutex::new(Journal::new(options.journal)),
             cases: Mutex::new(HashMap::new()),
             on_exchange: options.on_exchange,
+            clock: options.clock,
         });
         let app = axum::Router::new().fallback(forward).with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -435,7 +441,7 @@ async fn forward(
     axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
     request: Request<Body>,
 ) -> Response<Body> {
-    let (arrived, started) = (SystemTime::now(), Instant::now());
+    let (arrived, started) = (shared.clock.now(), Instant::now());
     let (mut parts, body) = request.into_parts();
     let header_bytes = |name: header::HeaderName| parts.headers.get(name).map(|v| v.as_bytes().to_vec());
     let path = parts
