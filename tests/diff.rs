@@ -51,11 +51,22 @@ fn serve(dir: &Path, name: &str, args: &[&str]) -> (Running, String) {
     (server, url)
 }
 
+/// The reference seed's license keys replaced by others (of another length).
+fn other_licenses(text: &str) -> String {
+    other(text).replace("-0000-0000-0001", "-OTHER-1")
+}
+
 /// `lsconform serve` with another API key, shared key and signing key, on its own database.
 fn serve_with_other_keys(dir: &Path, name: &str) -> (Running, String) {
+    serve_with_other_seed(dir, name, other)
+}
+
+/// `lsconform serve` with the reference seed changed by `edit` and another signing key, on its
+/// own database.
+fn serve_with_other_seed(dir: &Path, name: &str, edit: fn(&str) -> String) -> (Running, String) {
     let seed = std::fs::read_to_string(fixture("fixtures/reference-seed.toml")).expect("the seed");
-    let seed_file = dir.join("other-seed.toml");
-    std::fs::write(&seed_file, other(&seed)).expect("a seed written");
+    let seed_file = dir.join(format!("{name}-seed.toml"));
+    std::fs::write(&seed_file, edit(&seed)).expect("a seed written");
     let seed_file = seed_file.display().to_string();
     let key = fixture("tests/diff/other-private.pem").display().to_string();
     serve(dir, name, &["--seed", &seed_file, "--private-key", &key])
@@ -129,6 +140,71 @@ fn the_reference_against_itself_with_other_keys_and_databases_differs_in_nothing
     let cases = cases().expect("the cases").len();
     assert_eq!(compared, cases + 300, "every case and every generated request");
     assert_eq!(same, compared);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn each_generated_pair_names_the_same_role_and_one_a_profile_lacks_is_sent_to_neither() {
+    // What real profiles look like: the same roles under other keys, and B's without the odd key
+    // and the user. Drawn per side, B's license came from another role wherever a role missing
+    // from B's list shifted the pick (request 3 of seed 3 named A's odd key and B's expired one).
+    let dir = scratch("roles");
+    let (_a, url_a) = serve(&dir, "a", &[]);
+    let (_b, url_b) = serve_with_other_seed(&dir, "b", other_licenses);
+    let a = profile(&dir, "a", &url_a, false);
+    let public_key = fixture("tests/diff/other-public.pem");
+    let b = reference_profile(&dir.join("b.toml"), &url_b, &public_key, |text| {
+        other_licenses(&text)
+            .lines()
+            .filter(|l| !l.starts_with("odd_key ") && !l.starts_with("user "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let out = lsconform(&[
+        "diff",
+        "--target",
+        &a,
+        "--target",
+        &b,
+        "--only",
+        "generated/*",
+        "--generated",
+        "300",
+        "--seed",
+        "3",
+    ]);
+    let text = stdout(&out);
+    let (compared, same, nonconforming, divergences, errors) = summary(&out);
+    // The servers differ in nothing but their keys: a difference is a pair of two licenses.
+    assert_eq!((nonconforming, divergences, errors), (0, 0, 0), "{text}");
+    assert_eq!(same, compared, "{text}");
+    let not_compared = text
+        .lines()
+        .find_map(|l| l.strip_prefix("not compared ("))
+        .and_then(|l| l.strip_suffix("):"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("a list of what was not compared in {text}"));
+    assert_eq!(compared + not_compared, 300, "{text}");
+    // Each not compared for what B's profile lacks, and for nothing else.
+    let lacks = [
+        format!("sent to neither side: {b}'s profile has no license of role \"odd_key\""),
+        format!("sent to neither side: {b}'s profile has no user license"),
+    ];
+    let reasons: Vec<&str> = text
+        .split("not compared (")
+        .nth(1)
+        .expect("the list")
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(reasons.len(), lacks.len(), "{text}");
+    for lacks in &lacks {
+        assert!(
+            reasons.iter().any(|l| l.ends_with(lacks.as_str())),
+            "{lacks:?} in {text}"
+        );
+    }
     assert_eq!(out.status.code(), Some(0));
 }
 
