@@ -433,6 +433,54 @@ fn snapshots_recorded_from_the_reference_show_a_fault_a_variant_and_accept_their
 }
 
 #[test]
+fn snapshots_recorded_from_a_faulty_server_are_nonconforming_where_run_failed_it() {
+    // The recorded side is judged as a live one: every answer `run` failed when recording is
+    // nonconforming on the snapshots' side, at the rule the fault breaks; the live side passes.
+    let dir = scratch("recorded-fault");
+    let snaps = dir.join("snaps");
+    let snaps_arg = snaps.to_str().expect("a UTF-8 path");
+    let (_a, url_a) = serve(&dir, "a", &[]);
+    let (_f, url_f) = serve(&dir, "f", &["--fault", "drop-request-id"]);
+    let (a, f) = (
+        profile(&dir, "a", &url_a, false),
+        profile(&dir, "f", &url_f, false),
+    );
+    let json = dir.join("recorded.json");
+    let out = lsconform(&[
+        "run",
+        "--target",
+        &f,
+        "--generated",
+        "0",
+        "--record",
+        snaps_arg,
+        "--report-json",
+        json.to_str().expect("a UTF-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "the fault fails the run");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report")).expect("JSON");
+    let failed = report["summary"]["fail"].as_u64().expect("a count") as usize;
+    assert!(failed > 0);
+    let out = lsconform(&["diff", "--target", &a, "--against", snaps_arg]);
+    let text = stdout(&out);
+    let (_, _, nonconforming, _, errors) = summary(&out);
+    assert_eq!((nonconforming, errors), (failed, 0), "{text}");
+    assert!(text.contains(&format!("nonconforming (B {failed})")), "{text}");
+    assert!(
+        text.contains("== NONCONFORMING: answer.request-id [SPEC §6"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "B (snapshots {snaps_arg}) answers outside what SPEC allows: expected request_id"
+        )),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn diff_without_two_targets_or_with_accept_alone_is_a_usage_error() {
     for (args, says) in [
         (

@@ -36,6 +36,7 @@
 //! ```
 
 mod normalise;
+mod recorded;
 mod snapshot;
 
 use std::collections::BTreeMap;
@@ -778,8 +779,11 @@ pub fn record(results: &[CaseResult], profile: &Profile, dir: &Path) -> Result<u
 }
 
 /// Runs `cases` against one target and compares each answer with its snapshot under `dir`
-/// (written by [`record`]); the snapshots are the second side. A case without a snapshot is a
-/// divergence. Each difference is written beside its snapshot as insta's pending change
+/// (written by [`record`]); the snapshots are the second side, each recorded answer judged as a
+/// live one (rebuilt as the answer to this side's request for the case, then the case's judge
+/// and the oracle; a check's snapshot, or an answer cut at 4 KiB, keeps the verdict recorded with
+/// it), so a recorded answer outside what SPEC allows is nonconforming. A case without a snapshot
+/// is a divergence. Each difference is written beside its snapshot as insta's pending change
 /// (`….snap.new`, for `cargo insta review`), or, with `accept`, over the snapshot (then it no
 /// longer counts as a divergence; a nonconforming answer still does).
 pub async fn against(
@@ -797,31 +801,27 @@ pub async fn against(
         ));
     }
     let (label, profile) = target;
+    let by_id: BTreeMap<String, Case> = cases.iter().map(|c| (c.id().to_owned(), c.clone())).collect();
     let results = run(cases, profile, options, |_| {}).await;
     let harness = harness_of(&results);
     let mut units = Vec::new();
     let mut values = BTreeMap::new();
     for r in results.iter().filter(|r| recorded(r)) {
         let snap = snapshot::read(&snapshot_path(dir, &r.id))?;
-        let recorded_side = Observed {
-            verdict: match snap
-                .as_ref()
-                .and_then(|v| v.get("verdict"))
-                .and_then(Value::as_str)
-            {
-                Some("skipped") => Verdict::Skipped,
-                _ => Verdict::Pass,
+        // The recorded answer is judged as a live one: as the answer to the request this side
+        // was sent for the case, by the case's judge and the oracle.
+        let recorded_side = match &snap {
+            Some(snap) => recorded::observed(by_id.get(&r.id), snap, r.request.as_ref(), profile),
+            None => Observed {
+                verdict: Verdict::Pass,
+                expected: None,
+                actual: Some(format!("no snapshot {}", snapshot_path(dir, &r.id).display())),
+                broken: None,
+                request: None,
+                answer: None,
+                normalised: Value::Null,
+                shrunk: None,
             },
-            expected: None,
-            actual: Some(match &snap {
-                Some(_) => "skipped when recorded".into(),
-                None => format!("no snapshot {}", snapshot_path(dir, &r.id).display()),
-            }),
-            broken: None,
-            request: None,
-            answer: None,
-            normalised: snap.clone().unwrap_or(Value::Null),
-            shrunk: None,
         };
         let value = snapshot_value(r, profile);
         values.insert(r.id.clone(), value);
