@@ -51,11 +51,22 @@ fn serve(dir: &Path, name: &str, args: &[&str]) -> (Running, String) {
     (server, url)
 }
 
+/// The reference seed's license keys replaced by others (of another length).
+fn other_licenses(text: &str) -> String {
+    other(text).replace("-0000-0000-0001", "-OTHER-1")
+}
+
 /// `lsconform serve` with another API key, shared key and signing key, on its own database.
 fn serve_with_other_keys(dir: &Path, name: &str) -> (Running, String) {
+    serve_with_other_seed(dir, name, other)
+}
+
+/// `lsconform serve` with the reference seed changed by `edit` and another signing key, on its
+/// own database.
+fn serve_with_other_seed(dir: &Path, name: &str, edit: fn(&str) -> String) -> (Running, String) {
     let seed = std::fs::read_to_string(fixture("fixtures/reference-seed.toml")).expect("the seed");
-    let seed_file = dir.join("other-seed.toml");
-    std::fs::write(&seed_file, other(&seed)).expect("a seed written");
+    let seed_file = dir.join(format!("{name}-seed.toml"));
+    std::fs::write(&seed_file, edit(&seed)).expect("a seed written");
     let seed_file = seed_file.display().to_string();
     let key = fixture("tests/diff/other-private.pem").display().to_string();
     serve(dir, name, &["--seed", &seed_file, "--private-key", &key])
@@ -129,6 +140,71 @@ fn the_reference_against_itself_with_other_keys_and_databases_differs_in_nothing
     let cases = cases().expect("the cases").len();
     assert_eq!(compared, cases + 300, "every case and every generated request");
     assert_eq!(same, compared);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn each_generated_pair_names_the_same_role_and_one_a_profile_lacks_is_sent_to_neither() {
+    // What real profiles look like: the same roles under other keys, and B's without the odd key
+    // and the user. Drawn per side, B's license came from another role wherever a role missing
+    // from B's list shifted the pick (request 3 of seed 3 named A's odd key and B's expired one).
+    let dir = scratch("roles");
+    let (_a, url_a) = serve(&dir, "a", &[]);
+    let (_b, url_b) = serve_with_other_seed(&dir, "b", other_licenses);
+    let a = profile(&dir, "a", &url_a, false);
+    let public_key = fixture("tests/diff/other-public.pem");
+    let b = reference_profile(&dir.join("b.toml"), &url_b, &public_key, |text| {
+        other_licenses(&text)
+            .lines()
+            .filter(|l| !l.starts_with("odd_key ") && !l.starts_with("user "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let out = lsconform(&[
+        "diff",
+        "--target",
+        &a,
+        "--target",
+        &b,
+        "--only",
+        "generated/*",
+        "--generated",
+        "300",
+        "--seed",
+        "3",
+    ]);
+    let text = stdout(&out);
+    let (compared, same, nonconforming, divergences, errors) = summary(&out);
+    // The servers differ in nothing but their keys: a difference is a pair of two licenses.
+    assert_eq!((nonconforming, divergences, errors), (0, 0, 0), "{text}");
+    assert_eq!(same, compared, "{text}");
+    let not_compared = text
+        .lines()
+        .find_map(|l| l.strip_prefix("not compared ("))
+        .and_then(|l| l.strip_suffix("):"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("a list of what was not compared in {text}"));
+    assert_eq!(compared + not_compared, 300, "{text}");
+    // Each not compared for what B's profile lacks, and for nothing else.
+    let lacks = [
+        format!("sent to neither side: {b}'s profile has no license of role \"odd_key\""),
+        format!("sent to neither side: {b}'s profile has no user license"),
+    ];
+    let reasons: Vec<&str> = text
+        .split("not compared (")
+        .nth(1)
+        .expect("the list")
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(reasons.len(), lacks.len(), "{text}");
+    for lacks in &lacks {
+        assert!(
+            reasons.iter().any(|l| l.ends_with(lacks.as_str())),
+            "{lacks:?} in {text}"
+        );
+    }
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -354,6 +430,54 @@ fn snapshots_recorded_from_the_reference_show_a_fault_a_variant_and_accept_their
             .exists(),
         "no pending change is left once accepted"
     );
+}
+
+#[test]
+fn snapshots_recorded_from_a_faulty_server_are_nonconforming_where_run_failed_it() {
+    // The recorded side is judged as a live one: every answer `run` failed when recording is
+    // nonconforming on the snapshots' side, at the rule the fault breaks; the live side passes.
+    let dir = scratch("recorded-fault");
+    let snaps = dir.join("snaps");
+    let snaps_arg = snaps.to_str().expect("a UTF-8 path");
+    let (_a, url_a) = serve(&dir, "a", &[]);
+    let (_f, url_f) = serve(&dir, "f", &["--fault", "drop-request-id"]);
+    let (a, f) = (
+        profile(&dir, "a", &url_a, false),
+        profile(&dir, "f", &url_f, false),
+    );
+    let json = dir.join("recorded.json");
+    let out = lsconform(&[
+        "run",
+        "--target",
+        &f,
+        "--generated",
+        "0",
+        "--record",
+        snaps_arg,
+        "--report-json",
+        json.to_str().expect("a UTF-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "the fault fails the run");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report")).expect("JSON");
+    let failed = report["summary"]["fail"].as_u64().expect("a count") as usize;
+    assert!(failed > 0);
+    let out = lsconform(&["diff", "--target", &a, "--against", snaps_arg]);
+    let text = stdout(&out);
+    let (_, _, nonconforming, _, errors) = summary(&out);
+    assert_eq!((nonconforming, errors), (failed, 0), "{text}");
+    assert!(text.contains(&format!("nonconforming (B {failed})")), "{text}");
+    assert!(
+        text.contains("== NONCONFORMING: answer.request-id [SPEC §6"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "B (snapshots {snaps_arg}) answers outside what SPEC allows: expected request_id"
+        )),
+        "{text}"
+    );
+    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]

@@ -6,6 +6,9 @@
 //! generated requests from the same seed and payload time, each signed with its own profile's
 //! keys, the stateful checks one at a time after the cases, so that both servers go through the
 //! same states (a seat taken on one is taken on the other). The two sides run at the same time.
+//! A generated request is drawn once, for the first profile, and names the same license role,
+//! user and product on both sides (each profile's own key); one that names what the second
+//! profile lacks is sent to neither side and reported as not compared, with what it lacks.
 //!
 //! Each pair of answers is normalised ([`normalise_answer`]: keys, dates, request ids,
 //! signatures, the hardware ids made for the run, messages) and compared; a difference is
@@ -33,6 +36,7 @@
 //! ```
 
 mod normalise;
+mod recorded;
 mod snapshot;
 
 use std::collections::BTreeMap;
@@ -288,6 +292,20 @@ fn by_fit(ex: &Exchange, verdict: Verdict) -> Value {
         }
     });
     json!({"verdict": verdict.name(), "fit": fit})
+}
+
+/// A side's part in a request that was not compared, and why.
+fn skipped(why: String) -> Observed {
+    Observed {
+        verdict: Verdict::Skipped,
+        expected: None,
+        actual: Some(why),
+        broken: None,
+        request: None,
+        answer: None,
+        normalised: Value::Null,
+        shrunk: None,
+    }
 }
 
 fn not_sent(label: &str) -> Observed {
@@ -595,19 +613,10 @@ async fn generated(
 ) -> Result<Vec<Unit>, String> {
     let rule = Property::OracleAgreement.rule();
     if let Some(i) = profiles.iter().position(|p| p.credentials.is_none()) {
-        let skipped = Observed {
-            verdict: Verdict::Skipped,
-            expected: None,
-            actual: Some(format!(
-                "the generated requests are signed: {}'s profile needs api_key and shared_key",
-                labels[i]
-            )),
-            broken: None,
-            request: None,
-            answer: None,
-            normalised: Value::Null,
-            shrunk: None,
-        };
+        let skipped = skipped(format!(
+            "the generated requests are signed: {}'s profile needs api_key and shared_key",
+            labels[i]
+        ));
         return Ok(vec![Unit {
             id: "generated/requests".into(),
             title: "Generated requests".into(),
@@ -622,12 +631,17 @@ async fn generated(
     let payload_time = options.clock.now();
     let budget = Budget::requests(generate.requests);
     let properties = Property::ALL;
-    let side = |profile: &Profile| {
-        let profile = profile.clone();
+    // Request i is drawn once, for A's profile, and each side writes it for its own: the same
+    // license role, user and product on both (each profile's own key). One that a profile lacks
+    // is sent to neither side: both go through the same states.
+    let pair = [profiles[0].clone(), profiles[1].clone()];
+    let side = |side: usize| {
+        let pair = &pair;
         async move {
             let mut exchanges: Vec<Option<Exchange>> = (0..generate.requests).map(|_| None).collect();
-            let streamed = generate::stream(
-                &profile,
+            let streamed = generate::stream_drawn(
+                pair,
+                side,
                 generate.seed,
                 budget,
                 options,
@@ -641,19 +655,30 @@ async fn generated(
                 },
             )
             .await;
-            (exchanges, streamed.harness_error)
+            (exchanges, streamed.harness_error, streamed.lacking)
         }
     };
-    let ((xa, ea), (xb, eb)) = tokio::join!(side(profiles[0]), side(profiles[1]));
+    let ((xa, ea, lacking), (xb, eb, _)) = tokio::join!(side(0), side(1));
     if let Some(e) = ea.or(eb) {
         return Err(e);
     }
+    // Both sides drew the same requests and found the same ones lacking.
+    let lacking: BTreeMap<usize, String> = lacking
+        .into_iter()
+        .map(|(i, s, why)| {
+            (
+                i,
+                format!("sent to neither side: {}'s profile has {why}", labels[s]),
+            )
+        })
+        .collect();
     let mut units = Vec::new();
     // The first request of each distinct difference (kind, sides, rule or where they differ).
     let mut to_shrink: Vec<(usize, usize, DifferenceKey)> = Vec::new();
     for (i, (a, b)) in xa.into_iter().zip(xb).enumerate() {
-        let observed = match (&a, &b) {
-            (Some(x), Some(y)) => observe_pair(x, y, profiles),
+        let observed = match (&a, &b, lacking.get(&i)) {
+            (_, _, Some(why)) => [skipped(why.clone()), skipped(why.clone())],
+            (Some(x), Some(y), None) => observe_pair(x, y, profiles),
             _ => {
                 let observe = |ex: &Option<Exchange>, side: usize| match ex {
                     Some(ex) => observed_generated(ex, profiles[side]),
@@ -754,8 +779,11 @@ pub fn record(results: &[CaseResult], profile: &Profile, dir: &Path) -> Result<u
 }
 
 /// Runs `cases` against one target and compares each answer with its snapshot under `dir`
-/// (written by [`record`]); the snapshots are the second side. A case without a snapshot is a
-/// divergence. Each difference is written beside its snapshot as insta's pending change
+/// (written by [`record`]); the snapshots are the second side, each recorded answer judged as a
+/// live one (rebuilt as the answer to this side's request for the case, then the case's judge
+/// and the oracle; a check's snapshot, or an answer cut at 4 KiB, keeps the verdict recorded with
+/// it), so a recorded answer outside what SPEC allows is nonconforming. A case without a snapshot
+/// is a divergence. Each difference is written beside its snapshot as insta's pending change
 /// (`….snap.new`, for `cargo insta review`), or, with `accept`, over the snapshot (then it no
 /// longer counts as a divergence; a nonconforming answer still does).
 pub async fn against(
@@ -773,31 +801,33 @@ pub async fn against(
         ));
     }
     let (label, profile) = target;
+    let by_id: BTreeMap<String, Case> = cases.iter().map(|c| (c.id().to_owned(), c.clone())).collect();
     let results = run(cases, profile, options, |_| {}).await;
     let harness = harness_of(&results);
     let mut units = Vec::new();
     let mut values = BTreeMap::new();
     for r in results.iter().filter(|r| recorded(r)) {
         let snap = snapshot::read(&snapshot_path(dir, &r.id))?;
-        let recorded_side = Observed {
-            verdict: match snap
-                .as_ref()
-                .and_then(|v| v.get("verdict"))
-                .and_then(Value::as_str)
-            {
-                Some("skipped") => Verdict::Skipped,
-                _ => Verdict::Pass,
+        // The recorded answer is judged as a live one: as the answer to the request this side
+        // was sent for the case, by the case's judge and the oracle.
+        let recorded_side = match &snap {
+            Some(snap) => recorded::observed(
+                by_id.get(&r.id),
+                snap,
+                r.request.as_ref(),
+                profile,
+                options.clock.now(),
+            ),
+            None => Observed {
+                verdict: Verdict::Pass,
+                expected: None,
+                actual: Some(format!("no snapshot {}", snapshot_path(dir, &r.id).display())),
+                broken: None,
+                request: None,
+                answer: None,
+                normalised: Value::Null,
+                shrunk: None,
             },
-            expected: None,
-            actual: Some(match &snap {
-                Some(_) => "skipped when recorded".into(),
-                None => format!("no snapshot {}", snapshot_path(dir, &r.id).display()),
-            }),
-            broken: None,
-            request: None,
-            answer: None,
-            normalised: snap.clone().unwrap_or(Value::Null),
-            shrunk: None,
         };
         let value = snapshot_value(r, profile);
         values.insert(r.id.clone(), value);
@@ -846,6 +876,9 @@ pub async fn against(
 /// At most this many differences of one kind and rule are shown in full (and each with a shrunk
 /// request); the rest by id.
 const SHOWN_PER_GROUP: usize = 3;
+
+/// At most this many ids of requests not compared for the same reason are named.
+const SKIPPED_SHOWN: usize = 5;
 
 fn redacted(text: &str, show_secrets: bool) -> String {
     if show_secrets {
@@ -901,8 +934,21 @@ pub fn terminal(c: &Comparison, show_secrets: bool) -> String {
     }
     if !c.skipped.is_empty() {
         out.push_str(&format!("\nnot compared ({}):\n", c.skipped.len()));
+        // One line per reason (a role a profile lacks skips many generated requests).
+        let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
         for (id, why) in &c.skipped {
-            out.push_str(&format!("  {id}: {why}\n"));
+            match by_reason.iter_mut().find(|(w, _)| *w == why.as_str()) {
+                Some((_, ids)) => ids.push(id.as_str()),
+                None => by_reason.push((why.as_str(), vec![id.as_str()])),
+            }
+        }
+        for (why, ids) in by_reason {
+            let shown = ids.len().min(SKIPPED_SHOWN);
+            let more = match ids.len() - shown {
+                0 => String::new(),
+                n => format!(" … and {n} more"),
+            };
+            out.push_str(&format!("  {}{more}: {why}\n", ids[..shown].join(", ")));
         }
     }
     let by_side = |kind: Kind| {
@@ -1037,4 +1083,115 @@ fn difference(d: &Difference, c: &Comparison, show_secrets: bool) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{ReferenceServer, Seed};
+
+    /// The reference seed (or its profile) under another API key, shared key and license keys.
+    fn other(text: &str) -> String {
+        text.replace("lsconform-test-api-key", "lsconform-other-api-key")
+            .replace(
+                "lsconform-test-shared-key",
+                "lsconform-other-shared-key-of-another-length",
+            )
+            .replace("-0000-0000-0001", "-OTHER-1")
+    }
+
+    /// The role of the license a request names in `profile`.
+    fn role_of(profile: &Profile, licensee: &str) -> String {
+        let roles = profile
+            .licenses
+            .keys()
+            .map(String::as_str)
+            .chain(["limited", "user"]);
+        roles
+            .into_iter()
+            .find(|r| profile.license(r) == Some(licensee))
+            .unwrap_or("a key neither knows")
+            .to_owned()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn both_sides_of_every_generated_pair_name_the_same_role() {
+        // B: the same licenses under other keys; its profile, like a real one, without the odd
+        // key and the user (a role missing from B's list shifted B's pick when each side drew
+        // its own license).
+        let seed = other(include_str!("../../../fixtures/reference-seed.toml"));
+        let seed = Seed::from_toml(&seed).expect("the seed under other keys");
+        let (a_server, b_server) = (
+            ReferenceServer::builder().start().await.expect("A starts"),
+            ReferenceServer::builder()
+                .seed(seed)
+                .start()
+                .await
+                .expect("B starts"),
+        );
+        let a = Profile::reference(a_server.uri());
+        let text: String = other(include_str!("../../../fixtures/targets/reference.toml"))
+            .lines()
+            .filter(|l| !l.starts_with("odd_key ") && !l.starts_with("user ") && !l.starts_with("public_key"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let b = Profile::from_toml(&text, Path::new("."))
+            .expect("B's profile")
+            .at(b_server.uri());
+        let labels = ["A".to_owned(), "B".to_owned()];
+        let units = generated(
+            &labels,
+            [&a, &b],
+            &GenerateOptions::new(300, 3),
+            &RunOptions::default(),
+        )
+        .await
+        .expect("the generated requests");
+        a_server.shutdown().await;
+        b_server.shutdown().await;
+        assert_eq!(units.len(), 300);
+        let (mut pairs, mut not_sent, mut role_only) = (0, Vec::new(), Vec::new());
+        for unit in &units {
+            let [x, y] = &unit.observed;
+            match (&x.request, &y.request) {
+                (Some(p), Some(q)) => {
+                    pairs += 1;
+                    let roles = [
+                        role_of(&a, p.licensee.as_deref().unwrap_or_default()),
+                        role_of(&b, q.licensee.as_deref().unwrap_or_default()),
+                    ];
+                    if roles[0] != roles[1] {
+                        role_only.push(format!("{}: {roles:?}", unit.id));
+                    }
+                }
+                _ => {
+                    assert_eq!(x.verdict, Verdict::Skipped, "{}: {:?}", unit.id, x.actual);
+                    assert_eq!(y.actual, x.actual);
+                    not_sent.push(x.actual.clone().unwrap_or_default());
+                }
+            }
+        }
+        assert!(role_only.is_empty(), "pairs of two roles: {role_only:#?}");
+        // What B's profile lacks is sent to neither side, and said so.
+        assert!(pairs > 150 && !not_sent.is_empty(), "{pairs} pairs");
+        let lacks = [
+            "sent to neither side: B's profile has no license of role \"odd_key\"",
+            "sent to neither side: B's profile has no user license",
+        ];
+        assert!(
+            not_sent.iter().all(|why| lacks.contains(&why.as_str())),
+            "{not_sent:#?}"
+        );
+        assert!(
+            lacks.iter().all(|l| not_sent.iter().any(|why| why == l)),
+            "{not_sent:#?}"
+        );
+        // The servers differ in their keys only: every pair sent is answered alike.
+        let differing: Vec<&str> = units
+            .iter()
+            .filter(|u| matches!(classify(&u.observed), Outcome::Differs(..)))
+            .map(|u| u.id.as_str())
+            .collect();
+        assert!(differing.is_empty(), "{differing:?}");
+    }
 }

@@ -139,6 +139,80 @@ fn body(
         .collect()
 }
 
+/// An answer's normalised body (what [`normalise_answer`] made of it) as an answer to `sent` from
+/// the target of `profile`: the inverse of the normalisation where it can be inverted. What was
+/// echoed becomes what `sent` holds, the profile's product codes become its own, and a value made
+/// afresh or a seat count becomes a value of the JSON type its placeholder keeps (a count the
+/// answer's `expected` members name, that value; else 1): the snapshot holds no more of it, so
+/// judging takes it as right, as the comparison does. A signature stays a placeholder.
+pub(super) fn restore(
+    body: &Value,
+    sent: &Prepared,
+    profile: &Profile,
+    expected: &Map<String, Value>,
+) -> Value {
+    let sent_value = |name: &str| match name {
+        "hardware_id" => sent.hardware_id.clone(),
+        "request_id" => sent.request_id.clone(),
+        "license_key" | "username" => sent.licensee.clone(),
+        _ => None,
+    };
+    let members = match body {
+        Value::Object(members) => members,
+        // The text of an answer that is not a JSON object, with what was sent put back.
+        Value::String(text) => {
+            let mut text = text.clone();
+            for name in ["hardware_id", "license_key", "request_id"] {
+                if let Some(v) = sent_value(name) {
+                    text = text
+                        .replace(&format!("<the {name} sent, cut>"), &v)
+                        .replace(&format!("<the {name} sent>"), &v);
+                }
+            }
+            return Value::String(text);
+        }
+        other => return other.clone(),
+    };
+    let restored = members.iter().map(|(name, value)| {
+        let text = value.as_str().unwrap_or_default();
+        let of_type = |t: &str| value.is_string() && text == format!("<{name}: {t}>");
+        let restored = match name.as_str() {
+            n if value.is_string() && text == format!("<the {n} sent>") => {
+                sent_value(n).map_or_else(|| value.clone(), Value::String)
+            }
+            n if COUNTS.contains(&n) && of_type("integer") => expected
+                .get(n)
+                .filter(|v| v.is_u64())
+                .cloned()
+                .unwrap_or(json!(1)),
+            n if COUNTS.contains(&n) && of_type("number") => json!(1.5),
+            "product_details" => match value {
+                Value::Object(details) => Value::Object(
+                    details
+                        .iter()
+                        .map(|(k, v)| {
+                            let v = match (k.as_str(), v.as_str()) {
+                                ("short_code", Some("<the profile's product>")) => json!(profile.product),
+                                ("short_code", Some("<the profile's other_product>")) => {
+                                    json!(profile.other_product)
+                                }
+                                _ => v.clone(),
+                            };
+                            (k.clone(), v)
+                        })
+                        .collect(),
+                ),
+                other => other.clone(),
+            },
+            // A message (`<text: string>`), a date and a signature (`<date: string>`) stay the
+            // strings they are.
+            _ => value.clone(),
+        };
+        (name.clone(), restored)
+    });
+    Value::Object(restored.collect())
+}
+
 /// `text` with each value `sent` that it echoes (hardware_id, license key or username, request_id)
 /// replaced by a placeholder, also when the text is cut inside one (at least 8 characters of it).
 fn text_without_sent(text: &str, sent: &Prepared) -> String {

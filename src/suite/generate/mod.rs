@@ -62,7 +62,7 @@ pub use model::{
 pub(in crate::suite) use properties::{Exchange, Violation};
 pub use render::{oracle, GeneratedCase};
 pub use run::{requests, run, run_telling};
-pub(in crate::suite) use run::{stream, Budget};
+pub(in crate::suite) use run::{stream, stream_drawn, Budget};
 pub(in crate::suite) use shrink::{smallest, smallest_difference};
 
 /// How many requests `lsconform run` generates when `--generated` is not given.

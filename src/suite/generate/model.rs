@@ -73,30 +73,40 @@ impl GeneratedRequest {
         }
     }
 
-    /// The same request for another target whose profile has the same roles (what `lsconform
-    /// diff` sends the second server): each license role, the user and the products become that
-    /// profile's own; a key neither knows stays as it is. `None` when the profile lacks one of them.
-    pub fn for_target(&self, profile: &Profile) -> Option<GeneratedRequest> {
+    /// The same request for another target (what `lsconform diff` sends the second server): the
+    /// same license role, user and product, each that profile's own; a key neither knows stays as
+    /// it is. `Err` says what the profile lacks of what the request names (a license role, the
+    /// user, the user's password when one is sent, a product): the request cannot be sent there
+    /// as the same request, and is never sent with another license instead.
+    pub fn for_target(&self, profile: &Profile) -> Result<GeneratedRequest, String> {
         let license = match &self.license {
             LicenseChoice::Role { role, .. } => LicenseChoice::Role {
                 role: role.clone(),
-                key: profile.license(role)?.to_owned(),
+                key: profile
+                    .license(role)
+                    .ok_or_else(|| format!("no license of role {role:?}"))?
+                    .to_owned(),
             },
             LicenseChoice::Key(key) => LicenseChoice::Key(key.clone()),
             LicenseChoice::User { password, .. } => {
-                let (username, theirs) = profile.user.clone()?;
+                let (username, theirs) = profile.user.clone().ok_or("no user license")?;
                 LicenseChoice::User {
                     username,
-                    password: password.as_ref().and(theirs),
+                    password: match password {
+                        Some(_) => Some(theirs.ok_or("no password for the user license")?),
+                        None => None,
+                    },
                 }
             }
         };
         let product = match &self.product {
-            ProductChoice::Profile(_) => ProductChoice::Profile(profile.product.clone()?),
-            ProductChoice::Other(_) => ProductChoice::Other(profile.other_product.clone()?),
+            ProductChoice::Profile(_) => ProductChoice::Profile(profile.product.clone().ok_or("no product")?),
+            ProductChoice::Other(_) => {
+                ProductChoice::Other(profile.other_product.clone().ok_or("no other_product")?)
+            }
             ProductChoice::Unknown(code) => ProductChoice::Unknown(code.clone()),
         };
-        Some(GeneratedRequest {
+        Ok(GeneratedRequest {
             license,
             product,
             ..self.clone()

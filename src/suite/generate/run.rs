@@ -182,6 +182,9 @@ pub(in crate::suite) struct Streamed {
     pub(in crate::suite) gave_up: bool,
     /// A request could not be made, or a request's task failed: the harness broke.
     pub(in crate::suite) harness_error: Option<String>,
+    /// Requests drawn and not sent because a profile of the pair lacks what they name
+    /// ([`stream_drawn`]): the request's index, the profile's place in the pair, and what it lacks.
+    pub(in crate::suite) lacking: Vec<(usize, usize, String)>,
 }
 
 /// Sends generated requests from `seed` to `profile`'s target within `budget` (`options.jobs` at a
@@ -195,8 +198,40 @@ pub(in crate::suite) async fn stream(
     options: &RunOptions,
     properties: &[Property],
     payload_time: SystemTime,
+    on_exchange: impl FnMut(Exchange),
+) -> Streamed {
+    let pair = std::slice::from_ref(profile);
+    stream_drawn(
+        pair,
+        0,
+        seed,
+        budget,
+        options,
+        properties,
+        payload_time,
+        on_exchange,
+    )
+    .await
+}
+
+/// [`stream`] to the target of `pair[side]` of the requests drawn for `pair[0]` (its license
+/// roles, user and products, as `lsconform run --target pair[0]` draws them), each written for
+/// `pair[side]` with [`GeneratedRequest::for_target`]: every side of `lsconform diff` sends
+/// request *i* with the same role. A request naming what a profile of `pair` lacks (a license
+/// role, the user, a product) is sent to none of them, never with another license:
+/// [`Streamed::lacking`] says which and why.
+#[allow(clippy::too_many_arguments)]
+pub(in crate::suite) async fn stream_drawn(
+    pair: &[Profile],
+    side: usize,
+    seed: u64,
+    budget: Budget,
+    options: &RunOptions,
+    properties: &[Property],
+    payload_time: SystemTime,
     mut on_exchange: impl FnMut(Exchange),
 ) -> Streamed {
+    let profile = &pair[side];
     let started = Instant::now();
     let client = Client::new(profile, options.timeout);
     let clock = options.clock;
@@ -209,28 +244,44 @@ pub(in crate::suite) async fn stream(
     const BATCH: usize = 16;
     let (made, batches) = tokio::sync::mpsc::channel::<Vec<Made>>(4);
     let producer = {
-        let profile = Arc::clone(&shared);
+        let pair = pair.to_vec();
         tokio::task::spawn_blocking(move || {
-            let strategy = strategies::generated_request(&profile);
-            let mut i = 0;
+            let strategy = strategies::generated_request(&pair[0]);
+            let mut lacking = Vec::new();
+            let (mut i, mut made_any) = (0, false);
             let mut batch = Vec::with_capacity(BATCH);
             while budget.allows(i, started) {
-                let case = tree(&strategy, seed, i).and_then(|(_, t)| {
-                    t.current()
-                        .render_at(&profile, i, seed, payload_time, clock.now(), Step::Generated)
-                });
+                let index = i;
+                i += 1;
+                let case =
+                    match tree(&strategy, seed, index).map(|(_, t)| written_for(&t.current(), &pair, side)) {
+                        Ok(Ok(value)) => value.render_at(
+                            &pair[side],
+                            index,
+                            seed,
+                            payload_time,
+                            clock.now(),
+                            Step::Generated,
+                        ),
+                        Ok(Err((s, why))) => {
+                            lacking.push((index, s, why));
+                            continue;
+                        }
+                        Err(e) => Err(e),
+                    };
                 let failed = case.is_err();
                 batch.push(case);
-                i += 1;
                 // The first request goes at once, the rest in batches.
-                let full = failed || i == 1 || batch.len() == BATCH;
+                let full = failed || !made_any || batch.len() == BATCH;
+                made_any = true;
                 if full && (made.blocking_send(std::mem::take(&mut batch)).is_err() || failed) {
-                    return;
+                    return lacking;
                 }
             }
             if !batch.is_empty() {
                 let _ = made.blocking_send(batch);
             }
+            lacking
         })
     };
     // `options.jobs` senders, each taking the next request as soon as it has the answer to its
@@ -294,8 +345,23 @@ pub(in crate::suite) async fn stream(
         // Dropping the source closes the channel: the writing thread ends.
         _ => {}
     }
-    let _ = producer.await;
+    out.lacking = producer.await.unwrap_or_default();
     out
+}
+
+/// Request `value` (drawn for `pair[0]`) as `pair[side]` names it, when every profile of the pair
+/// has what it names; else the first that lacks something, and what.
+fn written_for(
+    value: &GeneratedRequest,
+    pair: &[Profile],
+    side: usize,
+) -> Result<GeneratedRequest, (usize, String)> {
+    let mut written = pair
+        .iter()
+        .enumerate()
+        .map(|(s, p)| value.for_target(p).map_err(|why| (s, why)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(written.swap_remove(side))
 }
 
 /// A request the writing thread made, or why it could not.

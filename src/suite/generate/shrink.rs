@@ -80,7 +80,7 @@ fn shrink<T>(
         let now = clock.now();
         let mut cases = Vec::with_capacity(sides.len());
         for side in sides {
-            let rendered = value.for_target(&side.profile).and_then(|v| {
+            let rendered = value.for_target(&side.profile).ok().and_then(|v| {
                 v.render_at(&side.profile, index, seed, payload_time, now, step)
                     .ok()
             });
