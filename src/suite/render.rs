@@ -22,8 +22,11 @@ pub struct Prepared {
     pub method: String,
     /// The full URL.
     pub url: String,
-    /// Headers, in order.
+    /// Headers, in order. Without an `Accept` among them the client sends `Accept: */*`, as
+    /// curl does, unless `no_accept`.
     pub headers: Vec<(String, String)>,
+    /// No `Accept` header at all (SPEC §1: never required).
+    pub no_accept: bool,
     /// The body (`None`: no body at all).
     pub body: Option<Vec<u8>>,
     /// The decoded payload JSON, for people.
@@ -571,6 +574,7 @@ pub fn prepare_template(
         method: t.method.clone().unwrap_or_else(|| "POST".into()),
         url: format!("{}{path}", profile.base_url),
         headers,
+        no_accept: false,
         body,
         payload: payload_json,
         seat: prepared_seat,
