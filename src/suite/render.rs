@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 
 use super::case::{
-    AuthorizationTemplate, DataCase, DateTemplate, Endpoint, Expectation, HeadersTemplate, JsonEdit,
-    RequestTemplate, SignatureTemplate,
+    AcceptTemplate, AuthorizationTemplate, DataCase, DateTemplate, Endpoint, Expectation, HeadersTemplate,
+    JsonEdit, RequestTemplate, SignatureTemplate,
 };
 use super::profile::{Credentials, Profile};
 use crate::protocol::{
@@ -569,12 +569,21 @@ pub fn prepare_template(
             Some(multipart(transport, &text).map_err(bad)?)
         }
     };
+    // SPEC §1: Accept is recommended, never required; the client sends `*/*` unless told.
+    let no_accept = match &t.headers.accept {
+        AcceptTemplate::Any => false,
+        AcceptTemplate::Literal(value) => {
+            headers.push(("Accept".to_owned(), value.clone()));
+            false
+        }
+        AcceptTemplate::Omit => true,
+    };
     let path = t.path.clone().unwrap_or_else(|| kind.path().to_owned());
     Ok(Prepared {
         method: t.method.clone().unwrap_or_else(|| "POST".into()),
         url: format!("{}{path}", profile.base_url),
         headers,
-        no_accept: false,
+        no_accept,
         body,
         payload: payload_json,
         seat: prepared_seat,
