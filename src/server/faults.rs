@@ -24,6 +24,9 @@ switches! {
     PrefixRouted => ("prefix-routed", rules::ROUTE_UNKNOWN_PATH, "a path that starts with an endpoint's path is routed to that endpoint (a prefix match)");
     WrongMethodNotFound => ("wrong-method-not-found", rules::ROUTE_METHOD, "another method than POST on an endpoint is answered 404 not_found (a router keyed by method and path)");
     HeadersBeforeRoute => ("headers-before-route", rules::ORDER_ROUTE_FIRST, "a request without its required headers is answered missing_headers before its path and method are looked at (an authentication layer in front of the router)");
+    // SPEC §1: Accept, recommended and never required.
+    AcceptHeaderRequired => ("accept-header-required", rules::HEADERS_ACCEPT_OPTIONAL, "a request without an Accept header is answered missing_headers (Accept counted among the required headers)");
+    AcceptJsonOnly => ("accept-json-only", rules::HEADERS_ACCEPT_OPTIONAL, "a request whose Accept header admits no JSON (text/html) is answered 406 not_acceptable (content negotiation on a JSON API)");
     // SPEC §1, §1a: the two required headers.
     WrongCodeForMissingHeaders => ("wrong-code-missing-headers", rules::HEADERS_REQUIRED, "a missing Date or Authorization header is answered missing_parameters instead of missing_headers");
     BodyBeforeMissingHeaders => ("body-before-missing-headers", rules::ORDER_HEADERS_BEFORE_BODY, "when a required header is missing, the body is checked first (its refusal wins over missing_headers)");

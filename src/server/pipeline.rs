@@ -152,6 +152,7 @@ async fn pipeline(app: &Arc<App>, request: Request, exchange: &mut Exchange) -> 
         return Err(Rejection::new(ErrorCode::MissingHeaders, "Date or Authorization").into());
     }
     let kind = route(app, request.method(), request.uri().path())?;
+    bend_accept(app, request.headers())?;
     let (parts, body) = request.into_parts();
     // SPEC §3: the body cap, enforced while the body streams in, before anything is decoded.
     let body = read_capped_body(app, &parts.headers, body).await?;
@@ -342,6 +343,35 @@ async fn read_capped_body(app: &App, headers: &HeaderMap, body: Body) -> Result<
         buf.extend_from_slice(&chunk);
     }
     Ok(buf)
+}
+
+/// SPEC §1: `Accept` is recommended, never required, and any value is served alike; the reference
+/// never reads it. Its faults do.
+fn bend_accept(app: &App, headers: &HeaderMap) -> Result<(), Refusal> {
+    let accept = headers.get(header::ACCEPT);
+    // The accept-header-required fault: Accept counted among the required headers.
+    if accept.is_none() && app.faults.has(Fault::AcceptHeaderRequired) {
+        return Err(Rejection::new(ErrorCode::MissingHeaders, "Accept").into());
+    }
+    // The accept-json-only fault: content negotiation that finds no JSON in what is accepted.
+    if app.faults.has(Fault::AcceptJsonOnly) && accept.is_some_and(|v| !admits_json(v.as_bytes())) {
+        let rejection = Rejection::new(ErrorCode::ValidationError, "no JSON in Accept");
+        return Err(Refusal::answered_as(rejection, 406, "not_acceptable"));
+    }
+    Ok(())
+}
+
+/// Whether an Accept value has a media range JSON falls in (the accept-json-only fault).
+fn admits_json(value: &[u8]) -> bool {
+    String::from_utf8_lossy(value).split(',').any(|range| {
+        let media = range
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        matches!(media.as_str(), "application/json" | "application/*" | "*/*")
+    })
 }
 
 /// SPEC §1a [seed]: a required header is absent.

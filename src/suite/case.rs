@@ -220,6 +220,30 @@ pub struct HeadersTemplate {
     /// No Content-Type header at all.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub omit_content_type: bool,
+    /// `Accept` (default `*/*`, as curl and reqwest send it).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub accept: AcceptTemplate,
+}
+
+/// The `Accept` header (SPEC §1: recommended, never required; any value is served alike).
+///
+/// ```
+/// use lsconform::suite::case::AcceptTemplate;
+/// let none: AcceptTemplate = serde_json::from_str(r#""omit""#).unwrap();
+/// assert_eq!(none, AcceptTemplate::Omit);
+/// let html: AcceptTemplate = serde_json::from_str(r#"{"literal": "text/html"}"#).unwrap();
+/// assert_eq!(html, AcceptTemplate::Literal("text/html".into()));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum AcceptTemplate {
+    /// `Accept: */*`.
+    #[default]
+    Any,
+    /// This text.
+    Literal(String),
+    /// No Accept header at all.
+    Omit,
 }
 
 fn is_zero(n: &i64) -> bool {

@@ -14,7 +14,7 @@
 //! |---|---|
 //! | `server-error` | answered a 5xx |
 //! | `hang` | gave no complete answer within the timeout |
-//! | `closed-connection` | closed the connection (or answered something that is not HTTP) |
+//! | `closed-connection` | closed the connection without an answer, on a new connection too (or answered something that is not HTTP) |
 //! | `answer-too-large` | answered more than the suite reads (1 MiB) |
 //! | `accepted-refused` | got past the check on which `protocol` refuses a request: a 200, or a refusal of SPEC §5 |
 //! | `error-shape` | answered an error body outside SPEC §7 |

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 
 use super::case::{
-    AuthorizationTemplate, DataCase, DateTemplate, Endpoint, Expectation, HeadersTemplate, JsonEdit,
-    RequestTemplate, SignatureTemplate,
+    AcceptTemplate, AuthorizationTemplate, DataCase, DateTemplate, Endpoint, Expectation, HeadersTemplate,
+    JsonEdit, RequestTemplate, SignatureTemplate,
 };
 use super::profile::{Credentials, Profile};
 use crate::protocol::{
@@ -22,8 +22,11 @@ pub struct Prepared {
     pub method: String,
     /// The full URL.
     pub url: String,
-    /// Headers, in order.
+    /// Headers, in order. Without an `Accept` among them the client sends `Accept: */*`, as
+    /// curl does, unless `no_accept`.
     pub headers: Vec<(String, String)>,
+    /// No `Accept` header at all (SPEC §1: never required).
+    pub no_accept: bool,
     /// The body (`None`: no body at all).
     pub body: Option<Vec<u8>>,
     /// The decoded payload JSON, for people.
@@ -568,11 +571,21 @@ pub fn prepare_template(
             Some(multipart(transport, &text).map_err(bad)?)
         }
     };
+    // SPEC §1: Accept is recommended, never required; the client sends `*/*` unless told.
+    let no_accept = match &t.headers.accept {
+        AcceptTemplate::Any => false,
+        AcceptTemplate::Literal(value) => {
+            headers.push(("Accept".to_owned(), value.clone()));
+            false
+        }
+        AcceptTemplate::Omit => true,
+    };
     let path = t.path.clone().unwrap_or_else(|| kind.path().to_owned());
     Ok(Prepared {
         method: t.method.clone().unwrap_or_else(|| "POST".into()),
         url: format!("{}{path}", profile.base_url),
         headers,
+        no_accept,
         body,
         payload: payload_json,
         seat: prepared_seat,

@@ -205,6 +205,11 @@ pub fn curl(request: &Prepared, show_secrets: bool) -> String {
         parts.push("-H".into());
         parts.push(shell_quote(&format!("{name}: {value}")));
     }
+    // curl sends `Accept: */*` as the suite does; a header with no value is curl's way to send none.
+    if request.no_accept {
+        parts.push("-H".into());
+        parts.push(shell_quote("Accept:"));
+    }
     if let Some(body) = &request.body {
         parts.push("--data-binary".into());
         match std::str::from_utf8(body) {

@@ -363,6 +363,13 @@ async fn run_data(
         },
     };
     r.answer = Some(Answer::from(&answer));
+    // SPEC §1: the answer judged came on a new connection; the report says so.
+    if let Some(note) = answer.retry_note() {
+        r.actual = Some(match r.actual.take() {
+            Some(actual) => format!("{actual}; {note}"),
+            None => note,
+        });
+    }
     r
 }
 

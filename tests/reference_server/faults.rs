@@ -199,6 +199,84 @@ async fn headers_before_route_answers_missing_headers_on_an_unknown_path() {
     assert_eq!(code(&faulty), "missing_headers");
 }
 
+// SPEC §1: Accept, recommended and never required.
+
+/// POSTs `body` to activate_offline with freshly signed headers and no Accept header at all, which
+/// reqwest cannot send: over a TCP connection of its own, closed after the answer.
+async fn post_without_accept(c: &Client, body: &str) -> Answer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let url = c.url(ACTIVATE);
+    let authority = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .expect("an http:// URL");
+    let date = format_http_date(SystemTime::now());
+    let auth = AuthorizationHeader::signed(API_KEY, SHARED_KEY, &date).to_string();
+    let request = format!(
+        "POST {ACTIVATE} HTTP/1.1\r\nHost: {authority}\r\nDate: {date}\r\nAuthorization: {auth}\r\n\
+         Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut socket = tokio::net::TcpStream::connect(authority).await.unwrap();
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    socket.read_to_end(&mut raw).await.unwrap();
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a head");
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    let content_type = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    Answer {
+        status,
+        content_type,
+        allow: None,
+        body: raw[end + 4..].to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn accept_header_required_refuses_a_request_without_accept() {
+    let f = perpetual();
+    let (reference, faulty) = both(Fault::AcceptHeaderRequired, |c| {
+        let f = f.clone();
+        async move { post_without_accept(&c, &f.text).await }
+    })
+    .await;
+    assert_eq!(
+        reference.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reference.body)
+    );
+    assert_eq!((faulty.status, code(&faulty).as_str()), (400, "missing_headers"));
+}
+
+#[tokio::test]
+async fn accept_json_only_answers_406_to_accept_text_html_only() {
+    let f = perpetual();
+    let (reference, faulty) = both(Fault::AcceptJsonOnly, |c| {
+        let f = f.clone();
+        async move { post_with(&c, ACTIVATE, &[("Accept", Some("text/html".into()))], f.text).await }
+    })
+    .await;
+    assert_eq!(reference.status, 200);
+    assert_eq!((faulty.status, code(&faulty).as_str()), (406, "not_acceptable"));
+    // An Accept that admits JSON among others is served.
+    let (server, c) = with(Fault::AcceptJsonOnly).await;
+    let accept = Some("text/html, application/*;q=0.1".to_owned());
+    let served = post_with(&c, ACTIVATE, &[("Accept", accept)], perpetual().text).await;
+    server.shutdown().await;
+    assert_eq!(served.status, 200);
+}
+
 // SPEC §1, §1a: the required headers.
 
 #[tokio::test]

@@ -139,6 +139,7 @@ fn rebuilt(
             .map(str::to_owned),
         body,
         elapsed: Duration::ZERO,
+        retried: None,
     };
     let mut unsigned = profile.clone();
     unsigned.public_key = None;

@@ -88,6 +88,7 @@ pub(super) fn case_file(
         authorization: authorization_template(seen, profile),
         omit_content_type: seen.content_type.is_none(),
         content_type: seen.content_type.clone(),
+        ..HeadersTemplate::default()
     };
     let body = match std::str::from_utf8(&seen.body) {
         Ok(text) => json!({ "literal": text }),

@@ -589,6 +589,7 @@ fn conclude(
                 content_type,
                 body: body.bytes,
                 elapsed: body.at.duration_since(started),
+                retried: None,
             };
             (Upstream::Answered { response, cut }, status, body.at)
         }

@@ -437,6 +437,7 @@ fn prepared(seen: &Seen, decoded: Option<&DecodedRequest>, base: &str) -> Prepar
         method: seen.method.clone(),
         url: format!("{base}{}", seen.path),
         headers,
+        no_accept: false,
         body: Some(seen.body.clone()),
         payload: decoded.map(|d| for_people(&d.json)),
         seat: None,
