@@ -45,6 +45,7 @@ switches! {
     UnknownPayloadKeyMismatch => ("unknown-payload-key-mismatch", rules::PAYLOAD_UNKNOWN_API_KEY, "a payload api_key the server does not know is signature_mismatch instead of invalid_api_key");
     DeviceNotFound404 => ("device-not-found-404", rules::DEACTIVATE_DEVICE_NOT_FOUND, "deactivating a device that holds no seat is answered 404 device_not_found instead of 400");
     NoTransferCount => ("no-transfer-count", rules::ANSWER_MEMBERS, "the success answer has no transfer_count member");
+    OlderUnicodeLowercase => ("older-unicode-lowercase", rules::ANSWER_LICENSE_SIGNATURE, "license_signature is signed over Unicode 14's lower-casing, as Python 3.11's str.lower: a character whose lowercase mapping is newer (U+16EA0, …) is left as it is");
 }
 
 /// The conforming variants a server runs with.
