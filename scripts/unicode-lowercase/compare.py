@@ -90,8 +90,14 @@ def main():
     ]
     for first, last, role in ranges(roles):
         lines.append(f"    ('\\u{{{first:X}}}', '\\u{{{last:X}}}', {role_name[role]}),")
+    version = rust_head.removeprefix("rust ").strip("()").replace(" ", "")
     lines += [
         "];",
+        "",
+        "/// The Unicode version of the standard library the table was made with (`char::UNICODE_VERSION`):",
+        "/// a toolchain with another one may lower-case more characters than the table knows.",
+        "#[cfg(test)]",
+        f"pub(super) const RUST_UNICODE_VERSION: (u8, u8, u8) = ({version.replace(',', ', ')});",
         "",
         "/// Python 3.11's `str.lower` of texts around each range's first and last character (and a few",
         "/// more): what the module's lower-casing must give.",

@@ -151,6 +151,16 @@ mod tests {
     }
 
     #[test]
+    fn the_table_was_made_with_this_toolchain_s_unicode_version() {
+        assert_eq!(
+            char::UNICODE_VERSION,
+            unicode14::RUST_UNICODE_VERSION,
+            "the standard library's Unicode changed: run scripts/unicode-lowercase/generate.sh (SPEC §10: \
+             a Python 3.11 server leaves every character newer than Unicode 14 as it is)"
+        );
+    }
+
+    #[test]
     fn a_final_sigma_takes_the_part_of_its_neighbours_under_unicode_14() {
         // U+16EA0 is no letter under Unicode 14: Σ before it ends a word.
         let text = "\u{39f}\u{394}\u{39f}\u{3a3}\u{16EA0}";
