@@ -1,9 +1,10 @@
 //! SPEC §6: an answer signed with the test key verifies with its public key, and fails after any
 //! change to a signed member.
 
+use base64::Engine as _;
 use lsconform::protocol::{
-    answer_json, check_answer, encode_request_file, ActivationAnswer, AnswerLicensee, OfflineKey,
-    ProductDetails, PublicKey, SigningKey, Verdict,
+    answer_json, check_answer, encode_request_file, ActivationAnswer, AnswerLayout, AnswerLicensee,
+    Lowercasing, OfflineKey, ProductDetails, PublicKey, SigningKey, Verdict,
 };
 
 const PRIVATE_PEM: &str = include_str!("../fixtures/keys/reference-private.pem");
@@ -204,6 +205,56 @@ fn another_key_pair_does_not_verify() {
             .offline_signature,
         Verdict::Mismatch
     );
+}
+
+/// SPEC §6 and §10: lower-cased means Unicode's full lowercase mapping as the SDKs' runtimes apply
+/// it, and where a character's mapping is newer than Unicode 14, either conforms. The texts below
+/// are written out as Python 3.11 (`str.lower`, Unicode 14) and Rust or Node 20 (Unicode 17) give
+/// them, so a wrong table in `protocol` fails here.
+#[test]
+fn license_signature_holds_over_either_lowercasing_of_a_newer_character_and_no_other() {
+    let (private, public) = keys();
+    let mut a = answer(AnswerLicensee::LicenseKey("K-1".into()), None);
+    // U+16EA0 BERIA ERFE CAPITAL LETTER ARKAB (Unicode 17), after a Greek word ending in Σ.
+    a.hardware_id = "HW-\u{39f}\u{394}\u{39f}\u{3a3}\u{16EA0}".into();
+    let body = a.sign(OFFLINE.api_key, OFFLINE.shared_key, &private);
+    // license_signature_v2 does not cover license_signature: only that member changes.
+    let signed_over = |text: &str| {
+        let mut map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body).unwrap();
+        let signature = base64::engine::general_purpose::STANDARD.encode(private.sign(text.as_bytes()));
+        map.insert("license_signature".into(), signature.into());
+        let check = check_answer(&serde_json::to_vec(&map).unwrap(), Some(&public), None).unwrap();
+        assert_eq!(check.license_signature_v2, Verdict::Ok, "{text}");
+        check.license_signature
+    };
+    // Python 3.11: U+16EA0 left as it is; being no letter under Unicode 14, Σ before it ends the word.
+    let python = "hw-\u{3bf}\u{3b4}\u{3bf}\u{3c2}\u{16EA0}#k-1#";
+    // Rust and JavaScript: U+16EBB, a letter, so Σ is inside the word.
+    let rust = "hw-\u{3bf}\u{3b4}\u{3bf}\u{3c3}\u{16EBB}#k-1#";
+    assert_eq!(signed_over(python), Verdict::Ok);
+    assert_eq!(signed_over(rust), Verdict::Ok);
+    for wrong in [
+        // Not lower-cased; only ASCII lower-cased; U+16EA0 mapped to another letter.
+        "HW-\u{39f}\u{394}\u{39f}\u{3a3}\u{16EA0}#K-1#",
+        "hw-\u{39f}\u{394}\u{39f}\u{3a3}\u{16EA0}#k-1#",
+        "hw-\u{3bf}\u{3b4}\u{3bf}\u{3c3}\u{16EBC}#k-1#",
+    ] {
+        assert_eq!(signed_over(wrong), Verdict::Mismatch, "{wrong}");
+    }
+    // What each lower-casing signs is what the other side verifies.
+    for lowercasing in Lowercasing::ALL {
+        let layout = AnswerLayout {
+            lowercasing,
+            ..AnswerLayout::default()
+        };
+        let body = a.sign_with(OFFLINE.api_key, OFFLINE.shared_key, &private, layout);
+        assert_eq!(
+            check_answer(&body, Some(&public), Some(OFFLINE)).unwrap(),
+            all_ok()
+        );
+    }
+    assert_eq!(a.license_signing_string(Lowercasing::Unicode14), python);
+    assert_eq!(a.license_signing_string(Lowercasing::Current), rust);
 }
 
 fn public_key_of_another_pair() -> PublicKey {

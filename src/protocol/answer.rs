@@ -7,6 +7,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::keys::{PublicKey, SigningKey};
+use super::lowercase::Lowercasing;
 use super::signature::{inner_signature, verify_inner_signature, BASE64};
 
 /// `product_details` of the answer.
@@ -71,13 +72,14 @@ pub struct ActivationAnswer {
 }
 
 /// How a success answer is laid out where SPEC §6 and §10 allow more than one form. The default is
-/// the reference server's: `request_id` written as `null` when the request sent none, and
-/// `transfer_count` written.
+/// the reference server's: `request_id` written as `null` when the request sent none,
+/// `transfer_count` written, and `license_signature` over the standard library's lower-casing.
 ///
 /// ```
-/// use lsconform::protocol::AnswerLayout;
+/// use lsconform::protocol::{AnswerLayout, Lowercasing};
 /// let layout = AnswerLayout { null_request_id: false, ..AnswerLayout::default() };
 /// assert!(layout.transfer_count);
+/// assert_eq!(layout.lowercasing, Lowercasing::Current);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnswerLayout {
@@ -86,6 +88,9 @@ pub struct AnswerLayout {
     pub null_request_id: bool,
     /// The `transfer_count` member; `false`: left out (SPEC §6: not among the required members).
     pub transfer_count: bool,
+    /// How `license_signature`'s signing string is lower-cased (SPEC §6, §10: where a character's
+    /// lowercase mapping is newer than Unicode 14, either conforms).
+    pub lowercasing: Lowercasing,
 }
 
 impl Default for AnswerLayout {
@@ -93,6 +98,7 @@ impl Default for AnswerLayout {
         AnswerLayout {
             null_request_id: true,
             transfer_count: true,
+            lowercasing: Lowercasing::Current,
         }
     }
 }
@@ -140,7 +146,8 @@ pub fn format_validity_period(time: SystemTime) -> String {
         .expect("a SystemTime always formats")
 }
 
-/// SPEC §6: the text `license_signature` covers, lower-cased:
+/// SPEC §6: the text `license_signature` covers, lower-cased (as the reference server does it,
+/// [`Lowercasing::Current`]):
 /// `<hardware_id>#<license_key, or username before any "|">#<validity_period or empty>`.
 ///
 /// ```
@@ -148,11 +155,41 @@ pub fn format_validity_period(time: SystemTime) -> String {
 /// assert_eq!(s, "hw-1#jane@example.com#");
 /// ```
 pub fn license_signing_string(hardware_id: &str, licensee: &str, validity_period: Option<&str>) -> String {
-    let id = licensee.split('|').next().unwrap_or_default();
-    format!("{hardware_id}#{id}#{}", validity_period.unwrap_or_default()).to_lowercase()
+    Lowercasing::Current.license_signing_string(hardware_id, licensee, validity_period)
+}
+
+impl Lowercasing {
+    /// [`license_signing_string`], lower-cased this way (SPEC §6, §10).
+    ///
+    /// ```
+    /// use lsconform::protocol::Lowercasing;
+    /// let s = Lowercasing::Unicode14.license_signing_string("HW-\u{16EA0}", "K|x", None);
+    /// assert_eq!(s, "hw-\u{16EA0}#k#");
+    /// ```
+    pub fn license_signing_string(
+        self,
+        hardware_id: &str,
+        licensee: &str,
+        validity_period: Option<&str>,
+    ) -> String {
+        let id = licensee.split('|').next().unwrap_or_default();
+        self.lowercase(&format!(
+            "{hardware_id}#{id}#{}",
+            validity_period.unwrap_or_default()
+        ))
+    }
 }
 
 impl ActivationAnswer {
+    /// The text its `license_signature` covers, lower-cased this way (SPEC §6).
+    pub fn license_signing_string(&self, lowercasing: Lowercasing) -> String {
+        lowercasing.license_signing_string(
+            &self.hardware_id,
+            self.licensee.signing_value(),
+            self.validity_period.as_deref(),
+        )
+    }
+
     /// Signs the answer and writes its body: the members in a fixed order, compact, then
     /// `license_signature` and `license_signature_v2` last, so that a client that removes those
     /// two and re-serialises compactly gets exactly the bytes `license_signature_v2` covers.
@@ -177,7 +214,7 @@ impl ActivationAnswer {
     ///     is_expired: false, validity_period: None, max_activations: 1, times_activated: 1,
     ///     transfer_count: 0, request_id: None, date: "Thu, 17 Nov 2022 20:51:35 GMT".into(),
     /// };
-    /// let layout = AnswerLayout { null_request_id: false, transfer_count: false };
+    /// let layout = AnswerLayout { null_request_id: false, transfer_count: false, ..AnswerLayout::default() };
     /// let body = answer.sign_with("api", "shared", &key, layout);
     /// let text = String::from_utf8(body.clone()).unwrap();
     /// assert!(!text.contains("request_id") && !text.contains("transfer_count"));
@@ -219,9 +256,8 @@ impl ActivationAnswer {
             offline_signature: &offline_signature,
         };
         let mut body = serde_json::to_vec(&part).expect("strings, integers and booleans always serialise");
-        let license_signature = BASE64.encode(key.sign(
-            license_signing_string(&self.hardware_id, licensee, self.validity_period.as_deref()).as_bytes(),
-        ));
+        let license_signature =
+            BASE64.encode(key.sign(self.license_signing_string(layout.lowercasing).as_bytes()));
         let license_signature_v2 = BASE64.encode(key.sign(&body));
         body.pop(); // the closing brace
         body.extend_from_slice(
@@ -309,8 +345,10 @@ pub fn answer_json(file: &[u8]) -> Result<Vec<u8>, AnswerError> {
 
 /// Checks every signature of an answer (its JSON, see [`answer_json`]).
 ///
-/// `license_signature_v2` is checked as the SDKs do: parse, remove both `license_signature*`
-/// members, re-serialise compactly in the order received, verify.
+/// `license_signature` holds when it verifies over either lower-casing SPEC allows (SPEC §6, §10: a
+/// character whose lowercase mapping is newer than Unicode 14 may be lower-cased or not, see
+/// [`Lowercasing`]). `license_signature_v2` is checked as the SDKs do: parse, remove both
+/// `license_signature*` members, re-serialise compactly in the order received, verify.
 pub fn check_answer(
     answer: &[u8],
     public_key: Option<&PublicKey>,
@@ -331,21 +369,30 @@ pub fn check_answer(
     };
     let license_signature = signature(&mut map, "license_signature");
     let license_signature_v2 = signature(&mut map, "license_signature_v2");
-    let rsa = |sig: Option<Option<Vec<u8>>>, message: &dyn Fn() -> Vec<u8>| match (sig, public_key) {
+    // Any of the messages verifies.
+    let rsa = |sig: Option<Option<Vec<u8>>>, messages: &dyn Fn() -> Vec<Vec<u8>>| match (sig, public_key) {
         (None, _) => Verdict::Absent,
         (Some(_), None) => Verdict::NotChecked,
-        (Some(Some(sig)), Some(key)) if key.verify(&message(), &sig) => Verdict::Ok,
+        (Some(Some(sig)), Some(key)) if messages().iter().any(|m| key.verify(m, &sig)) => Verdict::Ok,
         (Some(_), Some(_)) => Verdict::Mismatch,
     };
-    let v1_message = || {
-        license_signing_string(
-            hardware_id.as_deref().unwrap_or_default(),
-            licensee.as_deref().unwrap_or_default(),
-            validity.as_deref(),
-        )
-        .into_bytes()
+    // SPEC §10: either lower-casing (the same text, mostly: then it is verified once).
+    let v1_messages = || {
+        let mut texts: Vec<Vec<u8>> = Lowercasing::ALL
+            .iter()
+            .map(|l| {
+                l.license_signing_string(
+                    hardware_id.as_deref().unwrap_or_default(),
+                    licensee.as_deref().unwrap_or_default(),
+                    validity.as_deref(),
+                )
+                .into_bytes()
+            })
+            .collect();
+        texts.dedup();
+        texts
     };
-    let v2_message = || serde_json::to_vec(&map).expect("a parsed value always serialises");
+    let v2_messages = || vec![serde_json::to_vec(&map).expect("a parsed value always serialises")];
     let offline_signature = match (map.get("offline_signature").map(|v| v.as_str()), offline) {
         (None, _) => Verdict::Absent,
         (Some(_), None) => Verdict::NotChecked,
@@ -367,7 +414,7 @@ pub fn check_answer(
     };
     Ok(AnswerCheck {
         offline_signature,
-        license_signature: rsa(license_signature, &v1_message),
-        license_signature_v2: rsa(license_signature_v2, &v2_message),
+        license_signature: rsa(license_signature, &v1_messages),
+        license_signature_v2: rsa(license_signature_v2, &v2_messages),
     })
 }

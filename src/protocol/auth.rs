@@ -214,9 +214,21 @@ pub fn parse_http_date(value: &str) -> Option<SystemTime> {
     }
 }
 
-/// Parses a `Date` in a form other than the three of HTTP that a server MAY accept (SPEC §10):
-/// JavaScript's `Date.prototype.toString()` (`Thu Nov 17 2022 20:51:35 GMT+0000`, optionally
-/// followed by the zone's name in parentheses) and RFC 3339 (`2022-11-17T20:51:35Z`).
+/// Parses a `Date` in a form other than the three of HTTP that a server MAY accept (SPEC §10), as
+/// real runtimes write them (`fixtures/dates/runtimes.json` holds what Node, dayjs, Python and Java
+/// write, and `tests/date_forms.rs` reads every row of it back):
+///
+/// - JavaScript's `Date.prototype.toString()` (`Thu Nov 17 2022 20:51:35 GMT+0000`, optionally
+///   followed by the zone's name in parentheses), and the Node SDK's dayjs form of it, the day not
+///   padded (`Mon Dec 7 2026 22:25:28 GMT+0000`);
+/// - RFC 1123 with the day not padded, as Java's `DateTimeFormatter.RFC_1123_DATE_TIME` writes it
+///   (`Tue, 3 Jun 2008 11:05:30 GMT`): SPEC §10, the day's padding never makes a date "not a time";
+/// - RFC 2822 with a numeric offset, the day padded or not, as Python's
+///   `email.utils.format_datetime` and `formatdate` (`-0000`: UTC) and Java's RFC 1123 in another
+///   zone write it (`Tue, 03 Jun 2008 13:05:30 +0200`);
+/// - RFC 3339 (`2022-11-17T20:51:35Z`, `2022-11-17T22:51:35.000+02:00`).
+///
+/// A text [`parse_http_date`] reads is not another form: `None` (an IMF-fixdate is SPEC §2's).
 ///
 /// ```
 /// use lsconform::protocol::{parse_http_date, parse_other_date};
@@ -225,6 +237,16 @@ pub fn parse_http_date(value: &str) -> Option<SystemTime> {
 /// assert_eq!(parse_other_date("Thu Nov 17 2022 21:51:35 GMT+0100 (CET)"), Some(a));
 /// assert_eq!(parse_other_date("2022-11-17T20:51:35Z"), Some(a));
 /// assert_eq!(parse_other_date("Thu, 17 Nov 2022 20:51:35 GMT"), None);
+/// // The day padded or not: JavaScript's toString() pads it, dayjs and Java do not.
+/// let b = parse_http_date("Tue, 03 Jun 2008 11:05:30 GMT").unwrap();
+/// assert_eq!(parse_other_date("Tue Jun 03 2008 11:05:30 GMT+0000 (Coordinated Universal Time)"), Some(b));
+/// assert_eq!(parse_other_date("Tue Jun 3 2008 11:05:30 GMT+0000"), Some(b));
+/// assert_eq!(parse_other_date("Tue, 3 Jun 2008 11:05:30 GMT"), Some(b));
+/// // RFC 2822's numeric offsets, as Python and Java write them.
+/// assert_eq!(parse_other_date("Tue, 03 Jun 2008 11:05:30 -0000"), Some(b));
+/// assert_eq!(parse_other_date("Tue, 03 Jun 2008 13:05:30 +0200"), Some(b));
+/// assert_eq!(parse_other_date("Tue, 3 Jun 2008 16:35:30 +0530"), Some(b));
+/// assert_eq!(parse_other_date("Tue, 3 Jun 2008 11:05:30"), None);
 /// ```
 pub fn parse_other_date(value: &str) -> Option<SystemTime> {
     use time::format_description::well_known::Rfc3339;
@@ -237,9 +259,24 @@ pub fn parse_other_date(value: &str) -> Option<SystemTime> {
     let javascript = format_description!(
         "[weekday repr:short] [month repr:short] [day padding:none] [year] [hour]:[minute]:[second] GMT[offset_hour sign:mandatory][offset_minute]"
     );
-    time::OffsetDateTime::parse(head, &javascript)
+    if let Ok(t) = time::OffsetDateTime::parse(head, &javascript) {
+        return Some(t.into());
+    }
+    // SPEC §10: RFC 1123 with the day not padded (Java), and RFC 2822's numeric offsets (Python,
+    // Java); `[day padding:none]` reads one digit or two.
+    let rfc2822 = format_description!(
+        "[weekday repr:short], [day padding:none] [month repr:short] [year] [hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
+    );
+    if let Ok(t) = time::OffsetDateTime::parse(value, &rfc2822) {
+        return Some(t.into());
+    }
+    let gmt = format_description!(
+        "[weekday repr:short], [day padding:none] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(value, &gmt)
         .ok()
-        .map(Into::into)
+        .filter(|_| parse_http_date(value).is_none())
+        .map(|t| t.assume_utc().into())
 }
 
 /// Formats a time as IMF-fixdate, the form every client sends.

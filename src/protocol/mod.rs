@@ -9,7 +9,7 @@
 //! | every rule, by id (`fixtures/rules.toml`) | [`rules`], [`Rule`] |
 //! | §10 what else conforms: the set of allowed answers | [`allowed`], [`Allowed`] |
 //! | §5 the business rules (a license's state) | [`activation_rules`] |
-//! | §6 the success answer | [`ActivationAnswer::sign`], [`check_answer`] |
+//! | §6 the success answer | [`ActivationAnswer::sign`], [`check_answer`], [`Lowercasing`] |
 //! | §7 the error answer | [`ErrorCode`], [`ErrorBody`] |
 //! | what the SDKs write | [`RequestBuilder`], [`Style`] |
 
@@ -20,6 +20,7 @@ mod business;
 mod catalogue;
 mod error;
 mod keys;
+mod lowercase;
 mod oracle;
 mod payload;
 mod request;
@@ -39,6 +40,7 @@ pub use business::{activates_offline, activation_rules, is_expired, LicenseState
 pub use catalogue::{rules, Rule, Severity, Tag};
 pub use error::{ErrorBody, ErrorCode, ErrorShapeError, Rejection};
 pub use keys::{KeyError, PublicKey, SigningKey};
+pub use lowercase::Lowercasing;
 pub use oracle::{
     allowed, wrong_method, Allowed, Answer, Broken, Fit, OracleRequest, SentHeaders, ServerKnows,
 };

@@ -698,8 +698,14 @@ mod tests {
         )
     }
 
+    /// A fixed clock: no test here depends on the day it runs (the date tests below take their
+    /// own instants).
+    fn clock() -> SystemTime {
+        crate::protocol::parse_http_date("Mon, 07 Dec 2026 22:25:28 GMT").expect("an IMF-fixdate")
+    }
+
     fn judged(body: &[u8]) -> Allowed {
-        let now = SystemTime::now();
+        let now = clock();
         judged_at(body, &format_http_date(now), now)
     }
 
@@ -853,18 +859,42 @@ mod tests {
         assert_eq!(a.outside_severity(200, None), Some(Severity::Should));
     }
 
+    /// Instants where a date is written differently: a one-digit day (the 1st, the 9th), the first
+    /// two-digit one (the 10th), a leap day, the last seconds of a year (the window reaches into
+    /// the next), a minute boundary.
+    const DATE_INSTANTS: [&str; 6] = [
+        "Tue, 01 Dec 2026 07:13:29 GMT",
+        "Wed, 09 Dec 2026 15:57:21 GMT",
+        "Thu, 10 Dec 2026 22:10:50 GMT",
+        "Tue, 29 Feb 2028 12:34:56 GMT",
+        "Thu, 31 Dec 2026 23:59:50 GMT",
+        "Wed, 09 Dec 2026 23:59:00 GMT",
+    ];
+
     #[test]
     fn a_javascript_date_within_the_window_may_be_accepted_and_outside_it_never() {
         let body = file().sign(API, SHARED).text;
-        let now = SystemTime::now();
-        let within = Style::JavaScript.date(now);
-        let a = judged_at(body.as_bytes(), &within, now);
-        assert_eq!(a.pinned, Answer::Refused(ErrorCode::DateHeaderDiff));
-        assert_eq!(a.fit(200, None), Fit::Allowed);
-        let stale = Style::JavaScript.date(now - Duration::from_secs(20 * 60));
-        let b = judged_at(body.as_bytes(), &stale, now);
-        assert_eq!(b.fit(200, None), Fit::Outside);
-        assert_eq!(b.outside_severity(200, None), Some(Severity::Must));
+        for instant in DATE_INSTANTS {
+            let now = crate::protocol::parse_http_date(instant).expect("an IMF-fixdate");
+            // SPEC §10: the Node SDK's form (the day not padded), read right, within the window.
+            let within = Style::JavaScript.date(now);
+            let a = judged_at(body.as_bytes(), &within, now);
+            assert_eq!(a.pinned, Answer::Refused(ErrorCode::DateHeaderDiff), "{within}");
+            assert_eq!(a.fit(200, None), Fit::Allowed, "{within} at {instant}");
+            for off in [
+                now - Duration::from_secs(20 * 60),
+                now + Duration::from_secs(20 * 60),
+            ] {
+                let stale = Style::JavaScript.date(off);
+                let b = judged_at(body.as_bytes(), &stale, now);
+                assert_eq!(b.fit(200, None), Fit::Outside, "{stale} at {instant}");
+                assert_eq!(
+                    b.outside_severity(200, None),
+                    Some(Severity::Must),
+                    "{stale} at {instant}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -872,7 +902,7 @@ mod tests {
         let request = OracleRequest {
             kind: RequestKind::Activation,
             headers: Some((None, Some(b"x"))),
-            now: SystemTime::now(),
+            now: clock(),
             content_type: None,
             body: Some(b"not base64!"),
         };

@@ -24,8 +24,8 @@ use crate::protocol::{
     inner_signing_string, is_expired, is_multipart, outer_signature, parse_http_date, parse_other_date,
     request_file_text, verify_inner_signature, verify_outer_signature, without_lone_surrogates,
     ActivationAnswer, AnswerLayout, AnswerLicensee, AuthorizationHeader, CheckedRequest, DecodedRequest,
-    ErrorCode, LicenseState, Licensee, MacEncoding, OddTypes, ProductDetails, Rejection, RequestKind,
-    RequestMember, Schema, Transport, MAX_DEPTH,
+    ErrorCode, LicenseState, Licensee, Lowercasing, MacEncoding, OddTypes, ProductDetails, Rejection,
+    RequestKind, RequestMember, Schema, Transport, MAX_DEPTH,
 };
 
 /// The body a successful deactivation answers (SPEC §1).
@@ -1709,7 +1709,8 @@ async fn activate(app: &Arc<App>, r: StoreRequest) -> Result<Vec<u8>, Rejection>
     };
     let rr = Arc::clone(&r);
     blocking(app, move |app| {
-        let mut body = answer.sign_with(&rr.api_key, &rr.shared_key, &app.signing_key, answer_layout(app));
+        let layout = answer_layout(app, &answer);
+        let mut body = answer.sign_with(&rr.api_key, &rr.shared_key, &app.signing_key, layout);
         // Counted for each answer signed (a replay repeats one already counted): omit-request-id
         // when it has no request_id to echo (the member left out instead of null), no-transfer-count
         // always.
@@ -1733,11 +1734,24 @@ async fn activate(app: &Arc<App>, r: StoreRequest) -> Result<Vec<u8>, Rejection>
 }
 
 /// SPEC §6 and §10 row 1: the answer's layout; the variants leave out a `null` `request_id`
-/// (omit-request-id) or `transfer_count` (no-transfer-count).
-fn answer_layout(app: &App) -> AnswerLayout {
+/// (omit-request-id) or `transfer_count` (no-transfer-count), or lower-case `license_signature`'s
+/// signing string as Unicode 14 does (older-unicode-lowercase, SPEC §10: counted where that
+/// changes it).
+fn answer_layout(app: &App, answer: &ActivationAnswer) -> AnswerLayout {
+    let older = Variant::OlderUnicodeLowercase;
+    let lowercasing = if app.variants.has(older) {
+        let text = |l: Lowercasing| answer.license_signing_string(l);
+        if text(Lowercasing::Unicode14) != text(Lowercasing::Current) {
+            app.variants.took_effect(older);
+        }
+        Lowercasing::Unicode14
+    } else {
+        Lowercasing::Current
+    };
     AnswerLayout {
         null_request_id: !app.variants.has(Variant::OmitRequestId),
         transfer_count: !app.variants.has(Variant::NoTransferCount),
+        lowercasing,
     }
 }
 

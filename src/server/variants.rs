@@ -34,7 +34,7 @@ switches! {
     OddSignatureMismatch => ("odd-signature-mismatch", rules::PAYLOAD_ODD_OPTIONAL, "a schema-2 inner signature present as null, \"\" or of another type is signature_mismatch");
     SignatureMismatch400 => ("signature-mismatch-400", rules::AUTH_HEADER_HMAC, "every signature_mismatch is answered with status 400 instead of 401");
     MissingContent => ("missing-content", rules::BODY_MISSING, "no body or an empty one is answered 400 missing_content instead of missing_parameters");
-    OtherDateForms => ("other-date-forms", rules::DATE_OTHER_FORMS, "a Date header in RFC 3339 or JavaScript's form, within 15 minutes of the clock, is accepted");
+    OtherDateForms => ("other-date-forms", rules::DATE_OTHER_FORMS, "a Date header in a form other than HTTP's that protocol::parse_other_date reads (JavaScript's, dayjs's, RFC 1123 with the day not padded, RFC 2822 with a numeric offset, RFC 3339), within 15 minutes of the clock, is accepted");
     ImfFixdateOnly => ("imf-fixdate-only", rules::DATE_HTTP_FORMS, "a Date header in RFC 850, asctime or UTC-for-GMT form is refused with 400 date_header_diff (SHOULD accept)");
     UppercaseHexMac => ("uppercase-hex-mac", rules::SIGNATURE_UPPERCASE_MAC, "a schema-2 outer MAC written in hex is compared case-insensitively");
     Bearer401 => ("bearer-401", rules::AUTH_BEARER, "Authorization: Bearer … is answered 401 invalid_token");
@@ -46,6 +46,7 @@ switches! {
     DeviceNotFound404 => ("device-not-found-404", rules::DEACTIVATE_DEVICE_NOT_FOUND, "deactivating a device that holds no seat is answered 404 device_not_found instead of 400");
     NoTransferCount => ("no-transfer-count", rules::ANSWER_MEMBERS, "the success answer has no transfer_count member");
     BlankRequiredValidationError => ("blank-required-validation-error", rules::PAYLOAD_REQUIRED_FORM, "a required member present as null, \"\" or not a string is refused with 400 validation_error (a schema validator's answer)");
+    OlderUnicodeLowercase => ("older-unicode-lowercase", rules::ANSWER_LICENSE_SIGNATURE, "license_signature is signed over Unicode 14's lower-casing, as Python 3.11's str.lower: a character whose lowercase mapping is newer (U+16EA0, …) is left as it is");
 }
 
 /// The conforming variants a server runs with.

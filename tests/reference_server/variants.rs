@@ -6,8 +6,8 @@
 use std::time::{Duration, SystemTime};
 
 use lsconform::protocol::{
-    check_answer, decode_request, encode_request_file, format_http_date, AuthorizationHeader, OfflineKey,
-    PublicKey, RequestKind, Style, Tamper,
+    check_answer, decode_request, encode_request_file, format_http_date, AuthorizationHeader, Lowercasing,
+    OfflineKey, PublicKey, RequestKind, Style, Tamper,
 };
 use lsconform::server::{ReferenceServer, RunningServer, Variant};
 
@@ -417,6 +417,55 @@ async fn no_transfer_count_leaves_the_member_out_and_signs_what_it_sends() {
     let theirs = reference.activate_on(&license("perpetual"), &device()).await;
     assert!(theirs.json().contains_key("transfer_count"));
     pair.shutdown().await;
+}
+
+/// Which lower-casing of its signing string an answer's `license_signature` is over.
+fn license_signature_over(answer: &Answer, hardware_id: &str) -> Vec<Lowercasing> {
+    use base64::Engine as _;
+    let public_key = PublicKey::from_pem(PUBLIC_KEY).unwrap();
+    let signature = answer.json()["license_signature"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(signature)
+        .unwrap_or_default();
+    Lowercasing::ALL
+        .into_iter()
+        .filter(|l| {
+            let text = l.license_signing_string(hardware_id, &license("perpetual"), None);
+            public_key.verify(text.as_bytes(), &signature)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn older_unicode_lowercase_signs_license_signature_over_unicode_14_s_lowercasing() {
+    let (pair, variant, reference) = Pair::start(Variant::OlderUnicodeLowercase).await;
+    // U+16EA0 BERIA ERFE CAPITAL LETTER ARKAB (Unicode 17): Python 3.11 leaves it as it is.
+    let hardware_id = format!("{}-\u{16EA0}", device());
+    let answer = variant.activate_on(&license("perpetual"), &hardware_id).await;
+    assert_eq!(answer.status, 200, "{}", show(&answer));
+    assert!(signatures_hold(&answer), "{}", show(&answer));
+    assert_eq!(
+        license_signature_over(&answer, &hardware_id),
+        [Lowercasing::Unicode14]
+    );
+    let theirs = reference.activate_on(&license("perpetual"), &hardware_id).await;
+    assert_eq!(
+        license_signature_over(&theirs, &hardware_id),
+        [Lowercasing::Current]
+    );
+    // Where the two lower-casings agree, the answer is the reference's.
+    let plain = device();
+    let answer = variant.activate_on(&license("perpetual"), &plain).await;
+    assert_eq!(license_signature_over(&answer, &plain), Lowercasing::ALL);
+    assert_eq!(variant_effects_of(&pair), 1);
+    pair.shutdown().await;
+}
+
+fn variant_effects_of(pair: &Pair) -> u64 {
+    pair.variant.variant_effects().iter().map(|(_, n)| n).sum()
 }
 
 #[tokio::test]
