@@ -91,6 +91,10 @@ pub struct Allowed {
     pub also: Vec<Answer>,
     /// The rules the request breaks, in the order of SPEC §1a (the first decides the pinned answer).
     pub broken: Vec<Broken>,
+    /// The [pinned] rules a request the reference accepts leans on (an optional member written
+    /// as `null`, `""` or another type, SPEC §10; a payload date older than the Date window, SPEC
+    /// §4): a refusal that no broken rule explains departs from them, a warning.
+    pub leans_on: Vec<Rule>,
 }
 
 /// The business refusals whose status is this project's choice (SPEC §5 [pinned]): another 4xx
@@ -118,6 +122,7 @@ impl Allowed {
             pinned: Answer::Accepted,
             also: Vec::new(),
             broken: Vec::new(),
+            leans_on: Vec::new(),
         }
     }
 
@@ -226,7 +231,8 @@ impl Allowed {
         if self.is_acceptance(status, code) {
             first_of(self.broken.iter().filter_map(|b| b.refuse).collect(), true)
         } else {
-            first_of(self.broken.iter().map(|b| b.rule).collect(), false)
+            let rules = self.broken.iter().map(|b| b.rule);
+            first_of(rules.chain(self.leans_on.iter().copied()).collect(), false)
         }
     }
 
@@ -511,14 +517,14 @@ fn body_rules(
             }
             if let Ok(lenient) = DecodedRequest::from_json_last_key_wins(transport, json.clone()) {
                 a.breaks(rules::JSON_DUPLICATE_KEY, r, Some(rules::JSON_DUPLICATE_KEY));
-                return members(a, request.kind, &lenient, server, header_key);
+                return members(a, request.kind, request.now, &lenient, server, header_key);
             }
             match without_lone_surrogates(&json).map(|text| DecodedRequest::from_json(transport, text)) {
                 Some(Ok(mut lenient)) => {
                     a.breaks(rules::JSON_SURROGATE, r, Some(rules::JSON_SURROGATE));
                     // The MAC covers the bytes as sent; the replacement kept every offset.
                     lenient.json = json;
-                    return members(a, request.kind, &lenient, server, header_key);
+                    return members(a, request.kind, request.now, &lenient, server, header_key);
                 }
                 _ => {
                     // SPEC §3: a byte-order mark inside the decoded JSON is not JSON.
@@ -531,13 +537,14 @@ fn body_rules(
             }
         }
     };
-    members(a, request.kind, &decoded, server, header_key);
+    members(a, request.kind, request.now, &decoded, server, header_key);
 }
 
 /// SPEC §4 and §10: the members, the request kind, the API key and the signatures.
 fn members(
     a: &mut Allowed,
     kind: RequestKind,
+    now: SystemTime,
     decoded: &DecodedRequest,
     server: &ServerKnows<'_>,
     header_key: Option<&str>,
@@ -552,6 +559,18 @@ fn members(
     }
     if let Some(r) = decoded.odd_refusal() {
         a.breaks(rules::PAYLOAD_ODD_OPTIONAL, r, None);
+    }
+    if decoded.odd_optional_members().next().is_some() {
+        a.leans_on.push(rules::PAYLOAD_ODD_OPTIONAL);
+    }
+    // SPEC §4 [pinned]: a payload is not refused because its date is old (files cross air gaps).
+    // Only for an HTTP date: one in another form may be refused for its form [sdk], a MUST rule.
+    let payload_date = decoded.payload.date.as_deref();
+    if payload_date
+        .and_then(parse_http_date)
+        .is_some_and(|t| t + super::auth::MAX_DATE_SKEW < now)
+    {
+        a.leans_on.push(rules::PAYLOAD_DATE_AGE);
     }
     let missing = decoded.missing_members();
     // SPEC §10: a required member present as null, "" or not a string may also be refused with

@@ -163,11 +163,7 @@ impl Client {
             }
         })?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let content_type = content_type_of(response.headers());
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -270,11 +266,7 @@ impl Client {
             .await
             .map_err(|e| ExchangeError::Transport(chain(&e)))?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let content_type = content_type_of(response.headers());
         let mut body = Vec::new();
         let incoming = response.body_mut();
         while let Some(frame) = poll_fn(|cx| Pin::new(&mut *incoming).poll_frame(cx)).await {
@@ -401,6 +393,14 @@ pub(in crate::suite) fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// The Content-Type of an answer, when it is text.
+fn content_type_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::grammar::GrammarMutation;
 use super::Rule;
 use crate::protocol::rules;
-use crate::protocol::{format_http_date, RequestBuilder, RequestKind, Style};
+use crate::protocol::{format_http_date, ErrorCode, RequestBuilder, RequestKind, Style};
 use crate::suite::case::{AuthorizationTemplate, DateTemplate, HeadersTemplate};
 use crate::suite::profile::Profile;
 use crate::suite::render::http_date;
@@ -360,6 +360,53 @@ impl LicenseChoice {
                 }
             }
         }
+    }
+}
+
+impl LicenseChoice {
+    /// SPEC §5 for a valid activation of this license of `product`, as the profile's roles say:
+    /// the answers allowed (`None`: 200 with the license; `Some(code)`: that business refusal) and
+    /// the rule another answer departs from. Every generated request has a hardware id of its own,
+    /// so no seat of its device is held before. `None` where the role does not fix the answer (the
+    /// user's license, whose type the profile does not say; a license of the other product sent
+    /// with it).
+    pub(in crate::suite) fn expected_activation(
+        &self,
+        product: &ProductChoice,
+    ) -> Option<(&'static [Option<ErrorCode>], Rule)> {
+        use ErrorCode as E;
+        let role = match (self, product) {
+            (_, ProductChoice::Unknown(_)) => {
+                return Some((&[Some(E::UnknownProduct)], rules::BUSINESS_UNKNOWN_PRODUCT))
+            }
+            (LicenseChoice::Role { role, .. }, ProductChoice::Other(_)) if role == "other_product" => {
+                return None
+            }
+            (LicenseChoice::User { .. }, _) => return None,
+            (LicenseChoice::Key(_), _) | (_, ProductChoice::Other(_)) => {
+                return Some((&[Some(E::LicenseNotFound)], rules::BUSINESS_UNKNOWN_LICENSE))
+            }
+            (LicenseChoice::Role { role, .. }, ProductChoice::Profile(_)) => role.as_str(),
+        };
+        Some(match role {
+            "perpetual" | "odd_key" | "trial" | "consumption" => (&[None], rules::BUSINESS_LICENSE_TYPE),
+            // Generated requests run several at once: the limited license may be full a moment.
+            "limited" => (
+                &[None, Some(E::LicenseActivatedMaxTimes)],
+                rules::BUSINESS_SEATS_FULL,
+            ),
+            "unsupported" => (
+                &[Some(E::LicenseTypeNotSupportedOffline)],
+                rules::BUSINESS_LICENSE_TYPE,
+            ),
+            "disabled" => (&[Some(E::LicenseNotEnabled)], rules::BUSINESS_DISABLED),
+            "inactive" => (&[Some(E::LicenseNotActive)], rules::BUSINESS_INACTIVE),
+            "expired" => (&[Some(E::LicenseExpired)], rules::BUSINESS_EXPIRED),
+            "trial_expired" => (&[Some(E::TrialExpired)], rules::BUSINESS_TRIAL_EXPIRED),
+            "exhausted" => (&[Some(E::LicenseActivatedMaxTimes)], rules::BUSINESS_SEATS_FULL),
+            "other_product" => (&[Some(E::LicenseNotFound)], rules::BUSINESS_UNKNOWN_LICENSE),
+            _ => return None,
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::render::GeneratedCase;
 use super::{Property, Rule};
-use crate::protocol::{ErrorBody, Fit, RequestKind};
+use crate::protocol::{Answer, ErrorBody, ErrorCode, Fit, RequestKind};
 use crate::suite::http::{ExchangeError, Response};
 use crate::suite::judge::{self, Mismatch};
 use crate::suite::profile::Profile;
@@ -61,6 +61,44 @@ pub(super) fn needs(property: Property) -> &'static str {
         Property::OracleAgreement => "an answer below 500",
         Property::SignedAnswer => "a 200 to a request SPEC allows to accept",
     }
+}
+
+/// SPEC §5: an activation the oracle accepts up to the business rules gets the answer its
+/// license's role fixes (a perpetual license is activated, a disabled one is
+/// `license_not_enabled`, …): a business refusal that is not the role's (a `license_not_found`
+/// from a decoding bug, a `request_id_conflict` on a fresh id) is not agreement.
+fn business_as_the_role_says(ex: &Exchange, response: &Response, code: Option<&str>) -> Option<Violation> {
+    let value = &ex.case.value;
+    if ex.case.allowed.pinned != Answer::Accepted || value.kind != RequestKind::Activation {
+        return None;
+    }
+    let (expected, rule) = value.license.expected_activation(&value.product)?;
+    let got = match response.status {
+        200 => None,
+        _ => Some(code.and_then(ErrorCode::from_code)?),
+    };
+    if expected.contains(&got) {
+        return None;
+    }
+    let said: Vec<String> = expected
+        .iter()
+        .map(|e| {
+            e.map_or("200 with the license".to_owned(), |c| {
+                format!("{} {}", c.status(), c.code())
+            })
+        })
+        .collect();
+    Some(Violation {
+        rule,
+        mismatch: Mismatch::new(
+            format!(
+                "{} (SPEC §5, what the profile's license of this role gets)",
+                said.join(" or ")
+            ),
+            judge::summarize(response),
+        ),
+        no_answer: false,
+    })
 }
 
 /// Whether `property` holds for one exchange, and if not, why.
@@ -129,7 +167,7 @@ pub(in crate::suite) fn judge(property: Property, ex: &Exchange, profile: &Profi
                 .map(|b| format!(" ({}: {})", b.rule.what, b.detail))
                 .unwrap_or_default();
             match allowed.fit(response.status, code.as_deref()) {
-                Fit::Pinned => None,
+                Fit::Pinned => business_as_the_role_says(ex, response, code.as_deref()),
                 // SPEC §10: another answer SPEC allows is a warning.
                 Fit::Allowed => violation(
                     allowed
