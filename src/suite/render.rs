@@ -526,6 +526,14 @@ pub fn prepare_template(
         for name in &p.remove {
             b = b.remove(name);
         }
+        // The request_id the payload carries in the end: one `set` to another value (null, "",
+        // another type: SPEC §10, taken as absent or refused) or removed echoes none.
+        if let Some((_, value)) = p.set.iter().find(|(name, _)| name.as_str() == "request_id") {
+            request_id = value.as_str().filter(|id| !id.is_empty()).map(str::to_owned);
+        }
+        if p.remove.iter().any(|name| name == "request_id") {
+            request_id = None;
+        }
         for (name, value) in &p.duplicate {
             b = b.duplicate(name, value.clone());
         }
