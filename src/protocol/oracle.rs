@@ -91,7 +91,7 @@ pub struct Allowed {
     pub also: Vec<Answer>,
     /// The rules the request breaks, in the order of SPEC §1a (the first decides the pinned answer).
     pub broken: Vec<Broken>,
-    /// The [pinned] rules a request the reference accepts leans on (an optional member written
+    /// The \[pinned] rules a request the reference accepts leans on (an optional member written
     /// as `null`, `""` or another type, SPEC §10; a payload date older than the Date window, SPEC
     /// §4): a refusal that no broken rule explains departs from them, a warning.
     pub leans_on: Vec<Rule>,
@@ -335,7 +335,7 @@ pub fn allowed(request: &OracleRequest<'_>, server: &ServerKnows<'_>) -> Allowed
 }
 
 /// The answers SPEC allows to a request with another method than POST on an endpoint (SPEC §1,
-/// §10): 405 `method_not_allowed` [pinned] or 404 `not_found`, before every other check.
+/// §10): 405 `method_not_allowed` \[pinned] or 404 `not_found`, before every other check.
 ///
 /// ```
 /// use lsconform::protocol::{wrong_method, Fit, RequestKind, Severity};

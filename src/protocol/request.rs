@@ -38,7 +38,7 @@ impl RequestKind {
 /// The flat object's `request` member, as SPEC §4's kind check reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestMember<'a> {
-    /// No `request` member: the file is of the endpoint it is posted to [sdk].
+    /// No `request` member: the file is of the endpoint it is posted to \[sdk].
     Absent,
     /// A string (`""` included), which must name the endpoint.
     Text(&'a str),
@@ -230,7 +230,7 @@ impl DecodedRequest {
     /// or the signature (schema 1: the inner one; schema 2: the outer one) →
     /// `authorization_missing_params`. A `request` other than the endpoint's own (`null` and
     /// other types included) → `validation_error` [pinned, safety]; a file with no `request` is of
-    /// the endpoint it is posted to [sdk] (see [`check_kind`](Self::check_kind)).
+    /// the endpoint it is posted to \[sdk] (see [`check_kind`](Self::check_kind)).
     pub fn check(&self, endpoint: RequestKind) -> Result<CheckedRequest<'_>, Rejection> {
         self.check_with(endpoint, OddTypes::Refuse)
     }
